@@ -1,0 +1,54 @@
+"""Who may see a session (seed ``001_*`` ``validate_session_access``, issue 2 item 8).
+
+Rules: an admin sees every session; an interviewer the sessions they created; a
+candidate only their own (the session names them as candidate by principal id,
+or by e-mail address, compared case-insensitively).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from rehearse.domain.sessions import Session
+
+
+class PrincipalRole(StrEnum):
+    """What a user is allowed to do."""
+
+    CANDIDATE = "candidate"
+    INTERVIEWER = "interviewer"
+    ADMIN = "admin"
+
+
+class Principal(BaseModel):
+    """An authenticated user, or the local user of a single-user install.
+
+    Attributes:
+        id: stable user id (``"local"`` for the local user).
+        role: candidate, interviewer or admin.
+        email: the user's e-mail address, used to match candidate sessions.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    role: PrincipalRole
+    email: str | None = None
+
+
+#: The user of a local, single-user install: an admin of their own machine.
+LOCAL_PRINCIPAL = Principal(id="local", role=PrincipalRole.ADMIN)
+
+
+def can_access(principal: Principal, session: Session) -> bool:
+    """True when ``principal`` may see and act on ``session``."""
+    if principal.role is PrincipalRole.ADMIN:
+        return True
+    if principal.role is PrincipalRole.INTERVIEWER:
+        return session.created_by == principal.id
+    if session.candidate_id is not None and session.candidate_id == principal.id:
+        return True
+    email = session.config.candidate_email
+    return bool(email and principal.email and email.lower() == principal.email.lower())

@@ -1,0 +1,161 @@
+"""Every error rehearse raises on purpose, in one place.
+
+The hierarchy follows seed ``000_*`` (ConfigurationError, SessionNotFoundError,
+InvalidStateError, DataStoreError) and seed ``003_*`` (SessionImmutableError). The
+edges map them: the CLI to exit codes (:data:`EXIT_CODES`), the web layer to HTTP
+statuses. Messages are for people: they name the field or session, the value, and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RehearseError(Exception):
+    """Base of every expected rehearse error; ``str(error)`` is a one-line message."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description: ``{"error": <class name>, "message": <text>, ...}``."""
+        return {"error": type(self).__name__, "message": str(self)}
+
+
+class ConfigurationError(RehearseError, ValueError):
+    """Input or settings are invalid.
+
+    Attributes:
+        errors: one entry per offending field: ``{"field", "value", "message"}``.
+    """
+
+    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.errors: list[dict[str, Any]] = errors or []
+
+    def to_dict(self) -> dict[str, Any]:
+        """Include the per-field errors."""
+        return {**super().to_dict(), "fields": self.errors}
+
+
+class SessionNotFoundError(RehearseError, LookupError):
+    """No session has this id."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"session {session_id!r} not found")
+        self.session_id = session_id
+
+
+class InvalidStateError(RehearseError):
+    """The action is not allowed from the session's current state.
+
+    Attributes:
+        session_id: the session.
+        state: its current status value (``"paused"``).
+        action: the refused action (``"start"``).
+        allowed: the actions that are allowed from ``state``.
+    """
+
+    def __init__(
+        self, session_id: str, state: str, action: str, allowed: tuple[str, ...] = ()
+    ) -> None:
+        hint = f"; allowed from {state}: {', '.join(allowed)}" if allowed else ""
+        super().__init__(f"cannot {action} session {session_id}: it is {state}{hint}")
+        self.session_id = session_id
+        self.state = state
+        self.action = action
+        self.allowed = allowed
+
+    def to_dict(self) -> dict[str, Any]:
+        """Include the session, state, action and allowed actions."""
+        return {
+            **super().to_dict(),
+            "session_id": self.session_id,
+            "state": self.state,
+            "action": self.action,
+            "allowed": list(self.allowed),
+        }
+
+
+class SessionImmutableError(InvalidStateError):
+    """The session is final (completed, expired or cancelled) and cannot change."""
+
+    def __init__(self, session_id: str, state: str, action: str) -> None:
+        super().__init__(session_id, state, action)
+        self.args = (f"cannot {action} session {session_id}: it is {state}, which is final",)
+
+
+class ConcurrentUpdateError(RehearseError):
+    """Another writer changed the session first; re-read it and try again.
+
+    Attributes:
+        session_id: the session.
+        expected_version: the version the caller based its change on.
+        actual_version: the version found in storage (``None`` when unknown).
+    """
+
+    def __init__(
+        self, session_id: str, expected_version: int, actual_version: int | None = None
+    ) -> None:
+        found = f", found version {actual_version}" if actual_version is not None else ""
+        super().__init__(
+            f"session {session_id} was changed by another writer "
+            f"(expected version {expected_version}{found}); re-read it and try again"
+        )
+        self.session_id = session_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class DataStoreError(RehearseError):
+    """The database failed; nothing of the operation was written."""
+
+
+class BudgetExceededError(RehearseError):
+    """Recording this usage would take the session past its token budget.
+
+    Attributes:
+        session_id: the session.
+        used: tokens used before this call.
+        requested: tokens this call asked to record.
+        budget: the session's token budget.
+    """
+
+    def __init__(self, session_id: str, used: int, requested: int, budget: int) -> None:
+        super().__init__(
+            f"session {session_id} token budget exceeded: {used} used + {requested} requested "
+            f"> {budget} budget ({max(budget - used, 0)} remaining)"
+        )
+        self.session_id = session_id
+        self.used = used
+        self.requested = requested
+        self.budget = budget
+
+    def to_dict(self) -> dict[str, Any]:
+        """Include the token numbers."""
+        return {
+            **super().to_dict(),
+            "used": self.used,
+            "requested": self.requested,
+            "budget": self.budget,
+        }
+
+
+class AccessDeniedError(RehearseError, PermissionError):
+    """The principal may not see or change this session."""
+
+
+#: CLI exit code for each error class (issue 2): most specific class wins.
+EXIT_CODES: dict[type[RehearseError], int] = {
+    ConfigurationError: 2,
+    SessionNotFoundError: 3,
+    InvalidStateError: 4,
+    SessionImmutableError: 4,
+    BudgetExceededError: 4,
+}
+
+
+def exit_code(error: RehearseError) -> int:
+    """The CLI exit code for ``error``: 2 invalid input, 3 not found, 4 refused, else 1."""
+    for cls in type(error).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
