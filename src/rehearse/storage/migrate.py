@@ -1,0 +1,57 @@
+"""Schema migrations with Alembic, applied on first use and by ``rehearse db upgrade``.
+
+Alembic is imported only when a migration has to run: checking that a database is
+current is one query on ``alembic_version`` (it keeps every CLI call fast).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: The newest migration in ``migrations/versions`` (a test checks it matches Alembic's head).
+HEAD_REVISION = "0001"
+
+
+def alembic_head() -> str | None:
+    """The head revision according to Alembic's script directory."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def _config() -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (``None`` for an empty database)."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the database to :data:`HEAD_REVISION`; returns (before, after)."""
+    before = current_revision(engine)
+    if before != HEAD_REVISION:
+        from alembic import command
+
+        config = _config()
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+    return before, HEAD_REVISION

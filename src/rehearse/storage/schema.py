@@ -1,0 +1,98 @@
+"""The database tables, as SQLAlchemy Core metadata (Alembic migrations mirror it).
+
+Instants are stored as integer microseconds since the Unix epoch (:class:`Instant`):
+exact, portable between SQLite and PostgreSQL, and cheap to index and compare.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+from rehearse.domain.sessions import from_us, to_us
+
+
+class Instant(TypeDecorator[datetime]):
+    """An aware UTC datetime stored as BIGINT microseconds since the epoch."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+        """Datetime to microseconds."""
+        return None if value is None else to_us(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Microseconds to datetime."""
+        return None if value is None else from_us(int(value))
+
+
+metadata = MetaData()
+
+# SQLite makes an INTEGER PRIMARY KEY the rowid; PostgreSQL gets a 64-bit key.
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("last_seq", Integer, nullable=False),
+    Column("candidate_name", String(200), nullable=False),
+    Column("candidate_email", String(320)),
+    Column("role", String(40), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("interview_type", String(20), nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("created_by", String(64)),
+    Column("candidate_id", String(64)),
+    Column("config", JSON, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+    Column("started_at", Instant),
+    Column("ended_at", Instant),
+    Column("resumed_at", Instant),
+    Column("deadline_at", Instant),
+    Column("active_us", BigInteger, nullable=False),
+    Column("time_limit_seconds", Integer, nullable=False),
+    Column("token_budget", Integer, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("budget_warned", Boolean, nullable=False),
+    Index("ix_sessions_created", "created_at", "id"),
+    Index("ix_sessions_status_created", "status", "created_at", "id"),
+    Index("ix_sessions_role_created", "role", "created_at"),
+    Index("ix_sessions_created_by", "created_by", "created_at"),
+    Index("ix_sessions_candidate_id", "candidate_id", "created_at"),
+    Index("ix_sessions_deadline", "deadline_at"),
+)
+
+session_events = Table(
+    "session_events",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("session_id", "seq", name="uq_session_events_session_seq"),
+)

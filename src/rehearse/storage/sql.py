@@ -1,0 +1,379 @@
+"""The SQL store: sessions and events through SQLAlchemy Core, on SQLite or PostgreSQL.
+
+One implementation serves both backends; what differs (engine settings, how a write
+transaction begins) lives in :mod:`rehearse.storage.sqlite` and
+:mod:`rehearse.storage.postgres`. Optimistic concurrency: every change updates the
+row ``WHERE id = :id AND version = :read_version`` and appends events under a unique
+``(session_id, seq)``; a writer that loses either check gets
+:class:`ConcurrentUpdateError` and nothing of its change is kept. Driver errors become
+:class:`DataStoreError`, naming the operation and the session.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.sql import Update
+from sqlalchemy.sql.elements import ColumnElement
+
+from rehearse.domain.access import PrincipalRole
+from rehearse.domain.config import SessionConfig
+from rehearse.domain.events import Event, NewEvent
+from rehearse.domain.lifecycle import SessionStatus
+from rehearse.domain.sessions import Session, from_us, to_us
+from rehearse.errors import (
+    ConcurrentUpdateError,
+    ConfigurationError,
+    DataStoreError,
+    SessionNotFoundError,
+)
+from rehearse.storage import migrate
+from rehearse.storage.schema import session_events, sessions
+from rehearse.storage.sqlite import WRITE_OPTION
+from rehearse.storage.store import Mutation, SessionPage, SessionQuery
+
+_COLUMNS = [column for column in sessions.c]
+
+# Statements are built once with bind parameters: building an UPDATE with literal
+# values on every call costs more than the commit itself (see benchmarks/).
+_SELECT_ONE = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
+_SELECT_ONE_FOR_UPDATE = _SELECT_ONE.with_for_update()
+
+
+@lru_cache(maxsize=256)
+def _update_of(columns: frozenset[str]) -> Update:
+    """An UPDATE of just these columns, guarded by id and version.
+
+    Setting only the changed columns lets SQLite leave untouched indexes alone,
+    which makes each durable commit write fewer pages.
+    """
+    return (
+        update(sessions)
+        .where(
+            sessions.c.id == bindparam("match_id"), sessions.c.version == bindparam("match_version")
+        )
+        .values({name: bindparam(name) for name in sorted(columns)})
+    )
+
+
+_INSERT_SESSION = insert(sessions)
+_INSERT_EVENTS = insert(session_events)
+
+
+class SQLStore:
+    """A :class:`~rehearse.storage.store.Store` over a SQLAlchemy engine.
+
+    Args:
+        engine: from :func:`create_sqlite_engine` or :func:`create_postgres_engine`.
+        migrate_on_open: apply pending migrations now (default); ``False`` leaves the
+            schema alone (for ``rehearse db upgrade`` to report before/after).
+
+    Raises:
+        DataStoreError: the database cannot be reached or migrated.
+    """
+
+    def __init__(self, engine: Engine, *, migrate_on_open: bool = True) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        # SQLite allows one writer: queue this process's writers on a lock instead of
+        # letting them spin on SQLITE_BUSY. PostgreSQL writers run in parallel.
+        self._write_lock: threading.Lock | None = (
+            threading.Lock() if self.dialect == "sqlite" else None
+        )
+        #: PostgreSQL: read the row FOR UPDATE in write transactions, so writers of one
+        #: session queue instead of failing the version check and retrying (16 writers on
+        #: one row starve optimistic retries). The version check stays as the guarantee.
+        self.lock_rows = self.dialect == "postgresql"
+        if migrate_on_open:
+            self.upgrade()
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Apply pending migrations; returns (revision before, revision after).
+
+        Raises:
+            DataStoreError: the migration failed; the database keeps its old revision.
+        """
+        try:
+            return migrate.upgrade(self.engine)
+        except SQLAlchemyError as exc:
+            raise DataStoreError(f"cannot migrate the database: {_reason(exc)}") from exc
+
+    def close(self) -> None:
+        """Dispose of the connection pool."""
+        self.engine.dispose()
+
+    # -- writes -----------------------------------------------------------------
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[Connection]:
+        lock = self._write_lock or nullcontext()
+        try:
+            with lock, self.engine.connect() as connection:
+                connection = connection.execution_options(**{WRITE_OPTION: True})
+                with connection.begin():
+                    yield connection
+        except IntegrityError as exc:
+            raise _integrity(exc, what) from exc
+        except SQLAlchemyError as exc:
+            raise DataStoreError(f"could not {what}: {_reason(exc)}") from exc
+
+    def create(self, session: Session, events: Sequence[NewEvent], actor: str) -> Session:
+        """Insert ``session`` and ``events`` (numbered from 1) in one transaction."""
+        stored = session.model_copy(update={"last_seq": len(events), "version": 1})
+        with self._write(f"create session {session.id}") as connection:
+            connection.execute(_INSERT_SESSION, session_values(stored))
+            _append(connection, stored.id, 1, events, actor)
+        return stored
+
+    def mutate(
+        self,
+        session_id: str,
+        mutation: Mutation,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> tuple[Session, list[Event]]:
+        """Apply ``mutation`` to the stored session atomically (see :class:`Store`)."""
+        read = _SELECT_ONE_FOR_UPDATE if self.lock_rows else _SELECT_ONE
+        with self._write(f"update session {session_id}") as connection:
+            row = connection.execute(read, {"session_id": session_id}).one_or_none()
+            if row is None:
+                raise SessionNotFoundError(session_id)
+            current = _session(row._mapping)
+            if expected_version is not None and expected_version != current.version:
+                raise ConcurrentUpdateError(session_id, expected_version, current.version)
+            changed, new_events = mutation(current)
+            if not new_events:
+                return current, []
+            stored = changed.model_copy(
+                update={
+                    "version": current.version + 1,
+                    "last_seq": current.last_seq + len(new_events),
+                }
+            )
+            before, after = session_values(current), session_values(stored)
+            values = {name: value for name, value in after.items() if before[name] != value}
+            statement = _update_of(frozenset(values))
+            values |= {"match_id": session_id, "match_version": current.version}
+            result = connection.execute(statement, values)
+            if result.rowcount != 1:
+                raise ConcurrentUpdateError(session_id, current.version)
+            events = _append(connection, session_id, current.last_seq + 1, new_events, actor)
+        return stored, events
+
+    # -- reads ------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self, what: str) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise DataStoreError(f"could not {what}: {_reason(exc)}") from exc
+
+    def get(self, session_id: str) -> Session | None:
+        """The stored session, or ``None``."""
+        with self._read(f"read session {session_id}") as connection:
+            row = connection.execute(_SELECT_ONE, {"session_id": session_id}).one_or_none()
+        return None if row is None else _session(row._mapping)
+
+    def list_sessions(self, query: SessionQuery) -> SessionPage:
+        """A page of sessions, newest first, by keyset cursor or offset."""
+        conditions = _conditions(query)
+        page = select(*_COLUMNS).where(*conditions)
+        if query.cursor:
+            created_us, last_id = _decode_cursor(query.cursor)
+            page = page.where(
+                tuple_(sessions.c.created_at, sessions.c.id) < (from_us(created_us), last_id)
+            )
+        page = page.order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        page = page.limit(query.limit + 1).offset(query.offset)
+        with self._read("list sessions") as connection:
+            rows = connection.execute(page).all()
+            total = None
+            if query.include_total:
+                count = select(func.count()).select_from(sessions).where(*conditions)
+                total = int(connection.execute(count).scalar_one())
+        items = [_session(row._mapping) for row in rows[: query.limit]]
+        next_cursor = _encode_cursor(items[-1]) if len(rows) > query.limit else None
+        return SessionPage(sessions=items, total=total, next_cursor=next_cursor)
+
+    def get_events(
+        self, session_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        """Events with ``seq > after_seq``, oldest first, at most ``limit``."""
+        statement = (
+            select(session_events)
+            .where(session_events.c.session_id == session_id, session_events.c.seq > after_seq)
+            .order_by(session_events.c.seq)
+        )
+        if limit is not None:
+            statement = statement.limit(limit)
+        with self._read(f"read events of session {session_id}") as connection:
+            rows = connection.execute(statement).all()
+        return [
+            Event(
+                session_id=row.session_id,
+                seq=row.seq,
+                type=row.type,
+                at=row.at,
+                actor=row.actor,
+                data=row.data,
+            )
+            for row in rows
+        ]
+
+    def due_for_expiry(self, now: datetime, limit: int) -> list[str]:
+        """Active sessions whose deadline has passed, found through ``ix_sessions_deadline``."""
+        statement = (
+            select(sessions.c.id)
+            .where(sessions.c.deadline_at <= now, sessions.c.status == SessionStatus.ACTIVE.value)
+            .order_by(sessions.c.deadline_at)
+            .limit(limit)
+        )
+        with self._read("find sessions due to expire") as connection:
+            return list(connection.execute(statement).scalars())
+
+
+def _append(
+    connection: Connection, session_id: str, first_seq: int, events: Sequence[NewEvent], actor: str
+) -> list[Event]:
+    stored = [
+        Event(
+            session_id=session_id,
+            seq=first_seq + offset,
+            type=event.type.value,
+            at=event.at,
+            actor=actor,
+            data=event.data,
+        )
+        for offset, event in enumerate(events)
+    ]
+    if stored:
+        connection.execute(_INSERT_EVENTS, [e.model_dump() for e in stored])
+    return stored
+
+
+def session_values(session: Session) -> dict[str, Any]:
+    """The ``sessions`` row of a session, column name to value."""
+    config = session.config
+    return {
+        "id": session.id,
+        "status": session.status.value,
+        "version": session.version,
+        "last_seq": session.last_seq,
+        "candidate_name": config.candidate_name,
+        "candidate_email": config.candidate_email,
+        "role": config.role.value,
+        "level": config.level.value,
+        "interview_type": config.interview_type.value,
+        "mode": config.mode.value,
+        "created_by": session.created_by,
+        "candidate_id": session.candidate_id,
+        "config": config.to_json(),
+        "created_at": session.created_at,
+        "updated_at": session.updated_at,
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "resumed_at": session.resumed_at,
+        "deadline_at": session.deadline_at,
+        "active_us": session.active_us,
+        "time_limit_seconds": config.time_limit_seconds,
+        "token_budget": config.token_budget,
+        "prompt_tokens": session.prompt_tokens,
+        "completion_tokens": session.completion_tokens,
+        "budget_warned": session.budget_warned,
+    }
+
+
+def _session(row: Any) -> Session:
+    return Session(
+        id=row["id"],
+        config=SessionConfig.model_validate(row["config"]),
+        status=SessionStatus(row["status"]),
+        version=row["version"],
+        last_seq=row["last_seq"],
+        created_by=row["created_by"],
+        candidate_id=row["candidate_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        resumed_at=row["resumed_at"],
+        active_us=row["active_us"],
+        deadline_at=row["deadline_at"],
+        prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"],
+        budget_warned=row["budget_warned"],
+    )
+
+
+def _conditions(query: SessionQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.statuses:
+        conditions.append(sessions.c.status.in_([s.value for s in query.statuses]))
+    if query.candidate:
+        text = query.candidate.strip().lower()
+        conditions.append(
+            or_(
+                func.lower(sessions.c.candidate_name).contains(text, autoescape=True),
+                func.lower(sessions.c.candidate_email) == text,
+            )
+        )
+    if query.role:
+        conditions.append(sessions.c.role == query.role)
+    if query.created_after:
+        conditions.append(sessions.c.created_at >= query.created_after)
+    if query.created_before:
+        conditions.append(sessions.c.created_at < query.created_before)
+    if query.created_by:
+        conditions.append(sessions.c.created_by == query.created_by)
+    principal = query.visible_to
+    if principal is not None and principal.role is PrincipalRole.INTERVIEWER:
+        conditions.append(sessions.c.created_by == principal.id)
+    elif principal is not None and principal.role is PrincipalRole.CANDIDATE:
+        mine = [sessions.c.candidate_id == principal.id]
+        if principal.email:
+            mine.append(func.lower(sessions.c.candidate_email) == principal.email.lower())
+        conditions.append(or_(*mine))
+    return conditions
+
+
+def _encode_cursor(session: Session) -> str:
+    raw = json.dumps([to_us(session.created_at), session.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_us, session_id = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(created_us, int) or not isinstance(session_id, str):
+            raise ValueError(cursor)
+    except (ValueError, TypeError, binascii.Error):
+        raise ConfigurationError(
+            f"cursor={cursor!r}: not a cursor from a previous page; pass next_cursor as given",
+            [{"field": "cursor", "value": cursor, "message": "malformed"}],
+        ) from None
+    return created_us, session_id
+
+
+def _integrity(exc: IntegrityError, what: str) -> Exception:
+    text = str(exc.orig)
+    if "uq_session_events_session_seq" in text or "session_events.session_id" in text:
+        return ConcurrentUpdateError(what.rsplit(" ", 1)[-1], -1)
+    return DataStoreError(f"could not {what}: {_reason(exc)}")
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).strip().splitlines()[0]
