@@ -1,0 +1,447 @@
+"""The session manager: create, run, time, budget and record interview sessions.
+
+Operations keep the names of the seeds: ``create_session`` ... ``end_session`` (seed
+``000_*``), ``update_session``, ``list_sessions``, ``get_remaining_time``,
+``is_session_expired``, ``validate_session_access`` (seed ``001_*``). Every change
+reads the session, applies a pure rule from :mod:`rehearse.domain.sessions`, and
+stores the new row and its events in one transaction.
+
+Expiry is lazy and swept: any read or write of a session whose active time reached
+its limit first records ``session_expired`` (stamped at the deadline), and
+:meth:`SessionManager.sweep_expired` finds due sessions by their indexed deadline.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from rehearse.clock import Clock, SystemClock
+from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, can_access
+from rehearse.domain.config import SessionConfig, parse_config
+from rehearse.domain.events import Event
+from rehearse.domain.lifecycle import Action, SessionStatus
+from rehearse.domain.sessions import (
+    Change,
+    Session,
+    apply_action,
+    apply_update,
+    apply_usage,
+    new_session,
+)
+from rehearse.errors import (
+    AccessDeniedError,
+    ConcurrentUpdateError,
+    ConfigurationError,
+    SessionImmutableError,
+    SessionNotFoundError,
+)
+from rehearse.settings import get_settings
+from rehearse.storage import SessionPage, SessionQuery, Store, open_store
+
+#: How often a retry-safe change is re-read and re-applied after losing a race.
+MAX_ATTEMPTS = 12
+
+Rule = Callable[[Session, datetime], Change]
+
+
+class SessionManager:
+    """Creates and runs interview sessions over a :class:`~rehearse.storage.Store`.
+
+    Thread-safe: one manager may serve many threads. Every method that names a
+    session raises :class:`SessionNotFoundError` when it does not exist and
+    :class:`DataStoreError` when the database fails (nothing half-written).
+
+    Args:
+        store: where sessions live (see :func:`rehearse.storage.open_store`).
+        clock: the time source; tests pass a :class:`~rehearse.clock.FakeClock`.
+    """
+
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+
+    @classmethod
+    def from_url(cls, database_url: str | None = None, clock: Clock | None = None) -> Self:
+        """A manager on the database ``database_url`` names, migrated to the current schema.
+
+        No URL means ``REHEARSE_DATABASE_URL``, else the SQLite file in the user data
+        directory.
+
+        Raises:
+            ConfigurationError: the URL is malformed or unsupported.
+            DataStoreError: the database cannot be reached or migrated.
+        """
+        url = database_url or get_settings().resolved_database_url()
+        return cls(open_store(url), clock)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- creating and reading ---------------------------------------------------
+
+    def create_session(
+        self,
+        config: SessionConfig | dict[str, Any],
+        *,
+        created_by: Principal | None = None,
+        candidate_id: str | None = None,
+    ) -> Session:
+        """Create a session in ``created`` and record ``session_created``.
+
+        Args:
+            config: a :class:`SessionConfig`, or a dict of its fields to validate.
+            created_by: who creates it (default: the local user); a candidate who
+                creates a session is its candidate.
+            candidate_id: the candidate's principal id, when an interviewer creates it.
+
+        Raises:
+            ConfigurationError: the config is invalid; the message names each field,
+                its value and what is allowed. Nothing is stored.
+        """
+        if not isinstance(config, SessionConfig):
+            config = parse_config(config)
+        creator = created_by or LOCAL_PRINCIPAL
+        if creator.role.value == "candidate":
+            candidate_id = creator.id
+        session, events = new_session(
+            str(uuid.uuid4()),
+            config,
+            self.clock.now(),
+            created_by=creator.id,
+            candidate_id=candidate_id,
+        )
+        return self.store.create(session, events, creator.id)
+
+    def get_session(self, session_id: str) -> Session:
+        """The session, expired first if its time ran out.
+
+        Raises:
+            SessionNotFoundError: no such session.
+        """
+        session = self.store.get(session_id)
+        if session is None:
+            raise SessionNotFoundError(session_id)
+        if session.is_due_to_expire(self.clock.now()):
+            return self._expire(session_id, "system")
+        return session
+
+    def list_sessions(
+        self,
+        *,
+        status: SessionStatus | str | list[SessionStatus | str] | None = None,
+        candidate: str | None = None,
+        role: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        offset: int = 0,
+        principal: Principal | None = None,
+        include_total: bool = True,
+    ) -> SessionPage:
+        """A page of sessions, newest first (seed 001 ``list_sessions``, with more filters).
+
+        Args:
+            status: one state or several.
+            candidate: text in the candidate's name (any case), or their exact e-mail.
+            role: the role interviewed for.
+            created_after: only sessions created at or after this aware datetime.
+            created_before: only sessions created before this aware datetime.
+            limit: page size, 1-500.
+            cursor: ``next_cursor`` of the previous page.
+            offset: sessions to skip (instead of a cursor).
+            principal: list only what this principal may see (default: everything).
+            include_total: count all matches into ``total`` (one more query).
+
+        Raises:
+            ConfigurationError: an unknown status, a bad limit or a malformed cursor.
+        """
+        statuses = [] if status is None else status if isinstance(status, list) else [status]
+        try:
+            query = SessionQuery(
+                statuses=tuple(SessionStatus(s) for s in statuses),
+                candidate=candidate or None,
+                role=role or None,
+                created_after=created_after,
+                created_before=created_before,
+                limit=limit,
+                cursor=cursor,
+                offset=offset,
+                visible_to=principal,
+                include_total=include_total,
+            )
+        except ValueError as exc:
+            raise _list_error(exc, status, limit, offset) from None
+        page = self.store.list_sessions(query)
+        now = self.clock.now()
+        if any(s.is_due_to_expire(now) for s in page.sessions):
+            fresh = [
+                self._expire(s.id, "system") if s.is_due_to_expire(now) else s
+                for s in page.sessions
+            ]
+            page = page.model_copy(update={"sessions": fresh})
+        return page
+
+    def get_events(
+        self, session_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[Event]:
+        """The session's events with ``seq > after_seq``, oldest first.
+
+        Raises:
+            SessionNotFoundError: no such session.
+        """
+        self.get_session(session_id)
+        return self.store.get_events(session_id, after_seq, limit)
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def start_session(self, session_id: str, *, actor: str = "local") -> Session:
+        """Start a created session: the clock starts running.
+
+        Raises:
+            InvalidStateError: the session is not ``created``.
+            SessionImmutableError: it is final.
+        """
+        return self._act(session_id, Action.START, actor)
+
+    def pause_session(self, session_id: str, *, actor: str = "local") -> Session:
+        """Pause an active session: active time stops accumulating.
+
+        Raises:
+            InvalidStateError: the session is not ``active``.
+            SessionImmutableError: it is final, or its time ran out (it is now expired).
+        """
+        return self._act(session_id, Action.PAUSE, actor)
+
+    def resume_session(self, session_id: str, *, actor: str = "local") -> Session:
+        """Resume a paused session.
+
+        Raises:
+            InvalidStateError: the session is not ``paused``.
+            SessionImmutableError: it is final.
+        """
+        return self._act(session_id, Action.RESUME, actor)
+
+    def end_session(self, session_id: str, *, actor: str = "local") -> Session:
+        """Complete an active or paused session.
+
+        If its time had already run out it is expired instead (stamped at its
+        deadline) and returned without error.
+
+        Raises:
+            InvalidStateError: the session was never started.
+            SessionImmutableError: it is already final.
+        """
+        return self._act(session_id, Action.END, actor)
+
+    def cancel_session(self, session_id: str, *, actor: str = "local") -> Session:
+        """Cancel a session that is not final (also one never started).
+
+        Raises:
+            SessionImmutableError: it is already final, or its time ran out.
+        """
+        return self._act(session_id, Action.CANCEL, actor)
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        expected_version: int | None = None,
+        actor: str = "local",
+        **changes: Any,
+    ) -> Session:
+        """Change configuration fields (seed 001 ``update_session``).
+
+        Any field may change before start; afterwards only the ones in
+        :data:`~rehearse.domain.config.UPDATABLE_WHILE_RUNNING`. Passing the
+        ``expected_version`` the caller read makes a stale edit fail instead of
+        overwriting a newer one.
+
+        Raises:
+            ConfigurationError: an unknown, locked or invalid field.
+            SessionImmutableError: the session is final.
+            ConcurrentUpdateError: ``expected_version`` is not the stored version.
+        """
+        return self._change(
+            session_id,
+            lambda s, now: apply_update(s, changes, now),
+            "update",
+            actor,
+            expected_version,
+        )
+
+    def sweep_expired(self, limit: int = 1000) -> list[str]:
+        """Expire every running session whose deadline has passed; returns their ids.
+
+        Uses the persisted, indexed deadline, so it works after a restart and reads
+        only due sessions. Safe to run in several processes at once.
+        """
+        expired: list[str] = []
+        for session_id in self.store.due_for_expiry(self.clock.now(), limit):
+            session = self._expire(session_id, "system")
+            if session.status is SessionStatus.EXPIRED:
+                expired.append(session_id)
+        return expired
+
+    # -- time and budget ----------------------------------------------------------
+
+    def get_remaining_time(self, session_id: str) -> int:
+        """Seconds of active time left, rounded up (0 once expired or final).
+
+        A session never started has its whole limit left; paused time does not count.
+        """
+        return self.get_session(session_id).remaining_seconds_at(self.clock.now())
+
+    def is_session_expired(self, session_id: str) -> bool:
+        """True when the session is expired (reading it expires it if its time ran out)."""
+        return self.get_session(session_id).status is SessionStatus.EXPIRED
+
+    def record_usage(
+        self,
+        session_id: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        *,
+        model: str,
+        actor: str = "local",
+    ) -> Session:
+        """Add an AI call's token usage to the session (issue 2, item 5).
+
+        Exact under concurrent callers: a lost race is re-read and re-applied.
+        Records ``usage_recorded``, and ``budget_warning`` once when usage first
+        reaches ``token_warning_threshold`` of the budget.
+
+        Raises:
+            BudgetExceededError: the total would pass the budget; nothing is recorded.
+            ConfigurationError: a negative token count.
+            SessionImmutableError: the session is final.
+        """
+        return self._change(
+            session_id,
+            lambda s, now: apply_usage(s, prompt_tokens, completion_tokens, model, now),
+            "record usage for",
+            actor,
+        )
+
+    def get_remaining_budget(self, session_id: str) -> int:
+        """Tokens left in the session's budget."""
+        return self.get_session(session_id).remaining_tokens
+
+    # -- access -----------------------------------------------------------------
+
+    def validate_session_access(self, session_id: str, principal: Principal) -> bool:
+        """True when ``principal`` may see the session (seed 001 access control).
+
+        Admins see all sessions, interviewers the sessions they created, candidates
+        their own.
+
+        Raises:
+            SessionNotFoundError: no such session.
+        """
+        return can_access(principal, self.get_session(session_id))
+
+    def get_session_for(self, session_id: str, principal: Principal) -> Session:
+        """The session, if ``principal`` may see it.
+
+        Raises:
+            SessionNotFoundError: no such session.
+            AccessDeniedError: the principal may not see it.
+        """
+        session = self.get_session(session_id)
+        if not can_access(principal, session):
+            raise AccessDeniedError(
+                f"{principal.role.value} {principal.id!r} may not access session {session_id}"
+            )
+        return session
+
+    # -- internals ----------------------------------------------------------------
+
+    def _act(self, session_id: str, action: Action, actor: str) -> Session:
+        return self._change(
+            session_id, lambda s, now: apply_action(s, action, now), action.value, actor
+        )
+
+    def _expire(self, session_id: str, actor: str) -> Session:
+        def rule(session: Session, now: datetime) -> Change:
+            return apply_action(session, Action.EXPIRE, now)
+
+        return self._change(
+            session_id, rule, "expire", actor, expire_first=False, tolerate_final=True
+        )
+
+    def _change(
+        self,
+        session_id: str,
+        rule: Rule,
+        what: str,
+        actor: str,
+        expected_version: int | None = None,
+        *,
+        expire_first: bool = True,
+        tolerate_final: bool = False,
+    ) -> Session:
+        """Apply ``rule`` at the clock's now; expire first if the time ran out.
+
+        Without ``expected_version`` a lost race is safe to retry (the rule is
+        re-checked against the fresh state), so it is; with one, it is not.
+        """
+        expired_instead = False
+
+        def mutation(session: Session) -> Change:
+            nonlocal expired_instead
+            now = self.clock.now()
+            if tolerate_final and session.status.is_final:
+                return session, []
+            expired_instead = expire_first and session.is_due_to_expire(now)
+            if expired_instead:
+                return apply_action(session, Action.EXPIRE, now)
+            return rule(session, now)
+
+        def attempt() -> Session:
+            session, _ = self.store.mutate(session_id, mutation, actor, expected_version)
+            return session
+
+        if expected_version is not None:
+            session = attempt()
+        else:
+            retrying = Retrying(
+                retry=retry_if_exception_type(ConcurrentUpdateError),
+                stop=stop_after_attempt(MAX_ATTEMPTS),
+                wait=wait_random_exponential(multiplier=0.002, max=0.05),
+                reraise=True,
+            )
+            session = retrying(attempt)
+        if expired_instead and what != Action.END.value:
+            raise SessionImmutableError(session_id, SessionStatus.EXPIRED.value, what)
+        return session
+
+
+def _list_error(exc: ValueError, status: Any, limit: int, offset: int) -> ConfigurationError:
+    if limit < 1 or limit > 500:
+        field, value, allowed = "limit", limit, "1 to 500"
+    elif offset < 0:
+        field, value, allowed = "offset", offset, "0 or more"
+    else:
+        field, value, allowed = "status", status, ", ".join(s.value for s in SessionStatus)
+    return ConfigurationError(
+        f"{field}={value!r}: not allowed (allowed: {allowed})",
+        [{"field": field, "value": value, "message": f"allowed: {allowed}"}],
+    )
