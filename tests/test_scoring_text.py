@@ -1,0 +1,78 @@
+"""The text layer: tokens, stems, content words, filler words, non-answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from rehearse.scoring.content import TermMatcher, is_non_answer
+from rehearse.scoring.text import content_terms, filler_words, sentences, stem, words
+
+
+def test_words_split_identifiers_and_keep_apostrophes() -> None:
+    assert words("StackPush() isn't O(log n)") == ["stack", "push", "isn't", "o", "log", "n"]
+
+
+def test_content_terms_drop_stop_words_and_keep_code_keywords() -> None:
+    terms = content_terms("The block of a do...while loop always runs at least once.")
+    assert [term.word for term in terms] == [
+        "block",
+        "dowhile",
+        "loop",
+        "always",
+        "runs",
+        "least",
+        "once",
+    ]
+    assert [term.stem for term in terms][-1] == "1"
+
+
+def test_stems_unify_inflections_and_number_words() -> None:
+    assert stem("pointers") == stem("pointer")
+    assert stem("simulates") == stem("simulation")
+    assert stem("two") == "2"
+
+
+def test_matcher_credits_word_families_and_misspellings() -> None:
+    matcher = TermMatcher(content_terms("They disagreed about the definition."))
+    [family] = content_terms("disagreements")
+    [typo] = content_terms("defintion")
+    [other] = content_terms("agreement")
+    assert 0.85 <= matcher.credit(family) < 1.0
+    assert 0.85 <= matcher.credit(typo) < 1.0
+    assert matcher.credit(other) == 0.0
+
+
+def test_sentences_split_on_end_marks_and_lines() -> None:
+    assert sentences("One. Two? Three!\nFour") == ["One.", "Two?", "Three!", "Four"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Um, I mean, it was, like, slow.", {"i mean": 1, "like": 1, "um": 1}),
+        ("Uh, so like the cache was basically full.", {"basically": 1, "like": 1, "uh": 1}),
+        ("It works like a queue and I like it.", {}),
+        ("What kind of index? It is kind of slow.", {"kind of": 1}),
+        ("A sort of tree. It sort of works.", {"sort of": 1}),
+        ("Do you know how it works? It is, you know, fast.", {"you know": 1}),
+        ("I actually measured it, and it actually helped.", {"actually": 2}),
+        ("", {}),
+    ],
+)
+def test_filler_words_count_only_fillers(text: str, expected: dict[str, int]) -> None:
+    assert filler_words(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "declined"),
+    [
+        ("", True),
+        ("I don't know", True),
+        ("no idea, sorry", True),
+        ("N/A", True),
+        ("n", False),
+        ("No, it is not thread-safe.", False),
+    ],
+)
+def test_non_answers_are_recognised(answer: str, declined: bool) -> None:
+    assert is_non_answer(answer) is declined
