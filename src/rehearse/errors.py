@@ -83,6 +83,28 @@ class SessionImmutableError(InvalidStateError):
         self.args = (f"cannot {action} session {session_id}: it is {state}, which is final",)
 
 
+class AnswerRefusedError(InvalidStateError):
+    """This question of the session cannot take an answer (or a skip) now.
+
+    Attributes:
+        item_id: the question (plan item) id.
+    """
+
+    def __init__(self, session_id: str, item_id: str, reason: str, action: str = "answer") -> None:
+        super().__init__(session_id, reason, action)
+        self.item_id = item_id
+        self.args = (f"cannot {action} question {item_id} of session {session_id}: {reason}",)
+
+
+class QuestionNotFoundError(RehearseError, LookupError):
+    """The session's plan has no question with this id."""
+
+    def __init__(self, session_id: str, item_id: str) -> None:
+        super().__init__(f"session {session_id} has no question {item_id!r}")
+        self.session_id = session_id
+        self.item_id = item_id
+
+
 class ConcurrentUpdateError(RehearseError):
     """Another writer changed the session first; re-read it and try again.
 
@@ -147,6 +169,7 @@ class AccessDeniedError(RehearseError, PermissionError):
 EXIT_CODES: dict[type[RehearseError], int] = {
     ConfigurationError: 2,
     SessionNotFoundError: 3,
+    QuestionNotFoundError: 3,
     InvalidStateError: 4,
     SessionImmutableError: 4,
     BudgetExceededError: 4,

@@ -133,6 +133,9 @@ class SessionConfig(BaseModel):
         challenge_text: optional task shown to the candidate, <= 20,000 characters.
         job_description: optional, <= 20,000 characters; biases question choice.
         resume_text: optional, <= 50,000 characters; biases question choice.
+        question_count: questions in the plan, 1-30 (default: what fits the time limit).
+        max_follow_ups: follow-ups the interviewer may add per question, 0-3 (default 1).
+        plan_seed: random seed of the question plan (default: drawn at creation and stored).
 
     Raises:
         pydantic.ValidationError: on direct construction with bad values; use
@@ -158,6 +161,9 @@ class SessionConfig(BaseModel):
     challenge_text: str | None = Field(default=None, max_length=MAX_CHALLENGE_CHARS)
     job_description: str | None = Field(default=None, max_length=MAX_JOB_DESCRIPTION_CHARS)
     resume_text: str | None = Field(default=None, max_length=MAX_RESUME_CHARS)
+    question_count: int | None = Field(default=None, ge=1, le=30)
+    max_follow_ups: int = Field(default=1, ge=0, le=3)
+    plan_seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
 
     @field_validator("ai_provider")
     @classmethod

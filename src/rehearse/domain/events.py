@@ -28,6 +28,14 @@ class EventType(StrEnum):
     SESSION_CANCELLED = "session_cancelled"
     USAGE_RECORDED = "usage_recorded"
     BUDGET_WARNING = "budget_warning"
+    QUESTIONS_PLANNED = "questions_planned"
+    ANSWER_SUBMITTED = "answer_submitted"
+    ANSWER_EVALUATED = "answer_evaluated"
+    QUESTION_SKIPPED = "question_skipped"
+    FOLLOW_UP_ASKED = "follow_up_asked"
+    REPORT_GENERATED = "report_generated"
+    REPORT_FAILED = "report_failed"
+    PROVIDER_FAILED = "provider_failed"
 
 
 class NewEvent(BaseModel):

@@ -28,6 +28,7 @@ from rehearse.domain.lifecycle import (
     guard_change,
     next_state,
 )
+from rehearse.domain.plan import InterviewState, ReportStatus
 from rehearse.errors import BudgetExceededError, ConfigurationError
 
 MICROSECOND = timedelta(microseconds=1)
@@ -62,6 +63,8 @@ class Session(BaseModel):
         deadline_at: when the time limit is reached (only while active).
         prompt_tokens, completion_tokens: AI token usage so far.
         budget_warned: whether the budget warning event has been recorded.
+        interview: the question plan (``None`` until planned).
+        report_status: pending, ready or failed (``None`` before the session ends).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -83,6 +86,8 @@ class Session(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     budget_warned: bool = False
+    interview: InterviewState | None = None
+    report_status: ReportStatus | None = None
 
     @property
     def tokens_used(self) -> int:
@@ -153,6 +158,8 @@ class Session(BaseModel):
             "tokens_used": self.tokens_used,
             "token_budget": self.config.token_budget,
             "remaining_tokens": self.remaining_tokens,
+            "progress": self.interview.progress() if self.interview else None,
+            "report_status": self.report_status.value if self.report_status else None,
         }
 
 
@@ -213,6 +220,8 @@ def apply_action(session: Session, action: Action, now: datetime) -> Change:
         changes |= {"resumed_at": None, "deadline_at": None}
         if target.is_final:
             changes["ended_at"] = at
+        if target in (SessionStatus.COMPLETED, SessionStatus.EXPIRED) and session.interview:
+            changes["report_status"] = ReportStatus.PENDING
     updated = session.model_copy(update=changes)
     data["active_seconds"] = round(updated.active_us_at(at) / 1_000_000, 6)
     return updated, [NewEvent(type=EventType(EVENT_OF_ACTION[action]), at=at, data=data)]

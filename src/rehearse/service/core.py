@@ -1,4 +1,4 @@
-"""The session manager: create, run, time, budget and record interview sessions.
+"""The session core: create, run, time, budget and record sessions (no interview yet).
 
 Operations keep the names of the seeds: ``create_session`` ... ``end_session`` (seed
 ``000_*``), ``update_session``, ``list_sessions``, ``get_remaining_time``,
@@ -14,7 +14,7 @@ its limit first records ``session_expired`` (stamped at the deadline), and
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -47,11 +47,14 @@ from rehearse.storage import SessionPage, SessionQuery, Store, open_store
 #: How often a retry-safe change is re-read and re-applied after losing a race.
 MAX_ATTEMPTS = 12
 
+#: Changes after which a session is final.
+FINAL_ACTIONS = frozenset({Action.END.value, Action.EXPIRE.value, Action.CANCEL.value})
+
 Rule = Callable[[Session, datetime], Change]
 
 
-class SessionManager:
-    """Creates and runs interview sessions over a :class:`~rehearse.storage.Store`.
+class SessionCore:
+    """Creates and runs sessions over a :class:`~rehearse.storage.Store`.
 
     Thread-safe: one manager may serve many threads. Every method that names a
     session raises :class:`SessionNotFoundError` when it does not exist and
@@ -128,7 +131,15 @@ class SessionManager:
             created_by=creator.id,
             candidate_id=candidate_id,
         )
-        return self.store.create(session, events, creator.id)
+        session, more = self._prepare(session)
+        return self.store.create(session, [*events, *more], creator.id)
+
+    def _prepare(self, session: Session) -> Change:
+        """Hook: what a new session gets before it is stored (the interview adds its plan)."""
+        return session, []
+
+    def _finished(self, session: Session) -> None:
+        """Hook: called once a session reached a final state (the interview writes its report)."""
 
     def get_session(self, session_id: str) -> Session:
         """The session, expired first if its time ran out.
@@ -201,15 +212,19 @@ class SessionManager:
         return page
 
     def get_events(
-        self, session_id: str, after_seq: int = 0, limit: int | None = None
+        self,
+        session_id: str,
+        after_seq: int = 0,
+        limit: int | None = None,
+        types: Sequence[str] = (),
     ) -> list[Event]:
-        """The session's events with ``seq > after_seq``, oldest first.
+        """The session's events with ``seq > after_seq`` (only ``types``, if given), oldest first.
 
         Raises:
             SessionNotFoundError: no such session.
         """
         self.get_session(session_id)
-        return self.store.get_events(session_id, after_seq, limit)
+        return self.store.get_events(session_id, after_seq, limit, types)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -429,6 +444,9 @@ class SessionManager:
                 reraise=True,
             )
             session = retrying(attempt)
+        if session.status.is_final and (expired_instead or what in FINAL_ACTIONS):
+            self._finished(session)
+            session = self.store.get(session_id) or session
         if expired_instead and what != Action.END.value:
             raise SessionImmutableError(session_id, SessionStatus.EXPIRED.value, what)
         return session

@@ -76,6 +76,8 @@ sessions = Table(
     Column("prompt_tokens", BigInteger, nullable=False),
     Column("completion_tokens", BigInteger, nullable=False),
     Column("budget_warned", Boolean, nullable=False),
+    Column("interview", JSON),
+    Column("report_status", String(16)),
     Index("ix_sessions_created", "created_at", "id"),
     Index("ix_sessions_status_created", "status", "created_at", "id"),
     Index("ix_sessions_role_created", "role", "created_at"),
@@ -95,4 +97,5 @@ session_events = Table(
     Column("actor", String(64), nullable=False),
     Column("data", JSON, nullable=False),
     UniqueConstraint("session_id", "seq", name="uq_session_events_session_seq"),
+    Index("ix_session_events_type", "session_id", "type", "seq"),
 )

@@ -30,6 +30,7 @@ from rehearse.domain.access import PrincipalRole
 from rehearse.domain.config import SessionConfig
 from rehearse.domain.events import Event, NewEvent
 from rehearse.domain.lifecycle import SessionStatus
+from rehearse.domain.plan import InterviewState, ReportStatus
 from rehearse.domain.sessions import Session, from_us, to_us
 from rehearse.errors import (
     ConcurrentUpdateError,
@@ -208,14 +209,20 @@ class SQLStore:
         return SessionPage(sessions=items, total=total, next_cursor=next_cursor)
 
     def get_events(
-        self, session_id: str, after_seq: int = 0, limit: int | None = None
+        self,
+        session_id: str,
+        after_seq: int = 0,
+        limit: int | None = None,
+        types: Sequence[str] = (),
     ) -> list[Event]:
-        """Events with ``seq > after_seq``, oldest first, at most ``limit``."""
+        """Events with ``seq > after_seq`` (of ``types``, if given), oldest first, <= ``limit``."""
         statement = (
             select(session_events)
             .where(session_events.c.session_id == session_id, session_events.c.seq > after_seq)
             .order_by(session_events.c.seq)
         )
+        if types:
+            statement = statement.where(session_events.c.type.in_(list(types)))
         if limit is not None:
             statement = statement.limit(limit)
         with self._read(f"read events of session {session_id}") as connection:
@@ -292,6 +299,8 @@ def session_values(session: Session) -> dict[str, Any]:
         "prompt_tokens": session.prompt_tokens,
         "completion_tokens": session.completion_tokens,
         "budget_warned": session.budget_warned,
+        "interview": session.interview.model_dump(mode="json") if session.interview else None,
+        "report_status": session.report_status.value if session.report_status else None,
     }
 
 
@@ -314,6 +323,8 @@ def _session(row: Any) -> Session:
         prompt_tokens=row["prompt_tokens"],
         completion_tokens=row["completion_tokens"],
         budget_warned=row["budget_warned"],
+        interview=InterviewState.model_validate(row["interview"]) if row["interview"] else None,
+        report_status=ReportStatus(row["report_status"]) if row["report_status"] else None,
     )
 
 

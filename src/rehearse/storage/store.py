@@ -109,9 +109,13 @@ class Store(Protocol):
         ...
 
     def get_events(
-        self, session_id: str, after_seq: int = 0, limit: int | None = None
+        self,
+        session_id: str,
+        after_seq: int = 0,
+        limit: int | None = None,
+        types: Sequence[str] = (),
     ) -> list[Event]:
-        """Events of a session with ``seq > after_seq``, oldest first."""
+        """Events of a session with ``seq > after_seq`` (of ``types``, if given), oldest first."""
         ...
 
     def due_for_expiry(self, now: datetime, limit: int) -> list[str]:

@@ -1,0 +1,87 @@
+"""The offline interviewer and evaluator: no network, no key, deterministic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rehearse.bank import QuestionBank, load_bank
+from rehearse.domain.config import SessionConfig
+from rehearse.domain.questions import Question, QuestionCategory, keywords
+from rehearse.domain.selection import select_questions
+from rehearse.scoring import RUBRIC_VERSION, AnswerEvaluation, Dimension, evaluate_answer
+
+#: Below this key-point coverage (0-100) an answer earns a follow-up.
+FOLLOW_UP_BELOW = 60
+
+STAR_PROBES = {
+    "situation": "Can you set the scene first: where were you, and what was at stake?",
+    "task": "What exactly were you responsible for in that situation?",
+    "action": "What did you do yourself, step by step, rather than the team?",
+    "result": "What was the outcome, and how did you measure it?",
+}
+
+
+class OfflineInterviewer:
+    """Draws the plan from the question bank and asks the bank's follow-ups.
+
+    A follow-up is asked when an answer covers less than 60% of the key points: the
+    bank follow-up closest to what was missed (most shared keywords). For a behavioral
+    answer missing a STAR part, the probe for the first missing part is asked instead.
+
+    Args:
+        bank: the questions to draw from (default: shipped plus imported banks).
+    """
+
+    name = "offline"
+
+    def __init__(self, bank: QuestionBank | None = None) -> None:
+        self.bank = bank if bank is not None else load_bank()
+
+    def plan(self, config: SessionConfig, *, seed: int, seen: frozenset[str]) -> list[Question]:
+        """Questions by :func:`rehearse.domain.selection.select_questions`."""
+        return select_questions(list(self.bank), config, seed=seed, seen=seen)
+
+    def follow_up(
+        self,
+        question: Question,
+        answer: str,
+        evaluation: AnswerEvaluation,
+        asked: Sequence[str],
+    ) -> str | None:
+        """The follow-up for an answer that missed key points, or ``None``."""
+        if question.category is QuestionCategory.BEHAVIORAL and evaluation.star is not None:
+            star = evaluation.star
+            for part in ("situation", "task", "action", "result"):
+                if not getattr(star, part) and STAR_PROBES[part] not in asked:
+                    return STAR_PROBES[part]
+        coverage = evaluation.dimensions.get(Dimension.KEY_POINTS, 100)
+        if coverage >= FOLLOW_UP_BELOW or not evaluation.key_points_missed:
+            return None
+        missed = keywords(" ".join(evaluation.key_points_missed))
+        unused = [f for f in question.follow_ups if f not in asked]
+        if not unused:
+            return None
+        return max(unused, key=lambda f: len(keywords(f) & missed))
+
+
+class OfflineEvaluator:
+    """The calibrated rubric scorer of :mod:`rehearse.scoring` (no model, < 20 ms an answer)."""
+
+    name = f"offline:{RUBRIC_VERSION}"
+
+    def evaluate(
+        self,
+        question: Question,
+        answer: str,
+        *,
+        time_spent_seconds: float | None = None,
+    ) -> AnswerEvaluation:
+        """Score against the question's reference answer and key points."""
+        return evaluate_answer(
+            question=question.text,
+            reference_answer=question.reference_answer,
+            answer=answer,
+            key_points=question.key_points,
+            category=question.category,
+            time_spent_seconds=time_spent_seconds,
+        )

@@ -1,0 +1,59 @@
+"""The protocols every interviewer and evaluator implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from rehearse.domain.config import SessionConfig
+from rehearse.domain.questions import Question
+from rehearse.scoring import AnswerEvaluation
+
+
+class Interviewer(Protocol):
+    """Chooses the questions and reacts to answers."""
+
+    name: str
+
+    def plan(self, config: SessionConfig, *, seed: int, seen: frozenset[str]) -> list[Question]:
+        """The session's questions, in the order they are asked.
+
+        Args:
+            config: the session configuration (role, level, type, count, job description, resume).
+            seed: random seed; the same inputs and seed give the same plan.
+            seen: question ids the candidate met in recent sessions, to avoid.
+        """
+        ...
+
+    def follow_up(
+        self,
+        question: Question,
+        answer: str,
+        evaluation: AnswerEvaluation,
+        asked: Sequence[str],
+    ) -> str | None:
+        """A follow-up question when the answer missed something, else ``None``.
+
+        Args:
+            question: the question answered.
+            answer: the candidate's answer text.
+            evaluation: its evaluation (key points missed, STAR parts).
+            asked: follow-ups already asked for this question.
+        """
+        ...
+
+
+class Evaluator(Protocol):
+    """Scores answers on the rubric's 0-100 scale and dimensions."""
+
+    name: str
+
+    def evaluate(
+        self,
+        question: Question,
+        answer: str,
+        *,
+        time_spent_seconds: float | None = None,
+    ) -> AnswerEvaluation:
+        """Score ``answer`` to ``question`` (0-100 overall and per dimension, with feedback)."""
+        ...

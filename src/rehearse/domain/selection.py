@@ -1,0 +1,231 @@
+"""Choosing the questions of a session from a bank (issue 3, seed ``004_*`` create_session).
+
+The rules, in order:
+
+1. **How many**: ``question_count`` from the config, else what fits the time limit
+   (:data:`MINUTES_PER_QUESTION` of each category, follow-ups included).
+2. **Which kinds**: the interview type fixes the mix (:func:`category_mix`): technical is
+   three technical to one coding question, mixed opens and closes with a behavioral
+   question around technical ones and, from senior up, one system design question.
+3. **Which questions**: those for the role whose level range holds the level; if a kind
+   has too few, the range widens one level at a time, then the kind falls back to
+   technical. Questions the candidate saw in recent sessions are left out while enough
+   others remain.
+4. **Bias**: a question scores one point per keyword it shares with the job description
+   and resume (capped at 5); it is drawn with weight ``1 + score``, so matching
+   questions come up more often without crowding out the rest.
+5. **Reproducible**: every draw comes from ``random.Random(seed)``; the seed is stored
+   with the plan.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+
+from rehearse.domain.config import InterviewType, Level, SessionConfig
+from rehearse.domain.questions import Question, QuestionCategory, keywords
+
+#: Minutes one question of each kind takes, follow-ups and thinking included.
+MINUTES_PER_QUESTION: dict[QuestionCategory, float] = {
+    QuestionCategory.TECHNICAL: 6,
+    QuestionCategory.BEHAVIORAL: 6,
+    QuestionCategory.CODING: 12,
+    QuestionCategory.SYSTEM_DESIGN: 20,
+}
+MAX_QUESTIONS = 30
+MAX_BIAS = 5
+
+# Words too common in job descriptions to say anything about a question.
+_NOISE = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "you",
+        "your",
+        "our",
+        "are",
+        "will",
+        "this",
+        "that",
+        "from",
+        "have",
+        "has",
+        "who",
+        "what",
+        "about",
+        "team",
+        "teams",
+        "work",
+        "working",
+        "experience",
+        "years",
+        "year",
+        "strong",
+        "ability",
+        "skills",
+        "skill",
+        "knowledge",
+        "using",
+        "use",
+        "able",
+        "must",
+        "should",
+        "would",
+        "can",
+        "not",
+        "all",
+        "any",
+        "its",
+        "into",
+        "their",
+        "they",
+        "them",
+        "role",
+        "roles",
+        "job",
+        "company",
+        "including",
+        "plus",
+        "etc",
+        "also",
+        "well",
+        "new",
+        "more",
+        "other",
+        "such",
+        "within",
+        "across",
+        "based",
+        "per",
+        "via",
+    ]
+)
+
+
+def category_mix(interview_type: InterviewType, level: Level, count: int) -> list[QuestionCategory]:
+    """The kinds of the ``count`` questions, in the order they are asked."""
+    tech, beh, code, design = (
+        QuestionCategory.TECHNICAL,
+        QuestionCategory.BEHAVIORAL,
+        QuestionCategory.CODING,
+        QuestionCategory.SYSTEM_DESIGN,
+    )
+    if interview_type is InterviewType.BEHAVIORAL:
+        return [beh] * count
+    if interview_type is InterviewType.CODING:
+        return [code] * count
+    if interview_type is InterviewType.SYSTEM_DESIGN:
+        return [design] * count
+    if interview_type is InterviewType.TECHNICAL:
+        coding = count // 4
+        return [tech] * (count - coding) + [code] * coding
+    # mixed: behavioral warm-up, technical core, design for senior+, behavioral close
+    if count == 1:
+        return [tech]
+    middle = count - 2 if count >= 4 else count - 1
+    core = [tech] * middle
+    if level.rank >= Level.SENIOR.rank and middle >= 3:
+        core[-1] = design
+    elif middle >= 4:
+        core[-1] = code
+    return [beh, *core, beh] if count >= 4 else [beh, *core]
+
+
+def question_count(config: SessionConfig) -> int:
+    """``config.question_count``, else as many as fit the time limit (at least 1)."""
+    if config.question_count is not None:
+        return config.question_count
+    per = {
+        InterviewType.TECHNICAL: 7.5,
+        InterviewType.BEHAVIORAL: 6,
+        InterviewType.CODING: 12,
+        InterviewType.SYSTEM_DESIGN: 20,
+        InterviewType.MIXED: 7.5,
+    }[config.interview_type]
+    return max(1, min(MAX_QUESTIONS, math.floor(config.time_limit_minutes / per)))
+
+
+def bias_keywords(config: SessionConfig) -> set[str]:
+    """Distinctive words of the job description and resume."""
+    text = " ".join(t for t in (config.job_description, config.resume_text) if t)
+    return {word for word in keywords(text) if word not in _NOISE}
+
+
+def _relevance(question: Question, wanted: set[str]) -> int:
+    if not wanted:
+        return 0
+    own = keywords(" ".join([question.text, *question.tags, *question.key_points]))
+    own |= {tag.lower() for tag in question.tags}
+    return min(len(own & wanted), MAX_BIAS)
+
+
+def select_questions(
+    bank: Sequence[Question],
+    config: SessionConfig,
+    *,
+    seed: int,
+    seen: frozenset[str] = frozenset(),
+    count: int | None = None,
+) -> list[Question]:
+    """Draw the plan's questions from ``bank`` by the rules of this module.
+
+    Args:
+        bank: every available question.
+        config: the session's role, level, interview type, question count, job
+            description and resume.
+        seed: the random seed; the same inputs and seed give the same plan.
+        seen: ids the candidate was asked in recent sessions (avoided when possible).
+        count: overrides :func:`question_count`.
+
+    Returns:
+        Up to ``count`` distinct questions (fewer only if the bank has too few for the role).
+    """
+    rng = random.Random(seed)
+    wanted = bias_keywords(config)
+    total = count if count is not None else question_count(config)
+    chosen: list[Question] = []
+    taken: set[str] = set()
+    for category in category_mix(config.interview_type, config.level, total):
+        pool = _pool(bank, config, category, taken, seen)
+        if not pool and category is not QuestionCategory.TECHNICAL:
+            pool = _pool(bank, config, QuestionCategory.TECHNICAL, taken, seen)
+        if not pool:
+            continue
+        weights = [1 + _relevance(q, wanted) for q in pool]
+        pick = rng.choices(pool, weights=weights, k=1)[0]
+        chosen.append(pick)
+        taken.add(pick.id)
+    return chosen
+
+
+def _pool(
+    bank: Sequence[Question],
+    config: SessionConfig,
+    category: QuestionCategory,
+    taken: set[str],
+    seen: frozenset[str],
+) -> list[Question]:
+    """Candidates for one slot: the role's questions of this kind at the level.
+
+    The level range widens one step at a time; questions not seen come first.
+    """
+    role_questions = [
+        q for q in bank if config.role in q.roles and q.category is category and q.id not in taken
+    ]
+    rank = config.level.rank
+    for widen in range(len(Level)):
+        near = [
+            q
+            for q in role_questions
+            if q.levels.min.rank - widen <= rank <= q.levels.max.rank + widen
+        ]
+        fresh = [q for q in near if q.id not in seen]
+        if fresh:
+            return fresh
+        if near and widen >= 1:  # a repeat at about the right level beats one far off
+            return near
+    return role_questions

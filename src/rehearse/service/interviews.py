@@ -1,0 +1,356 @@
+"""The interview flow on top of the session core (issue 3; seeds ``000_*`` and ``004_*``).
+
+A session is planned when it is created (the interviewer draws its questions), takes
+answers while active (each saved in its own transaction before it is evaluated, so a
+crash loses nothing), gets follow-ups when an answer misses key points, and gets a
+report when it ends. Report generation never loses answers: a failure is recorded
+(``report_failed``) and :meth:`InterviewFlow.get_report` tries again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from rehearse.ai.protocols import Evaluator, Interviewer
+from rehearse.domain.events import EventType, NewEvent
+from rehearse.domain.interviews import (
+    apply_answer,
+    apply_evaluation,
+    apply_follow_up,
+    apply_plan,
+    apply_report,
+    apply_skip,
+)
+from rehearse.domain.plan import InterviewState, PlanItem, ReportStatus
+from rehearse.domain.questions import Question
+from rehearse.domain.reports import Attempt, Report, build_report
+from rehearse.domain.sessions import Change, Session
+from rehearse.errors import InvalidStateError
+from rehearse.scoring import AnswerEvaluation
+from rehearse.service.core import SessionCore
+from rehearse.storage import SessionQuery
+
+#: Recent sessions of the same candidate whose questions a new plan avoids.
+RECENT_SESSIONS = 10
+
+
+class AnswerOutcome(BaseModel):
+    """What happened to a submitted answer.
+
+    Attributes:
+        session: the session after the answer (and its evaluation) were stored.
+        item: the question answered, with its best score.
+        attempt: 1 for a first answer; more for practice retries.
+        evaluation: the evaluator's result (``None`` if the evaluator failed; the
+            answer is saved either way).
+        follow_up: the follow-up the interviewer added, if any.
+        next_question: what to ask next (``None`` when every question is done).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    session: Session
+    item: PlanItem
+    attempt: int
+    evaluation: AnswerEvaluation | None
+    follow_up: PlanItem | None
+    next_question: PlanItem | None
+
+
+class InterviewFlow(SessionCore):
+    """Interview operations of the session manager (see :class:`SessionManager`)."""
+
+    interviewer: Interviewer
+    evaluator: Evaluator
+
+    # -- planning -----------------------------------------------------------------
+
+    def _prepare(self, session: Session) -> Change:
+        seed = session.config.plan_seed
+        if seed is None:
+            seed = secrets.randbelow(2**31)
+        questions = self.interviewer.plan(session.config, seed=seed, seen=self._seen_by(session))
+        return apply_plan(session, questions, seed, session.config.max_follow_ups, self.clock.now())
+
+    def _seen_by(self, session: Session) -> frozenset[str]:
+        """Question ids of the candidate's most recent sessions (same e-mail, id, or name)."""
+        config = session.config
+        key = (config.candidate_email or config.candidate_name).strip().lower()
+        page = self.store.list_sessions(
+            SessionQuery(candidate=key, limit=RECENT_SESSIONS * 3, include_total=False)
+        )
+        seen: set[str] = set()
+        mine = 0
+        for other in page.sessions:
+            same = (
+                (config.candidate_email or "").lower()
+                == (other.config.candidate_email or "").lower()
+                and config.candidate_name.lower() == other.config.candidate_name.lower()
+            ) or (session.candidate_id is not None and session.candidate_id == other.candidate_id)
+            if same and other.interview is not None and mine < RECENT_SESSIONS:
+                mine += 1
+                seen.update(item.question_id for item in other.interview.items)
+        return frozenset(seen)
+
+    def _questions(self, session_id: str) -> dict[str, Question]:
+        """The question snapshots stored with the plan, by id."""
+        planned = self.store.get_events(session_id, types=(EventType.QUESTIONS_PLANNED.value,))
+        questions: dict[str, Question] = {}
+        for event in planned:
+            for data in event.data.get("questions", []):
+                question = Question.model_validate(data)
+                questions[question.id] = question
+        return questions
+
+    # -- asking and answering ---------------------------------------------------------
+
+    def get_plan(self, session_id: str) -> InterviewState:
+        """The session's question plan.
+
+        Raises:
+            SessionNotFoundError: no such session.
+            InvalidStateError: the session has no plan (created before plans existed).
+        """
+        session = self.get_session(session_id)
+        if session.interview is None:
+            raise InvalidStateError(session_id, "without a question plan", "read the plan of")
+        return session.interview
+
+    def next_question(self, session_id: str) -> PlanItem | None:
+        """The question to ask now (the first pending one), or ``None`` when all are done.
+
+        Reading does not change the session. Raises as :meth:`get_plan`.
+        """
+        return self.get_plan(session_id).current()
+
+    def submit_answer(
+        self,
+        session_id: str,
+        question_id: str,
+        text: str,
+        time_spent_seconds: float = 0.0,
+        *,
+        actor: str = "local",
+    ) -> AnswerOutcome:
+        """Save an answer, then evaluate it and let the interviewer follow up.
+
+        The answer is committed with its ``answer_submitted`` event before evaluation
+        starts, so it survives an evaluator failure or a crash. A follow-up answer is
+        evaluated together with the answer it follows, against the parent question.
+
+        Args:
+            session_id: the session (must be active).
+            question_id: the plan item answered (a question or follow-up id).
+            text: the answer, 1-20,000 characters.
+            time_spent_seconds: time the candidate took, 0-14,400 seconds.
+            actor: who answered.
+
+        Raises:
+            ConfigurationError: blank or too long text, or a bad time.
+            QuestionNotFoundError: the plan has no such question.
+            AnswerRefusedError: answered already (outside practice mode) or skipped.
+            InvalidStateError: the session is not active.
+            SessionImmutableError: the session is final or its time ran out.
+        """
+        session = self._change(
+            session_id,
+            lambda s, now: apply_answer(s, question_id, text, time_spent_seconds, now),
+            "answer",
+            actor,
+        )
+        assert session.interview is not None
+        item = session.interview.item(session_id, question_id)
+        attempt = item.attempts
+        evaluation = self._evaluate(session_id, item, text.strip(), time_spent_seconds, actor)
+        follow_up: PlanItem | None = None
+        if evaluation is not None:
+            before = {i.id for i in session.interview.items}
+            session = self._record_evaluation(
+                session_id, item, attempt, evaluation, text.strip(), actor
+            )
+            assert session.interview is not None
+            follow_up = next((i for i in session.interview.items if i.id not in before), None)
+            item = session.interview.item(session_id, question_id)
+        return AnswerOutcome(
+            session=session,
+            item=item,
+            attempt=attempt,
+            evaluation=evaluation,
+            follow_up=follow_up,
+            next_question=session.interview.current() if session.interview else None,
+        )
+
+    def _evaluate(
+        self, session_id: str, item: PlanItem, text: str, time_spent: float, actor: str
+    ) -> AnswerEvaluation | None:
+        question = self._questions(session_id).get(item.question_id)
+        if question is None:
+            return None
+        answer = text
+        if item.parent_id is not None:
+            parent_answers = self._attempts(session_id, item.parent_id)
+            if parent_answers:
+                answer = f"{parent_answers[-1].text}\n\n{text}"
+        try:
+            return self.evaluator.evaluate(question, answer, time_spent_seconds=time_spent or None)
+        except Exception as exc:
+            self._record_failure(session_id, "evaluator", exc, actor)
+            return None
+
+    def _record_evaluation(
+        self,
+        session_id: str,
+        item: PlanItem,
+        attempt: int,
+        evaluation: AnswerEvaluation,
+        text: str,
+        actor: str,
+    ) -> Session:
+        data = evaluation.model_dump(mode="json") | {"evaluator": self.evaluator.name}
+        follow_text: str | None = None
+        if item.kind == "question":
+            question = self._questions(session_id).get(item.question_id)
+            plan = self.get_plan(session_id)
+            asked = [f.text for f in plan.follow_ups_of(item.id)]
+            if question is not None and len(asked) < plan.max_follow_ups:
+                try:
+                    follow_text = self.interviewer.follow_up(question, text, evaluation, asked)
+                except Exception as exc:
+                    self._record_failure(session_id, "interviewer", exc, actor)
+
+        def rule(session: Session, now: datetime) -> Change:
+            session, events = apply_evaluation(session, item.id, attempt, data, now)
+            if follow_text:
+                session, more = apply_follow_up(session, item.id, follow_text, now)
+                events = [*events, *more]
+            return session, events
+
+        return self._change(
+            session_id, rule, "evaluate", actor, expire_first=False, tolerate_final=False
+        )
+
+    def _record_failure(self, session_id: str, part: str, exc: Exception, actor: str) -> None:
+        def rule(session: Session, now: datetime) -> Change:
+            data = {"part": part, "error": type(exc).__name__, "message": str(exc)[:500]}
+            return session, [NewEvent(type=EventType.PROVIDER_FAILED, at=now, data=data)]
+
+        self._change(session_id, rule, "record a failure of", actor, expire_first=False)
+
+    def skip_question(self, session_id: str, question_id: str, *, actor: str = "local") -> Session:
+        """Skip a pending question (seed 004 ``skip_question``); it counts 0 in the report.
+
+        Raises:
+            QuestionNotFoundError: no such question.
+            AnswerRefusedError: the question is not pending.
+            InvalidStateError: the session is not active.
+            SessionImmutableError: the session is final or its time ran out.
+        """
+        return self._change(
+            session_id, lambda s, now: apply_skip(s, question_id, now), "skip a question of", actor
+        )
+
+    def _attempts(self, session_id: str, item_id: str | None = None) -> list[Attempt]:
+        events = self.store.get_events(
+            session_id,
+            types=(EventType.ANSWER_SUBMITTED.value, EventType.ANSWER_EVALUATED.value),
+        )
+        attempts: dict[tuple[str, int], Attempt] = {}
+        for event in events:
+            data = event.data
+            key = (data["item_id"], int(data["attempt"]))
+            if event.type == EventType.ANSWER_SUBMITTED.value:
+                attempts[key] = Attempt(
+                    item_id=data["item_id"],
+                    attempt=int(data["attempt"]),
+                    text=data["text"],
+                    time_spent_seconds=float(data["time_spent_seconds"]),
+                )
+            elif key in attempts:
+                attempts[key] = attempts[key].model_copy(update={"evaluation": data["evaluation"]})
+        found = list(attempts.values())
+        return [a for a in found if a.item_id == item_id] if item_id else found
+
+    def get_answers(self, session_id: str) -> list[Attempt]:
+        """Every answer submitted, in order, with its evaluation when there is one.
+
+        Raises:
+            SessionNotFoundError: no such session.
+        """
+        self.get_session(session_id)
+        return self._attempts(session_id)
+
+    # -- reports ------------------------------------------------------------------------
+
+    def _finished(self, session: Session) -> None:
+        if session.report_status in (ReportStatus.PENDING, ReportStatus.FAILED):
+            # a failure is recorded as report_failed, and get_report retries
+            with contextlib.suppress(Exception):
+                self.generate_report(session.id)
+
+    def generate_report(self, session_id: str, *, actor: str = "system") -> Report:
+        """Build the report from the stored answers; on a final session, store it.
+
+        A failure is recorded as ``report_failed`` (``report_status`` failed) and re-raised;
+        the answers are untouched and the report can be generated again.
+
+        Raises:
+            SessionNotFoundError: no such session.
+            InvalidStateError: the session has no plan.
+        """
+        session = self.get_session(session_id)
+        if session.interview is None:
+            raise InvalidStateError(session_id, "without a question plan", "report on")
+        try:
+            report = build_report(
+                session,
+                self._questions(session_id),
+                self._attempts(session_id),
+                now=self.clock.now(),
+                evaluator=self.evaluator.name,
+            )
+        except Exception as exc:
+            if session.status.is_final:
+                message = f"{type(exc).__name__}: {exc}"[:500]
+                self._change(
+                    session_id,
+                    lambda s, now: apply_report(s, None, message, now),
+                    "report on",
+                    actor,
+                    expire_first=False,
+                )
+            raise
+        if session.status.is_final:
+            data = report.model_dump(mode="json")
+            self._change(
+                session_id,
+                lambda s, now: apply_report(s, data, None, now),
+                "report on",
+                actor,
+                expire_first=False,
+            )
+        return report
+
+    def get_report(self, session_id: str, *, regenerate: bool = False) -> Report:
+        """The session's report: the stored one when ready, else generated now.
+
+        A running session gets an interim report (not stored). ``regenerate`` rebuilds
+        and stores a fresh one.
+
+        Raises:
+            SessionNotFoundError: no such session.
+            InvalidStateError: the session has no plan.
+        """
+        session = self.get_session(session_id)
+        if session.report_status is ReportStatus.READY and not regenerate:
+            stored = self.store.get_events(session_id, types=(EventType.REPORT_GENERATED.value,))
+            if stored:
+                return Report.model_validate(stored[-1].data["report"])
+        return self.generate_report(session_id)
+
+    def _report_data(self, report: Report) -> dict[str, Any]:
+        return report.model_dump(mode="json")
