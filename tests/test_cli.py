@@ -105,13 +105,15 @@ def test_session_lifecycle_as_json(db: str) -> None:
     events = run_json("--db", db, "sessions", "events", session_id)
     assert [e["type"] for e in events] == [
         "session_created",
+        "questions_planned",
         "session_started",
         "session_paused",
         "session_resumed",
         "usage_recorded",
         "session_completed",
+        "report_generated",
     ]
-    assert [e["seq"] for e in events] == [1, 2, 3, 4, 5, 6]
+    assert [e["seq"] for e in events] == list(range(1, 9))
     listing = run_json("--db", db, "sessions", "list", "--status", "completed")
     assert listing["total"] == 1 and listing["sessions"][0]["id"] == session_id
     assert run_json("--db", db, "sessions", "sweep") == {"expired": [], "count": 0}
@@ -228,7 +230,7 @@ def test_bad_setting_exit_2() -> None:
 
 def test_db_upgrade(db: str) -> None:
     first = run_json("--db", db, "db", "upgrade")
-    assert (first["before"], first["after"]) == (None, "0001")
+    assert (first["before"], first["after"]) == (None, "0002")
     assert (
-        run("--db", db, "db", "upgrade").stdout.strip() == "database is up to date (revision 0001)"
+        run("--db", db, "db", "upgrade").stdout.strip() == "database is up to date (revision 0002)"
     )

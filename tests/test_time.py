@@ -57,9 +57,10 @@ def test_read_expires_at_the_deadline(manager: SessionManager, clock: FakeClock)
     assert session.status is SessionStatus.EXPIRED
     assert session.ended_at is not None
     assert (session.ended_at - start).total_seconds() == 300
-    last = manager.get_events(session_id)[-1]
-    assert (last.type, last.actor, last.at) == ("session_expired", "system", session.ended_at)
-    assert last.data["active_seconds"] == 300
+    [expired] = manager.get_events(session_id, types=["session_expired"])
+    assert (expired.actor, expired.at) == ("system", session.ended_at)
+    assert expired.data["active_seconds"] == 300
+    assert manager.get_events(session_id)[-1].type == "report_generated"
 
 
 def test_write_after_limit_expires_and_refuses(manager: SessionManager, clock: FakeClock) -> None:

@@ -13,7 +13,7 @@ from importlib.metadata import version as _dist_version
 import typer
 from pydantic import ValidationError
 
-from rehearse.cli import db, sessions
+from rehearse.cli import db, interview, questions, report, scoring, sessions
 from rehearse.cli.context import AppState
 from rehearse.errors import RehearseError, exit_code
 
@@ -24,8 +24,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("interview")(interview.interview)
+app.command("report")(report.report)
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(db.app, name="db")
+app.add_typer(
+    questions.app, name="questions", help="List, validate and import interview questions."
+)
+app.add_typer(scoring.app, name="scoring", help="Measure the offline answer evaluator.")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,212 @@
+"""``rehearse interview``: a whole mock interview in the terminal.
+
+Each question shows the remaining time and progress; an answer is typed over several
+lines and finished with an empty line. Commands: ``/skip``, ``/pause``, ``/resume``,
+``/end``, ``/help``. Ctrl-C (or end of input) pauses and saves the session;
+``rehearse interview --resume ID`` continues it. Every answer is saved the moment it
+is submitted.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import time
+
+import typer
+from rich.markdown import Markdown
+from rich.panel import Panel
+
+from rehearse.cli.context import manager
+from rehearse.cli.render import console
+from rehearse.domain.config import InterviewMode
+from rehearse.domain.lifecycle import SessionStatus
+from rehearse.domain.plan import PlanItem
+from rehearse.domain.sessions import Session
+from rehearse.errors import InvalidStateError, RehearseError, SessionImmutableError
+from rehearse.rendering import render_markdown
+from rehearse.service.sessions import SessionManager
+
+HELP = """\
+Type your answer over as many lines as you like; an empty line submits it.
+  /skip    skip this question (it counts 0)
+  /pause   pause the interview (the clock stops)
+  /resume  resume after a pause
+  /end     end the interview now and see the report
+  /help    show this help
+Ctrl-C pauses and saves; continue later with: rehearse interview --resume ID"""
+
+
+class _Paused(Exception):
+    """The candidate pressed Ctrl-C or closed the input."""
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _read_line(prompt: str) -> str:
+    try:
+        return input(prompt)
+    except (KeyboardInterrupt, EOFError):
+        raise _Paused from None
+
+
+def _read_answer() -> str:
+    """Lines until an empty line; a first line starting with ``/`` is a command."""
+    lines: list[str] = []
+    while True:
+        line = _read_line("> " if not lines else "  ")
+        if not lines and line.strip().startswith("/"):
+            return line.strip().lower()
+        if not line.strip():
+            if lines:
+                return "\n".join(lines)
+            continue
+        lines.append(line)
+
+
+def _show_question(mgr: SessionManager, session: Session, item: PlanItem) -> None:
+    assert session.interview is not None
+    progress = session.interview.progress()
+    number = progress["answered"] + progress["skipped"] + (0 if item.kind == "follow_up" else 1)
+    remaining = session.remaining_seconds_at(mgr.clock.now())
+    label = "Follow-up" if item.kind == "follow_up" else f"Question {number} of {progress['total']}"
+    title = (
+        f"{label} · {item.category.value.replace('_', ' ')} · {_clock(remaining)} left · "
+        f"suggested {max(1, item.answer_time_seconds // 60)} min"
+    )
+    console.print()
+    console.print(Panel(item.text, title=title, title_align="left", border_style="cyan"))
+
+
+def _wait_for_resume(mgr: SessionManager, session_id: str) -> bool:
+    """After /pause: True to continue, False to end."""
+    console.print(
+        "[yellow]Paused.[/] The clock is stopped. Type /resume to continue or /end to finish."
+    )
+    while True:
+        command = _read_line("(paused) ").strip().lower()
+        if command == "/resume":
+            mgr.resume_session(session_id)
+            console.print("Resumed.")
+            return True
+        if command == "/end":
+            return False
+        if command == "/help":
+            console.print(HELP)
+
+
+def _run(mgr: SessionManager, session_id: str) -> None:
+    while True:
+        session = mgr.get_session(session_id)
+        if session.status.is_final:
+            return
+        item = session.interview.current() if session.interview else None
+        if item is None:
+            mgr.end_session(session_id)
+            return
+        _show_question(mgr, session, item)
+        shown = time.monotonic()
+        while True:
+            entry = _read_answer()
+            if entry == "/help":
+                console.print(HELP)
+                continue
+            break
+        if entry == "/end":
+            mgr.end_session(session_id)
+            return
+        if entry == "/skip":
+            mgr.skip_question(session_id, item.id)
+            console.print("Skipped.")
+            continue
+        if entry == "/pause":
+            mgr.pause_session(session_id)
+            if not _wait_for_resume(mgr, session_id):
+                mgr.end_session(session_id)
+                return
+            continue
+        if entry.startswith("/"):
+            console.print(f"Unknown command {entry}; /help lists them.")
+            continue
+        spent = time.monotonic() - shown
+        outcome = mgr.submit_answer(session_id, item.id, entry, round(spent, 1))
+        if outcome.evaluation and session.config.mode is InterviewMode.PRACTICE:
+            console.print(f"[bold]Score {outcome.evaluation.score}/100.[/]")
+            for sentence in outcome.evaluation.feedback[:3]:
+                console.print(f"  • {sentence}")
+        else:
+            console.print("Answer saved.")
+
+
+def interview(
+    ctx: typer.Context,
+    name: str | None = typer.Option(None, "--name", help="Your name (default: your login name)."),
+    role: str | None = typer.Option(None, "--role", help="Role: backend, frontend, fullstack, ..."),
+    level: str | None = typer.Option(None, "--level", help="junior, mid, senior or staff."),
+    interview_type: str | None = typer.Option(
+        None, "--type", help="technical, behavioral, mixed, system_design or coding."
+    ),
+    mode: str | None = typer.Option(
+        None, "--mode", help="practice (feedback after each answer), mock or assessment."
+    ),
+    minutes: int | None = typer.Option(None, "--minutes", help="Time limit, 5-180 minutes."),
+    questions: int | None = typer.Option(None, "--questions", help="Number of questions, 1-30."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed of the question plan."),
+    resume: str | None = typer.Option(
+        None, "--resume", help="Continue a paused session by id.", metavar="ID"
+    ),
+) -> None:
+    """Run a mock interview in the terminal and print the report."""
+    mgr = manager(ctx)
+    if resume:
+        session = mgr.get_session(resume)
+        if session.status is SessionStatus.PAUSED:
+            session = mgr.resume_session(resume)
+        elif session.status is SessionStatus.CREATED:
+            session = mgr.start_session(resume)
+        console.print(f"Continuing session {session.id}.", soft_wrap=True)
+    else:
+        fields = {
+            "candidate_name": name or getpass.getuser() or "Candidate",
+            "role": role,
+            "level": level,
+            "interview_type": interview_type,
+            "mode": mode,
+            "time_limit_minutes": minutes,
+            "question_count": questions,
+            "plan_seed": seed,
+        }
+        session = mgr.create_session({k: v for k, v in fields.items() if v is not None})
+        config = session.config
+        count = len(session.interview.questions) if session.interview else 0
+        console.print(
+            f"[bold]Mock interview[/]: {config.role.value.replace('_', ' ')} · "
+            f"{config.level.value} · {config.interview_type.value.replace('_', ' ')} · "
+            f"{config.mode.value} — "
+            f"{config.time_limit_minutes} min, {count} questions."
+        )
+        console.print(f"Session {session.id}.", soft_wrap=True)
+        console.print(HELP)
+        session = mgr.start_session(session.id)
+    try:
+        if not session.status.is_final:
+            _run(mgr, session.id)
+    except _Paused:
+        current = mgr.get_session(session.id)
+        if current.status is SessionStatus.ACTIVE:
+            mgr.pause_session(session.id)
+        console.print(
+            f"\nPaused and saved. Continue with: rehearse interview --resume {session.id}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
+    except SessionImmutableError:
+        console.print("\n[yellow]Time is up.[/]")
+    except InvalidStateError as error:
+        raise RehearseError(str(error)) from error
+    report = mgr.get_report(session.id)
+    console.print()
+    console.print(Markdown(render_markdown(report)))
+    sys.stdout.flush()

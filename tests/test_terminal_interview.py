@@ -1,0 +1,198 @@
+"""`rehearse interview` driven through a pseudo-terminal, as a person would use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pexpect
+import pytest
+
+from rehearse.bank import load_bank
+
+if TYPE_CHECKING:
+    Spawn = pexpect.spawn[str]
+else:
+    Spawn = pexpect.spawn
+
+BANK = load_bank()
+TIMEOUT = 60
+
+
+def spawn(args: list[str], data_dir: Path) -> Spawn:
+    env = {**os.environ, "REHEARSE_DATA_DIR": str(data_dir), "COLUMNS": "120", "TERM": "dumb"}
+    env.pop("REHEARSE_DATABASE_URL", None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "rehearse", *args],
+        env=env,
+        encoding="utf-8",
+        timeout=TIMEOUT,
+        dimensions=(50, 120),
+    )
+    return child
+
+
+def cli_json(data_dir: Path, *args: str) -> object:
+    env = {**os.environ, "REHEARSE_DATA_DIR": str(data_dir)}
+    env.pop("REHEARSE_DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "rehearse", *args, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def session_id_of(child: Spawn) -> str:
+    child.expect(r"Session ([0-9a-f-]{36})\.")
+    assert isinstance(child.match, re.Match)
+    return str(child.match.group(1))
+
+
+def answer_current(child: Spawn) -> str:
+    """Read the shown question, answer it with its reference answer (the bank's), return its text."""
+    child.expect(r"(Question \d+ of \d+|Follow-up)[^\n]*\n(.*?)╰", timeout=TIMEOUT)
+    assert isinstance(child.match, re.Match)
+    shown = " ".join(line.strip("│ ").strip() for line in child.match.group(2).splitlines()).strip()
+    question = next((q for q in BANK if " ".join(q.text.split()) == " ".join(shown.split())), None)
+    child.expect("> ")
+    text = (
+        question.reference_answer
+        if question
+        else "I would start from the requirements and measure."
+    )
+    for line in text.strip().splitlines():
+        if line.strip():
+            child.sendline(line)
+    child.sendline("")
+    return shown
+
+
+def test_full_interview_through_a_terminal(tmp_path: Path) -> None:
+    child = spawn(
+        [
+            "interview",
+            "--name",
+            "Ada",
+            "--questions",
+            "3",
+            "--type",
+            "technical",
+            "--mode",
+            "mock",
+            "--seed",
+            "4",
+            "--minutes",
+            "20",
+        ],
+        tmp_path,
+    )
+    session_id = session_id_of(child)
+    first = answer_current(child)
+    child.expect("Answer saved.")
+    child.expect("> ")
+    child.sendline("/help")
+    child.expect("/skip")
+    child.expect("> ")
+    child.sendline("/pause")
+    child.expect("Paused.")
+    child.sendline("/resume")
+    child.expect("Resumed.")
+    # the question is shown again after the pause; answer it (a follow-up or the next question)
+    answer_current(child)
+    child.expect("Answer saved.")
+    child.expect("> ")
+    child.sendline("/end")
+    child.expect("Interview report: Ada")
+    child.expect("Overall score: (\\d+)/100")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    session = cli_json(tmp_path, "sessions", "show", session_id)
+    assert isinstance(session, dict)
+    assert session["status"] == "completed" and session["report_status"] == "ready"
+    report = cli_json(tmp_path, "report", session_id)
+    assert isinstance(report, dict)
+    assert report["answered"] >= 1
+    assert report["questions"][0]["text"] == first
+    assert report["questions"][0]["score"] >= 60  # the reference answer scores well
+    events = cli_json(tmp_path, "sessions", "events", session_id)
+    assert isinstance(events, list)
+    types = [e["type"] for e in events]
+    assert (
+        types.count("answer_submitted") == 2
+        and "session_paused" in types
+        and "session_resumed" in types
+    )
+
+
+def test_ctrl_c_pauses_and_resume_continues(tmp_path: Path) -> None:
+    child = spawn(
+        [
+            "interview",
+            "--name",
+            "Bo",
+            "--questions",
+            "2",
+            "--type",
+            "behavioral",
+            "--mode",
+            "practice",
+            "--seed",
+            "9",
+        ],
+        tmp_path,
+    )
+    session_id = session_id_of(child)
+    answer_current(child)
+    child.expect(r"Score \d+/100")
+    child.expect("> ")
+    child.sendintr()
+    child.expect(f"Paused and saved. Continue with: rehearse interview --resume {session_id}")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    saved = cli_json(tmp_path, "sessions", "show", session_id)
+    assert isinstance(saved, dict) and saved["status"] == "paused"
+    assert saved["progress"]["answered"] == 1
+
+    resumed = spawn(["interview", "--resume", session_id], tmp_path)
+    resumed.expect(f"Continuing session {session_id}")
+    resumed.expect("> ")
+    resumed.sendline("/skip")
+    resumed.expect("Skipped.")
+    # after the last question the interview ends by itself and prints the report
+    while True:
+        index = resumed.expect(["> ", "Interview report: Bo"])
+        if index == 1:
+            break
+        resumed.sendline("/skip")
+    resumed.expect(pexpect.EOF)
+    resumed.close()
+    assert resumed.exitstatus == 0
+    final = cli_json(tmp_path, "sessions", "show", session_id)
+    assert isinstance(final, dict) and final["status"] == "completed"
+
+
+@pytest.mark.parametrize("bad", [["--minutes", "2"], ["--level", "guru"]])
+def test_bad_options_are_one_line_errors(tmp_path: Path, bad: list[str]) -> None:
+    env = {**os.environ, "REHEARSE_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "rehearse", "interview", *bad],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
