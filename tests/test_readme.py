@@ -37,11 +37,13 @@ def test_quick_start_is_two_commands_and_the_second_is_the_ci_test_command() -> 
 def test_quick_start_runs_on_the_embedded_defaults(tmp_path: Path) -> None:
     first = shlex.split(quick_start()[0])
     assert first[:2] == ["uv", "run"]
-    # run it as `uv run` would, on a fresh data directory with no configuration
+    # run it as `uv run` would, on a fresh data directory with no configuration; the
+    # candidate answers the first question, then ends the interview
     env = {k: v for k, v in os.environ.items() if not k.startswith("REHEARSE_")}
     env |= {"REHEARSE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
     result = subprocess.run(
         [sys.executable, "-m", "rehearse", *first[3:]],
+        input="I would start by clarifying the requirements and constraints.\n\n/end\n",
         capture_output=True,
         text=True,
         env=env,
@@ -49,7 +51,8 @@ def test_quick_start_runs_on_the_embedded_defaults(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "Ada Lovelace" in result.stdout
+    assert "Question 1 of" in result.stdout
+    assert "Interview report:" in result.stdout and "Overall score:" in result.stdout
     assert (tmp_path / "data" / "rehearse.db").exists()
 
 
