@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from rehearse.clock import FakeClock
@@ -75,9 +75,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SQLStore]:
         url = request.getfixturevalue("postgres_schema_url")
         engine = create_engine(url)
         with engine.begin() as connection:  # every test starts from an empty schema
-            connection.execute(
-                text("DROP TABLE IF EXISTS session_events, sessions, alembic_version")
-            )
+            tables = inspect(connection).get_table_names()
+            if tables:
+                connection.execute(text(f"DROP TABLE {', '.join(tables)} CASCADE"))
         engine.dispose()
         opened = open_store(url)
     yield opened

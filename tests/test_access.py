@@ -48,3 +48,12 @@ def test_rules(manager: SessionManager) -> None:
 def test_missing_session(manager: SessionManager) -> None:
     with pytest.raises(SessionNotFoundError):
         manager.validate_session_access("missing", ADMIN)
+
+
+def test_explicit_grant_of_one_session(manager: SessionManager) -> None:
+    one = manager.create_session({"candidate_name": "Eve"}, created_by=ALICE_IV).id
+    two = manager.create_session({"candidate_name": "Eve"}, created_by=ALICE_IV).id
+    link = Principal(id="link:abc", role=PrincipalRole.CANDIDATE, sessions=frozenset({one}))
+    assert manager.validate_session_access(one, link)
+    assert not manager.validate_session_access(two, link)
+    assert [s.id for s in manager.list_sessions(principal=link).sessions] == [one]

@@ -2,7 +2,8 @@
 
 Rules: an admin sees every session; an interviewer the sessions they created; a
 candidate only their own (the session names them as candidate by principal id,
-or by e-mail address, compared case-insensitively).
+or by e-mail address, compared case-insensitively). Any principal also sees the
+sessions granted to it explicitly (a candidate link grants one session).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Principal(BaseModel):
         id: stable user id (``"local"`` for the local user).
         role: candidate, interviewer or admin.
         email: the user's e-mail address, used to match candidate sessions.
+        sessions: sessions granted explicitly, whatever the role (a candidate link
+            grants its one session).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -36,6 +39,7 @@ class Principal(BaseModel):
     id: str
     role: PrincipalRole
     email: str | None = None
+    sessions: frozenset[str] = frozenset()
 
 
 #: The user of a local, single-user install: an admin of their own machine.
@@ -44,7 +48,7 @@ LOCAL_PRINCIPAL = Principal(id="local", role=PrincipalRole.ADMIN)
 
 def can_access(principal: Principal, session: Session) -> bool:
     """True when ``principal`` may see and act on ``session``."""
-    if principal.role is PrincipalRole.ADMIN:
+    if principal.role is PrincipalRole.ADMIN or session.id in principal.sessions:
         return True
     if principal.role is PrincipalRole.INTERVIEWER:
         return session.created_by == principal.id

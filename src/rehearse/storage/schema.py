@@ -99,3 +99,61 @@ session_events = Table(
     UniqueConstraint("session_id", "seq", name="uq_session_events_session_seq"),
     Index("ix_session_events_type", "session_id", "type", "seq"),
 )
+
+# -- accounts (migration 0003): secrets are stored only as SHA-256 / scrypt hashes ---------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(320), nullable=False),  # lower-cased
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(200)),  # None: the user signs in with API tokens only
+    Column("created_at", Instant, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    UniqueConstraint("email", name="uq_users_email"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False),  # sha256 hex of the token
+    Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant),
+    Column("revoked_at", Instant),
+    Column("last_used_at", Instant),
+    UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+    Index("ix_api_tokens_user", "user_id", "created_at"),
+)
+
+session_links = Table(
+    "session_links",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Column("revoked_at", Instant),
+    UniqueConstraint("token_hash", name="uq_session_links_token_hash"),
+    Index("ix_session_links_session", "session_id", "created_at"),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False),  # sha256 hex of the cookie value
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Column("revoked_at", Instant),
+    UniqueConstraint("token_hash", name="uq_web_sessions_token_hash"),
+    Index("ix_web_sessions_user", "user_id"),
+)

@@ -349,12 +349,16 @@ def _conditions(query: SessionQuery) -> list[ColumnElement[bool]]:
     if query.created_by:
         conditions.append(sessions.c.created_by == query.created_by)
     principal = query.visible_to
-    if principal is not None and principal.role is PrincipalRole.INTERVIEWER:
-        conditions.append(sessions.c.created_by == principal.id)
-    elif principal is not None and principal.role is PrincipalRole.CANDIDATE:
-        mine = [sessions.c.candidate_id == principal.id]
-        if principal.email:
-            mine.append(func.lower(sessions.c.candidate_email) == principal.email.lower())
+    if principal is not None and principal.role is not PrincipalRole.ADMIN:
+        # the same rules as rehearse.domain.access.can_access, as SQL
+        if principal.role is PrincipalRole.INTERVIEWER:
+            mine = [sessions.c.created_by == principal.id]
+        else:
+            mine = [sessions.c.candidate_id == principal.id]
+            if principal.email:
+                mine.append(func.lower(sessions.c.candidate_email) == principal.email.lower())
+        if principal.sessions:
+            mine.append(sessions.c.id.in_(sorted(principal.sessions)))
         conditions.append(or_(*mine))
     return conditions
 
