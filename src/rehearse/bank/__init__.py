@@ -14,8 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from importlib import resources
@@ -28,6 +26,7 @@ from pydantic import ValidationError
 from rehearse.domain.config import Level, Role
 from rehearse.domain.questions import Question, QuestionBankFile, QuestionCategory
 from rehearse.errors import ConfigurationError
+from rehearse.files import write_atomic
 from rehearse.settings import get_settings
 
 #: libyaml's safe loader when the wheel has it (10x faster than the pure-Python one).
@@ -349,16 +348,7 @@ def import_bank(path: Path) -> tuple[Path, QuestionBankFile]:
     folder.mkdir(parents=True, exist_ok=True)
     data = bank_file.model_dump(mode="json", exclude_defaults=False)
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    descriptor, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(target, text.encode("utf-8"))
     return target, bank_file
 
 

@@ -9,20 +9,18 @@ scrypt string for passwords), and lookups are by hash. Driver errors become
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from rehearse.domain.access import PrincipalRole
 from rehearse.domain.accounts import ApiToken, SessionLink, User, WebSession
 from rehearse.errors import ConfigurationError, DataStoreError, SessionNotFoundError
+from rehearse.storage import transactions
 from rehearse.storage.schema import api_tokens, session_links, sessions, users, web_sessions
-from rehearse.storage.sqlite import WRITE_OPTION
 
 _USER_COLUMNS = [c for c in users.c if c.name != "password_hash"]
 _TOKEN_COLUMNS = [c for c in api_tokens.c if c.name != "token_hash"]
@@ -40,29 +38,12 @@ class AccountStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # SQLite allows one writer: queue this process's writers rather than spin on busy.
-        self._write_lock: threading.Lock | None = (
-            threading.Lock() if engine.dialect.name == "sqlite" else None
-        )
 
-    @contextmanager
-    def _write(self, what: str) -> Iterator[Connection]:
-        lock = self._write_lock or nullcontext()
-        try:
-            with lock, self.engine.connect() as connection:
-                connection = connection.execution_options(**{WRITE_OPTION: True})
-                with connection.begin():
-                    yield connection
-        except SQLAlchemyError as exc:
-            raise DataStoreError(f"could not {what}: {_reason(exc)}") from exc
+    def _write(self, what: str) -> AbstractContextManager[Connection]:
+        return transactions.write(self.engine, what)
 
-    @contextmanager
-    def _read(self, what: str) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            raise DataStoreError(f"could not {what}: {_reason(exc)}") from exc
+    def _read(self, what: str) -> AbstractContextManager[Connection]:
+        return transactions.read(self.engine, what)
 
     # -- users --------------------------------------------------------------------
 
@@ -294,9 +275,3 @@ def _duplicate_email(email: str) -> ConfigurationError:
         f"email={email!r}: a user with this e-mail already exists",
         [{"field": "email", "value": email, "message": "already exists"}],
     )
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    # the driver's first line only: SQLAlchemy's own text would add the bound parameters
-    orig = getattr(exc, "orig", None)
-    return str(orig or exc).strip().splitlines()[0]

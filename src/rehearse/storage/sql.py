@@ -14,9 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -38,9 +37,8 @@ from rehearse.errors import (
     DataStoreError,
     SessionNotFoundError,
 )
-from rehearse.storage import migrate
+from rehearse.storage import migrate, transactions
 from rehearse.storage.schema import session_events, sessions
-from rehearse.storage.sqlite import WRITE_OPTION
 from rehearse.storage.store import Mutation, SessionPage, SessionQuery
 
 _COLUMNS = [column for column in sessions.c]
@@ -86,11 +84,6 @@ class SQLStore:
     def __init__(self, engine: Engine, *, migrate_on_open: bool = True) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        # SQLite allows one writer: queue this process's writers on a lock instead of
-        # letting them spin on SQLITE_BUSY. PostgreSQL writers run in parallel.
-        self._write_lock: threading.Lock | None = (
-            threading.Lock() if self.dialect == "sqlite" else None
-        )
         #: PostgreSQL: read the row FOR UPDATE in write transactions, so writers of one
         #: session queue instead of failing the version check and retrying (16 writers on
         #: one row starve optimistic retries). The version check stays as the guarantee.
@@ -107,7 +100,9 @@ class SQLStore:
         try:
             return migrate.upgrade(self.engine)
         except SQLAlchemyError as exc:
-            raise DataStoreError(f"cannot migrate the database: {_reason(exc)}") from exc
+            raise DataStoreError(
+                f"cannot migrate the database: {transactions.reason(exc)}"
+            ) from exc
 
     def close(self) -> None:
         """Dispose of the connection pool."""
@@ -115,18 +110,8 @@ class SQLStore:
 
     # -- writes -----------------------------------------------------------------
 
-    @contextmanager
-    def _write(self, what: str) -> Iterator[Connection]:
-        lock = self._write_lock or nullcontext()
-        try:
-            with lock, self.engine.connect() as connection:
-                connection = connection.execution_options(**{WRITE_OPTION: True})
-                with connection.begin():
-                    yield connection
-        except IntegrityError as exc:
-            raise _integrity(exc, what) from exc
-        except SQLAlchemyError as exc:
-            raise DataStoreError(f"could not {what}: {_reason(exc)}") from exc
+    def _write(self, what: str) -> AbstractContextManager[Connection]:
+        return transactions.write(self.engine, what, _integrity)
 
     def create(self, session: Session, events: Sequence[NewEvent], actor: str) -> Session:
         """Insert ``session`` and ``events`` (numbered from 1) in one transaction."""
@@ -173,13 +158,8 @@ class SQLStore:
 
     # -- reads ------------------------------------------------------------------
 
-    @contextmanager
-    def _read(self, what: str) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            raise DataStoreError(f"could not {what}: {_reason(exc)}") from exc
+    def _read(self, what: str) -> AbstractContextManager[Connection]:
+        return transactions.read(self.engine, what)
 
     def get(self, session_id: str) -> Session | None:
         """The stored session, or ``None``."""
@@ -386,9 +366,4 @@ def _integrity(exc: IntegrityError, what: str) -> Exception:
     text = str(exc.orig)
     if "uq_session_events_session_seq" in text or "session_events.session_id" in text:
         return ConcurrentUpdateError(what.rsplit(" ", 1)[-1], -1)
-    return DataStoreError(f"could not {what}: {_reason(exc)}")
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig or exc).strip().splitlines()[0]
+    return DataStoreError(f"could not {what}: {transactions.reason(exc)}")

@@ -1,0 +1,85 @@
+"""Session folders on disk (seed ``003_*`` layout): one folder per session, atomic metadata.
+
+``<data dir>/sessions/<session id>/`` holds ``metadata.json`` (written atomically:
+temporary file, fsync, rename) and subfolders by kind (``whiteboard/``; ``audio/`` and
+``transcripts/`` come with voice). Only the service layer calls this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rehearse.errors import ConfigurationError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_SAFE = re.compile(r"[^a-zA-Z0-9_-]+")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so a reader sees the old or the new file, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class SessionFolders:
+    """The folders of every session under ``root`` (``<data dir>/sessions``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, session_id: str) -> Path:
+        """The folder of one session (not created)."""
+        return self.root / _SAFE.sub("-", session_id)
+
+    def metadata(self, session_id: str) -> dict[str, Any]:
+        """The session's ``metadata.json`` (empty if none yet)."""
+        path = self.folder(session_id) / "metadata.json"
+        if not path.exists():
+            return {"session_id": session_id, "files": []}
+        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
+
+    def add_file(
+        self, session_id: str, kind: str, name: str, data: bytes, info: dict[str, Any]
+    ) -> Path:
+        """Store ``data`` as ``<kind>/<name>`` and list it in ``metadata.json`` (both atomic)."""
+        target = self.folder(session_id) / kind / _SAFE.sub("-", name)
+        write_atomic(target, data)
+        metadata = self.metadata(session_id)
+        files = [f for f in metadata["files"] if f.get("path") != f"{kind}/{target.name}"]
+        files.append({"path": f"{kind}/{target.name}", "bytes": len(data), **info})
+        metadata["files"] = files
+        write_atomic(
+            self.folder(session_id) / "metadata.json",
+            json.dumps(metadata, indent=2, sort_keys=True).encode(),
+        )
+        return target
+
+
+def check_png(data: bytes) -> None:
+    """Refuse anything that is not a PNG image.
+
+    Raises:
+        ConfigurationError: the bytes do not start with the PNG signature.
+    """
+    if not data.startswith(PNG_SIGNATURE):
+        raise ConfigurationError(
+            "whiteboard: not a PNG image (send the canvas as image/png)",
+            [{"field": "whiteboard", "value": None, "message": "must be a PNG image"}],
+        )
