@@ -120,11 +120,19 @@ def test_restating_the_question_earns_less_than_answering_it() -> None:
     assert answered.score > restated.score
 
 
-def test_the_overall_score_is_the_benchmark_score_for_technical_answers() -> None:
-    """Key points inform the dimension and feedback but not the calibrated overall score."""
-    with_points = evaluate(GOOD)
-    without_points = evaluate(GOOD, key_points=())
-    assert with_points.score == without_points.score
+def test_key_points_weigh_in_the_overall_score_when_given() -> None:
+    """With a rubric, missing every key point costs; covering them costs nothing."""
+    good_with, good_without = evaluate(GOOD), evaluate(GOOD, key_points=())
+    assert good_with.score >= good_without.score - 5
+    evasive = (
+        "It depends on the requirements, so I would start from them and the trade-offs. "
+        "First I would explain how it works and why, the main components, the data flow and "
+        "what happens under failure, then measure it with a load test."
+    )
+    with_points, without_points = evaluate(evasive), evaluate(evasive, key_points=())
+    assert with_points.dimensions[Dimension.KEY_POINTS] <= 20
+    assert with_points.score < without_points.score
+    assert with_points.score <= 45
 
 
 # -- key points ---------------------------------------------------------------------------

@@ -10,10 +10,45 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "rehearse"
+
+
+class ModelPrice(BaseModel):
+    """What a model costs, in US dollars per million tokens.
+
+    Attributes:
+        input: USD per million prompt (input) tokens.
+        output: USD per million completion (output) tokens.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+#: Built-in prices, USD per million tokens (list prices of 2025; check your provider's page).
+#: Keys are ``provider:model`` or shell-style patterns (``anthropic:claude-3-5-haiku*``);
+#: the most specific match wins. Local and test models cost nothing.
+DEFAULT_AI_PRICES: dict[str, ModelPrice] = {
+    "openai:gpt-4o-mini*": ModelPrice(input=0.15, output=0.60),
+    "openai:gpt-4o*": ModelPrice(input=2.50, output=10.00),
+    "openai:gpt-4.1-nano*": ModelPrice(input=0.10, output=0.40),
+    "openai:gpt-4.1-mini*": ModelPrice(input=0.40, output=1.60),
+    "openai:gpt-4.1*": ModelPrice(input=2.00, output=8.00),
+    "anthropic:claude-3-5-haiku*": ModelPrice(input=0.80, output=4.00),
+    "anthropic:claude-haiku-4*": ModelPrice(input=1.00, output=5.00),
+    "anthropic:claude-sonnet-4*": ModelPrice(input=3.00, output=15.00),
+    "anthropic:claude-3-7-sonnet*": ModelPrice(input=3.00, output=15.00),
+    "google:gemini-2.0-flash*": ModelPrice(input=0.10, output=0.40),
+    "google:gemini-2.5-flash*": ModelPrice(input=0.30, output=2.50),
+    "google:gemini-2.5-pro*": ModelPrice(input=1.25, output=10.00),
+    "ollama:*": ModelPrice(input=0.0, output=0.0),
+    "test:*": ModelPrice(input=0.0, output=0.0),
+}
 
 
 def default_data_dir() -> Path:
@@ -34,6 +69,17 @@ class Settings(BaseSettings):
             ``budget_warning`` event is recorded.
         default_ai_provider: provider of a new session's interviewer and evaluator.
         default_ai_model: model of that provider.
+        ai_timeout_seconds: deadline of one model request, seconds (0-600); a request
+            that runs out is retried like a rate limit.
+        ai_max_retries: retries of a model request after a timeout, a rate limit (HTTP
+            429) or a provider error (HTTP 5xx, connection refused), 0-10.
+        ai_retry_base_seconds: first backoff wait, seconds; it doubles with each retry
+            (with jitter, at most 30 s, at least the provider's ``Retry-After``).
+        ai_context_tokens: tokens of conversation an LLM interviewer sees verbatim; older
+            turns are summarised to stay under it (500-200,000).
+        ai_prices: price table, ``"provider:model"`` (or a pattern such as
+            ``"openai:gpt-4o*"``) to :class:`ModelPrice`; given entries are added to
+            (and override) :data:`DEFAULT_AI_PRICES`. JSON in the environment.
     """
 
     model_config = SettingsConfigDict(env_prefix="REHEARSE_", extra="ignore")
@@ -45,6 +91,16 @@ class Settings(BaseSettings):
     default_token_warning_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
     default_ai_provider: str = "offline"
     default_ai_model: str = "default"
+    ai_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    ai_max_retries: int = Field(default=3, ge=0, le=10)
+    ai_retry_base_seconds: float = Field(default=1.0, ge=0, le=60)
+    ai_context_tokens: int = Field(default=6_000, ge=500, le=200_000)
+    ai_prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_AI_PRICES))
+
+    @field_validator("ai_prices")
+    @classmethod
+    def _merge_prices(cls, value: dict[str, ModelPrice]) -> dict[str, ModelPrice]:
+        return {**DEFAULT_AI_PRICES, **value}
 
     def resolved_database_url(self) -> str:
         """The database URL in force: ``database_url``, or the SQLite file in ``data_dir``."""

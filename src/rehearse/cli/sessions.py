@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.text import Text
 
+from rehearse.ai.estimates import estimate_session
 from rehearse.cli.context import manager
 from rehearse.cli.render import console, emit_json, event_table, session_detail, session_table
 from rehearse.domain.sessions import Session
@@ -96,7 +98,12 @@ def create(
     }
     mgr = manager(ctx)
     session = mgr.create_session({k: v for k, v in fields.items() if v is not None})
+    estimate = estimate_session(session.config)
+    if as_json:
+        emit_json(session.to_json(mgr.clock.now()) | {"estimate": estimate.model_dump()})
+        return
     _show(mgr, session, as_json)
+    console.print(Text(f"AI estimate: {estimate.describe()}"), emoji=False, soft_wrap=True)
 
 
 @app.command()

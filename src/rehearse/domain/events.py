@@ -36,6 +36,11 @@ class EventType(StrEnum):
     REPORT_GENERATED = "report_generated"
     REPORT_FAILED = "report_failed"
     PROVIDER_FAILED = "provider_failed"
+    WHITEBOARD_SAVED = "whiteboard_saved"
+    PROVIDER_RETRIED = "provider_retried"
+    PROVIDER_FALLBACK = "provider_fallback"
+    CONVERSATION_SUMMARISED = "conversation_summarised"
+    REPORT_DRAFTED = "report_drafted"
 
 
 class NewEvent(BaseModel):

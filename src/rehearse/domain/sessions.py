@@ -228,16 +228,25 @@ def apply_action(session: Session, action: Action, now: datetime) -> Change:
 
 
 def apply_usage(
-    session: Session, prompt_tokens: int, completion_tokens: int, model: str, now: datetime
+    session: Session,
+    prompt_tokens: int,
+    completion_tokens: int,
+    model: str,
+    now: datetime,
+    *,
+    latency_seconds: float | None = None,
+    cost_usd: float | None = None,
 ) -> Change:
     """Add token usage; record a budget warning once when the threshold is crossed.
 
     Rule (issue 2, item 5): usage that would take the total past the budget is
     refused whole; the warning fires the first time usage reaches
-    ``token_warning_threshold * token_budget``.
+    ``token_warning_threshold * token_budget``. ``latency_seconds`` (the call's wall
+    time, seconds) and ``cost_usd`` (its estimated cost, US dollars) are stored in the
+    ``usage_recorded`` event when given (issue 5).
 
     Raises:
-        ConfigurationError: a token count is negative.
+        ConfigurationError: a token count, latency or cost is negative.
         SessionImmutableError: the session is final.
         BudgetExceededError: the new total would exceed the budget; nothing changes.
     """
@@ -246,6 +255,12 @@ def apply_usage(
             raise ConfigurationError(
                 f"{name}={value}: must be a whole number of tokens >= 0",
                 [{"field": name, "value": value, "message": "must be >= 0"}],
+            )
+    for name, amount in (("latency_seconds", latency_seconds), ("cost_usd", cost_usd)):
+        if amount is not None and not amount >= 0:
+            raise ConfigurationError(
+                f"{name}={amount}: must be a number >= 0",
+                [{"field": name, "value": amount, "message": "must be >= 0"}],
             )
     guard_change(session.id, session.status, "record usage for")
     requested = prompt_tokens + completion_tokens
@@ -268,7 +283,9 @@ def apply_usage(
             "model": model,
             "tokens_used": updated.tokens_used,
             "token_budget": budget,
-        },
+        }
+        | ({} if latency_seconds is None else {"latency_seconds": round(latency_seconds, 3)})
+        | ({} if cost_usd is None else {"cost_usd": round(cost_usd, 8)}),
     )
     updated, warnings = _warn_if_crossed(updated, now)
     return updated, [usage, *warnings]

@@ -46,6 +46,11 @@ DEPTH_BONUS = 5.0
 COMMUNICATION_PENALTY = 5.0
 #: Share of the overall score a behavioural answer gets from its STAR structure.
 STAR_WEIGHT = 0.5
+#: Share of the key-point coverage in the base score when the question has a rubric of
+#: key points (every bank question does). The ASAG calibration data has none, so the
+#: benchmark measures the content score alone; interview answers must also cover the
+#: rubric: an eloquent answer that misses every key point cannot score well.
+KEY_POINT_WEIGHT = 0.4
 #: Fewest words an answer is expected to have, however short the reference.
 MIN_EXPECTED_WORDS = 5
 
@@ -114,6 +119,9 @@ def evaluate_answer(
       (tools/calibrate_evaluator.py);
     - behavioral: ``(1 - STAR_WEIGHT) * C + STAR_WEIGHT * star.score`` (STAR method).
 
+    When ``key_points`` are given (the question bank's rubric), ``C`` is first blended
+    with the key-point coverage ``K``: ``(1 - KEY_POINT_WEIGHT) * C + KEY_POINT_WEIGHT * K``.
+
     A blank answer, or one that only declines ("I don't know"), scores 0 on everything.
     Never raises for any text; scores and dimensions are always integers from 0 to 100.
 
@@ -164,7 +172,10 @@ def evaluate_answer(
                 answer, expected_words, sum(fillers.values())
             ),
         }
-    score = 0 if empty else _overall(content, dimensions, star)
+    base = content
+    if given and not empty:
+        base = (1.0 - KEY_POINT_WEIGHT) * content + KEY_POINT_WEIGHT * coverage.score
+    score = 0 if empty else _overall(base, dimensions, star)
     pace = words_per_minute(word_count, time_spent_seconds)
     feedback, strengths = compose_feedback(
         Findings(

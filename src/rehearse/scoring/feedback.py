@@ -19,6 +19,8 @@ MAX_FEEDBACK = 5
 MIN_FEEDBACK = 2
 #: Pace, in words per minute, above which a spoken answer is hard to follow.
 FAST_PACE_WPM = 180
+#: Above this nobody speaks: the text was pasted or written beforehand, so pace says nothing.
+HUMAN_PACE_LIMIT_WPM = 320
 #: Fillers in one answer from which they are worth pointing out.
 FILLER_NOTICE_COUNT = 3
 
@@ -107,9 +109,10 @@ def _issues(findings: Findings) -> list[str]:
     issues.extend(_filler_issue(findings.filler_words))
     if findings.star is None and findings.depth_score < 50 and not findings.off_topic:
         issues.append(_depth_issue(findings.depth))
-    if findings.words_per_minute is not None and findings.words_per_minute > FAST_PACE_WPM:
+    pace = findings.words_per_minute
+    if pace is not None and FAST_PACE_WPM < pace <= HUMAN_PACE_LIMIT_WPM:
         issues.append(
-            f"At {findings.words_per_minute:.0f} words per minute the pace is fast; aim for "
+            f"At {pace:.0f} words per minute the pace is fast; aim for "
             "130-160 so the interviewer can follow."
         )
     if findings.star is None and findings.structure_score < 50 and findings.word_count >= 80:

@@ -337,21 +337,32 @@ class SessionCore:
         *,
         model: str,
         actor: str = "local",
+        latency_seconds: float | None = None,
+        cost_usd: float | None = None,
     ) -> Session:
         """Add an AI call's token usage to the session (issue 2, item 5).
 
         Exact under concurrent callers: a lost race is re-read and re-applied.
-        Records ``usage_recorded``, and ``budget_warning`` once when usage first
-        reaches ``token_warning_threshold`` of the budget.
+        Records ``usage_recorded`` (with the call's ``latency_seconds`` and estimated
+        ``cost_usd`` in US dollars when given), and ``budget_warning`` once when usage
+        first reaches ``token_warning_threshold`` of the budget.
 
         Raises:
             BudgetExceededError: the total would pass the budget; nothing is recorded.
-            ConfigurationError: a negative token count.
+            ConfigurationError: a negative token count, latency or cost.
             SessionImmutableError: the session is final.
         """
         return self._change(
             session_id,
-            lambda s, now: apply_usage(s, prompt_tokens, completion_tokens, model, now),
+            lambda s, now: apply_usage(
+                s,
+                prompt_tokens,
+                completion_tokens,
+                model,
+                now,
+                latency_seconds=latency_seconds,
+                cost_usd=cost_usd,
+            ),
             "record usage for",
             actor,
         )

@@ -5,6 +5,13 @@ answers while active (each saved in its own transaction before it is evaluated, 
 crash loses nothing), gets follow-ups when an answer misses key points, and gets a
 report when it ends. Report generation never loses answers: a failure is recorded
 (``report_failed``) and :meth:`InterviewFlow.get_report` tries again.
+
+The interviewer and evaluator are chosen per session by its ``ai_provider`` (issue 5,
+:mod:`rehearse.service.ai_parts`): the offline parts by default, an LLM with the offline
+parts as fallback otherwise. An LLM session's plan is written by the model when the
+session is created (its usage recorded in the same transaction), its answers are scored
+and followed up by the model, and its report's words are drafted by the model when it
+ends; scores and the report's figures are always computed the same way.
 """
 
 from __future__ import annotations
@@ -12,11 +19,14 @@ from __future__ import annotations
 import contextlib
 import secrets
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from rehearse.ai.budget import requests_disabled
 from rehearse.ai.protocols import Evaluator, Interviewer
+from rehearse.ai.providers import ModelRef
 from rehearse.domain.events import EventType, NewEvent
 from rehearse.domain.interviews import (
     apply_answer,
@@ -26,13 +36,15 @@ from rehearse.domain.interviews import (
     apply_report,
     apply_skip,
 )
+from rehearse.domain.lifecycle import SessionStatus, guard_change
 from rehearse.domain.plan import InterviewState, PlanItem, ReportStatus
 from rehearse.domain.questions import Question
 from rehearse.domain.reports import Attempt, Report, build_report
 from rehearse.domain.sessions import Change, Session
 from rehearse.errors import InvalidStateError
+from rehearse.files import SessionFolders, check_png
 from rehearse.scoring import AnswerEvaluation
-from rehearse.service.core import SessionCore
+from rehearse.service.ai_parts import SessionAI
 from rehearse.storage import SessionQuery
 
 #: Recent sessions of the same candidate whose questions a new plan avoids.
@@ -50,6 +62,8 @@ class AnswerOutcome(BaseModel):
             answer is saved either way).
         follow_up: the follow-up the interviewer added, if any.
         next_question: what to ask next (``None`` when every question is done).
+        notices: what the candidate should be told about the AI parts, e.g. that the
+            token budget is used up and the offline parts took over (usually empty).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -60,13 +74,15 @@ class AnswerOutcome(BaseModel):
     evaluation: AnswerEvaluation | None
     follow_up: PlanItem | None
     next_question: PlanItem | None
+    notices: list[str] = []
 
 
-class InterviewFlow(SessionCore):
+class InterviewFlow(SessionAI):
     """Interview operations of the session manager (see :class:`SessionManager`)."""
 
     interviewer: Interviewer
     evaluator: Evaluator
+    folders: SessionFolders
 
     # -- planning -----------------------------------------------------------------
 
@@ -74,8 +90,14 @@ class InterviewFlow(SessionCore):
         seed = session.config.plan_seed
         if seed is None:
             seed = secrets.randbelow(2**31)
-        questions = self.interviewer.plan(session.config, seed=seed, seen=self._seen_by(session))
-        return apply_plan(session, questions, seed, session.config.max_follow_ups, self.clock.now())
+        seen = self._seen_by(session)
+        ref = self._model_ref(session)
+        if ref is None:
+            questions = self.interviewer.plan(session.config, seed=seed, seen=seen)
+            return apply_plan(
+                session, questions, seed, session.config.max_follow_ups, self.clock.now()
+            )
+        return self._prepare_with(ref, session, seed, seen)
 
     def _seen_by(self, session: Session) -> frozenset[str]:
         """Question ids of the candidate's most recent sessions (same e-mail, id, or name)."""
@@ -166,12 +188,16 @@ class InterviewFlow(SessionCore):
         assert session.interview is not None
         item = session.interview.item(session_id, question_id)
         attempt = item.attempts
-        evaluation = self._evaluate(session_id, item, text.strip(), time_spent_seconds, actor)
+        ref = self._model_ref(session)
+        notices: list[str] = []
+        evaluation, evaluator = self._evaluate(
+            session_id, ref, item, text.strip(), time_spent_seconds, actor, notices
+        )
         follow_up: PlanItem | None = None
         if evaluation is not None:
             before = {i.id for i in session.interview.items}
             session = self._record_evaluation(
-                session_id, item, attempt, evaluation, text.strip(), actor
+                session_id, ref, item, attempt, evaluation, evaluator, text.strip(), actor, notices
             )
             assert session.interview is not None
             follow_up = next((i for i in session.interview.items if i.id not in before), None)
@@ -183,44 +209,99 @@ class InterviewFlow(SessionCore):
             evaluation=evaluation,
             follow_up=follow_up,
             next_question=session.interview.current() if session.interview else None,
+            notices=notices,
         )
 
     def _evaluate(
-        self, session_id: str, item: PlanItem, text: str, time_spent: float, actor: str
-    ) -> AnswerEvaluation | None:
+        self,
+        session_id: str,
+        ref: ModelRef | None,
+        item: PlanItem,
+        text: str,
+        time_spent: float,
+        actor: str,
+        notices: list[str],
+    ) -> tuple[AnswerEvaluation | None, str]:
+        """The evaluation and the name of the evaluator that made it."""
         question = self._questions(session_id).get(item.question_id)
         if question is None:
-            return None
+            return None, self.evaluator.name
         answer = text
         if item.parent_id is not None:
             parent_answers = self._attempts(session_id, item.parent_id)
             if parent_answers:
                 answer = f"{parent_answers[-1].text}\n\n{text}"
+        spent = time_spent or None
+
+        def offline() -> AnswerEvaluation:
+            return self.evaluator.evaluate(question, answer, time_spent_seconds=spent)
+
         try:
-            return self.evaluator.evaluate(question, answer, time_spent_seconds=time_spent or None)
+            if ref is None:
+                return offline(), self.evaluator.name
+            evaluation, used = self._with_fallback(
+                session_id,
+                ref,
+                "evaluator",
+                actor,
+                notices,
+                lambda: self._llm_evaluator(session_id, ref, actor).evaluate(
+                    question, answer, time_spent_seconds=spent
+                ),
+                offline,
+            )
+            return evaluation, str(ref) if used else self.evaluator.name
         except Exception as exc:
+            if requests_disabled(exc):
+                raise
             self._record_failure(session_id, "evaluator", exc, actor)
-            return None
+            return None, self.evaluator.name
 
     def _record_evaluation(
         self,
         session_id: str,
+        ref: ModelRef | None,
         item: PlanItem,
         attempt: int,
         evaluation: AnswerEvaluation,
+        evaluator: str,
         text: str,
         actor: str,
+        notices: list[str],
     ) -> Session:
-        data = evaluation.model_dump(mode="json") | {"evaluator": self.evaluator.name}
+        # every stored score names what made it: provider, model, prompt and rubric version
+        data = {"provider": "offline", "model": "default", "prompt_version": None}
+        data |= evaluation.model_dump(mode="json") | {"evaluator": evaluator}
         follow_text: str | None = None
         if item.kind == "question":
             question = self._questions(session_id).get(item.question_id)
             plan = self.get_plan(session_id)
             asked = [f.text for f in plan.follow_ups_of(item.id)]
             if question is not None and len(asked) < plan.max_follow_ups:
+
+                def offline() -> str | None:
+                    assert question is not None
+                    return self.interviewer.follow_up(question, text, evaluation, asked)
+
                 try:
-                    follow_text = self.interviewer.follow_up(question, text, evaluation, asked)
+                    if ref is None:
+                        follow_text = offline()
+                    else:
+                        follow_text = self._llm_follow_up(
+                            session_id,
+                            ref,
+                            item.id,
+                            question,
+                            text,
+                            evaluation,
+                            asked,
+                            actor,
+                            notices,
+                            offline,
+                        )
                 except Exception as exc:
+                    if requests_disabled(exc):
+                        raise
                     self._record_failure(session_id, "interviewer", exc, actor)
 
         def rule(session: Session, now: datetime) -> Change:
@@ -240,6 +321,37 @@ class InterviewFlow(SessionCore):
             return session, [NewEvent(type=EventType.PROVIDER_FAILED, at=now, data=data)]
 
         self._change(session_id, rule, "record a failure of", actor, expire_first=False)
+
+    def save_whiteboard(
+        self, session_id: str, question_id: str, png: bytes, *, actor: str = "local"
+    ) -> Path:
+        """Store the whiteboard drawn for a question in the session folder.
+
+        The PNG goes to ``<data dir>/sessions/<id>/whiteboard/<question>-<n>.png`` and a
+        ``whiteboard_saved`` event records it. Only an active session accepts one.
+
+        Raises:
+            ConfigurationError: not a PNG.
+            QuestionNotFoundError: no such question.
+            InvalidStateError: the session is not active.
+            SessionImmutableError: the session is final.
+        """
+        check_png(png)
+        session = self.get_session(session_id)
+        if session.status is not SessionStatus.ACTIVE:
+            guard_change(session_id, session.status, "save a whiteboard for")
+            raise InvalidStateError(session_id, session.status.value, "save a whiteboard for")
+        item = self.get_plan(session_id).item(session_id, question_id)
+        count = len(self.store.get_events(session_id, types=(EventType.WHITEBOARD_SAVED.value,)))
+        name = f"{item.id.replace('/', '-')}-{count + 1}.png"
+        path = self.folders.add_file(session_id, "whiteboard", name, png, {"question_id": item.id})
+
+        def rule(current: Session, now: datetime) -> Change:
+            data = {"item_id": item.id, "file": f"whiteboard/{path.name}", "bytes": len(png)}
+            return current, [NewEvent(type=EventType.WHITEBOARD_SAVED, at=now, data=data)]
+
+        self._change(session_id, rule, "save a whiteboard for", actor)
+        return path
 
     def skip_question(self, session_id: str, question_id: str, *, actor: str = "local") -> Session:
         """Skip a pending question (seed 004 ``skip_question``); it counts 0 in the report.
@@ -306,13 +418,16 @@ class InterviewFlow(SessionCore):
         if session.interview is None:
             raise InvalidStateError(session_id, "without a question plan", "report on")
         try:
+            attempts = self._attempts(session_id)
             report = build_report(
                 session,
                 self._questions(session_id),
-                self._attempts(session_id),
+                attempts,
                 now=self.clock.now(),
-                evaluator=self.evaluator.name,
+                evaluator=self._evaluator_label(session, attempts),
             )
+            if self._model_ref(session) is not None:
+                report = self._with_ai_words(session_id, report, len(attempts))
         except Exception as exc:
             if session.status.is_final:
                 message = f"{type(exc).__name__}: {exc}"[:500]
@@ -354,3 +469,30 @@ class InterviewFlow(SessionCore):
 
     def _report_data(self, report: Report) -> dict[str, Any]:
         return report.model_dump(mode="json")
+
+    def end_session(self, session_id: str, *, actor: str = "local") -> Session:
+        """Complete an active or paused session (see :meth:`SessionCore.end_session`).
+
+        In an LLM session the model first drafts the report's words (``report_drafted``,
+        its usage recorded while the session can still record usage); a failure or a used
+        budget leaves the offline words.
+        """
+        stored = self.store.get(session_id)
+        ref = self._model_ref(stored) if stored is not None else None
+        if (
+            ref is not None
+            and stored is not None
+            and stored.status in (SessionStatus.ACTIVE, SessionStatus.PAUSED)
+            and not stored.is_due_to_expire(self.clock.now())
+        ):
+            attempts = self._attempts(session_id)
+            if any(a.evaluation for a in attempts):
+                draft = build_report(
+                    stored,
+                    self._questions(session_id),
+                    attempts,
+                    now=self.clock.now(),
+                    evaluator=str(ref),
+                )
+                self._draft_report(stored, ref, draft, len(attempts), actor)
+        return super().end_session(session_id, actor=actor)
