@@ -13,7 +13,17 @@ from importlib.metadata import version as _dist_version
 import typer
 from pydantic import ValidationError
 
-from rehearse.cli import db, interview, questions, report, scoring, sessions
+from rehearse.cli import (
+    db,
+    interview,
+    providers,
+    questions,
+    report,
+    scoring,
+    serve,
+    sessions,
+    users,
+)
 from rehearse.cli.context import AppState
 from rehearse.errors import RehearseError, exit_code
 
@@ -24,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("serve")(serve.serve)
 app.command("interview")(interview.interview)
 app.command("report")(report.report)
 app.add_typer(sessions.app, name="sessions")
@@ -32,6 +43,8 @@ app.add_typer(
     questions.app, name="questions", help="List, validate and import interview questions."
 )
 app.add_typer(scoring.app, name="scoring", help="Measure the offline answer evaluator.")
+app.add_typer(users.app, name="users", help="Manage user accounts and their API tokens.")
+app.add_typer(providers.app, name="providers")
 
 
 def _version(value: bool) -> None:

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from rehearse.domain.events import Event
 from rehearse.domain.sessions import Session
 
 
@@ -56,3 +57,23 @@ def can_access(principal: Principal, session: Session) -> bool:
         return True
     email = session.config.candidate_email
     return bool(email and principal.email and email.lower() == principal.email.lower())
+
+
+#: What a candidate may not read in the event log while being interviewed: the rubric
+#: (key points, reference answers) and, outside practice mode, the per-answer scores.
+def redact_event(event: Event, principal: Principal, practice: bool) -> Event:
+    """The event as ``principal`` may see it.
+
+    Staff see everything. A candidate sees the question plan without key points and
+    reference answers, and, outside practice mode, answer evaluations without their
+    scores and feedback (those wait for the report, as in a real interview).
+    """
+    if principal.role is not PrincipalRole.CANDIDATE:
+        return event
+    if event.type == "questions_planned":
+        data = {k: v for k, v in event.data.items() if k != "questions"}
+        return event.model_copy(update={"data": data})
+    if event.type == "answer_evaluated" and not practice:
+        data = {k: v for k, v in event.data.items() if k != "evaluation"}
+        return event.model_copy(update={"data": data})
+    return event

@@ -257,6 +257,28 @@ class _Limits(BaseModel):
     choices: list[str] = []
 
 
+def describe_error(error: Any, model: type[BaseModel] | None = None) -> str:
+    """A person's message for one pydantic error: "must be between 5 and 180", ...
+
+    Bounds and choices come from the field of that name on ``model`` when it has one,
+    else from the error's own context.
+    """
+    name = str(error["loc"][-1]) if error.get("loc") else ""
+    limits = _limits(model, name) if model is not None and name in model.model_fields else None
+    if limits is None:
+        ctx = error.get("ctx") or {}
+        limits = _Limits(
+            low=ctx.get("ge", ctx.get("gt", ctx.get("min_length"))),
+            high=ctx.get("le", ctx.get("lt", ctx.get("max_length"))),
+            choices=[
+                c.strip(" '")
+                for c in str(ctx.get("expected", "")).replace(" or ", ",").split(",")
+                if c.strip(" '")
+            ],
+        )
+    return _describe(error["type"], str(error["msg"]), limits)
+
+
 def _describe(kind: str, pydantic_msg: str, limits: _Limits) -> str:
     choices = ", ".join(limits.choices)
     if kind == "missing":
@@ -270,7 +292,13 @@ def _describe(kind: str, pydantic_msg: str, limits: _Limits) -> str:
     if kind == "string_too_long":
         return f"must be at most {limits.high} characters"
     if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
-        return f"must be between {limits.low} and {limits.high}"
+        if limits.low is not None and limits.high is not None:
+            return f"must be between {limits.low} and {limits.high}"
+        return (
+            f"must be at least {limits.low}"
+            if limits.low is not None
+            else f"must be at most {limits.high}"
+        )
     if kind in {"enum", "literal_error"} and choices:
         return f"must be one of {choices}"
     if kind in {"int_parsing", "int_from_float", "float_parsing"}:

@@ -1,0 +1,72 @@
+"""``rehearse serve``: the web app on the embedded defaults (uvicorn)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+import typer
+
+from rehearse.cli.context import AppState
+from rehearse.errors import ConfigurationError
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on.", min=1, max=65535),
+    workers: int = typer.Option(
+        1, "--workers", help="Worker processes (use PostgreSQL for more than 1).", min=1, max=64
+    ),
+    auth: bool = typer.Option(
+        False, "--auth", help="Require sign-in (users, API tokens, candidate links)."
+    ),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Allow a non-loopback address without --auth."
+    ),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Run the web app: interviews in the browser, the REST API and the live stream."""
+    import uvicorn
+
+    if not is_loopback(host) and not auth and not insecure:
+        raise ConfigurationError(
+            f"--host {host}: a non-loopback address needs --auth (or --insecure to serve "
+            "everyone on the network as the local admin)"
+        )
+    state = ctx.find_root().obj
+    assert isinstance(state, AppState)
+    if state.database_url:
+        os.environ["REHEARSE_DATABASE_URL"] = state.database_url
+    url = state.database_url or os.environ.get("REHEARSE_DATABASE_URL", "")
+    if workers > 1 and not url.startswith("postgresql"):
+        raise ConfigurationError(
+            f"--workers {workers}: several workers need a shared PostgreSQL database "
+            "(--db postgresql+psycopg://...); SQLite serves one worker"
+        )
+    os.environ["REHEARSE_AUTH"] = "1" if auth else "0"
+    mode = "sign-in required" if auth else "local mode, no sign-in"
+    typer.echo(f"rehearse on http://{host}:{port} ({mode}); Ctrl-C stops it", err=True)
+    uvicorn.run(
+        "rehearse.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        proxy_headers=False,
+    )

@@ -1,0 +1,118 @@
+"""Questions, answers and reports of a session (``/api/v1/sessions/{id}/...``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from rehearse.rendering import render_html, render_markdown
+from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep
+from rehearse.web.errors import PayloadTooLargeError
+from rehearse.web.schemas import AnswerCreate, item_public, session_public
+
+router = APIRouter(prefix="/api/v1/sessions", tags=["interview"])
+
+MAX_WHITEBOARD_BYTES = 2 * 1024 * 1024
+
+
+@router.get("/{session_id}/plan")
+def get_plan(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
+    """Every question of the plan, in order, with status and best score."""
+    plan = manager.get_plan(session.id)
+    return {
+        "items": [item_public(i) for i in plan.items],
+        "progress": plan.progress(),
+        "seed": plan.seed,
+    }
+
+
+@router.get("/{session_id}/questions/current")
+def current_question(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any] | None:
+    """The question to answer now (``null`` when every question is done)."""
+    item = manager.next_question(session.id)
+    return item_public(item) if item else None
+
+
+@router.get("/{session_id}/questions/next")
+def next_question(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any] | None:
+    """The same as ``current``: the first question not yet answered or skipped."""
+    item = manager.next_question(session.id)
+    return item_public(item) if item else None
+
+
+@router.post("/{session_id}/questions/{question_id:path}/skip")
+def skip_question(
+    session: VisibleSessionDep, question_id: str, manager: ManagerDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Skip a pending question (it counts 0 in the report)."""
+    skipped = manager.skip_question(session.id, question_id, actor=principal.id)
+    return session_public(skipped, manager.clock.now())
+
+
+@router.put(
+    "/{session_id}/questions/{question_id:path}/whiteboard", status_code=status.HTTP_201_CREATED
+)
+async def put_whiteboard(
+    session: VisibleSessionDep,
+    question_id: str,
+    request: Request,
+    manager: ManagerDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Save the whiteboard drawn for a question (a PNG body, at most 2 MiB)."""
+    body = await request.body()
+    if len(body) > MAX_WHITEBOARD_BYTES:
+        raise PayloadTooLargeError(
+            f"whiteboard image is {len(body)} bytes; at most {MAX_WHITEBOARD_BYTES} allowed"
+        )
+    path = await run_in_threadpool(
+        manager.save_whiteboard, session.id, question_id, body, actor=principal.id
+    )
+    return {"file": f"whiteboard/{path.name}", "bytes": len(body)}
+
+
+@router.post("/{session_id}/answers", status_code=status.HTTP_201_CREATED)
+def submit_answer(
+    session: VisibleSessionDep, body: AnswerCreate, manager: ManagerDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Save an answer (at once), evaluate it, and maybe add a follow-up."""
+    outcome = manager.submit_answer(
+        session.id, body.question_id, body.text, body.time_spent_seconds, actor=principal.id
+    )
+    now = manager.clock.now()
+    practice = outcome.session.config.mode.value == "practice"
+    evaluation = outcome.evaluation.model_dump(mode="json") if outcome.evaluation else None
+    return {
+        "session": session_public(outcome.session, now),
+        "item": item_public(outcome.item),
+        "attempt": outcome.attempt,
+        # in mock and assessment modes feedback waits for the report
+        "evaluation": evaluation if practice else None,
+        "follow_up": item_public(outcome.follow_up) if outcome.follow_up else None,
+        "next_question": item_public(outcome.next_question) if outcome.next_question else None,
+    }
+
+
+@router.get("/{session_id}/answers")
+def get_answers(session: VisibleSessionDep, manager: ManagerDep) -> list[dict[str, Any]]:
+    """Every answer submitted, in order, with its evaluation."""
+    return [a.model_dump(mode="json") for a in manager.get_answers(session.id)]
+
+
+@router.get("/{session_id}/report", response_model=None)
+def get_report(
+    session: VisibleSessionDep,
+    manager: ManagerDep,
+    format: str = Query("json", pattern="^(json|md|html)$", description="json, md or html."),
+    regenerate: bool = False,
+) -> Response | dict[str, Any]:
+    """The session's report (stored once the session ends; interim while it runs)."""
+    report = manager.get_report(session.id, regenerate=regenerate)
+    if format == "md":
+        return PlainTextResponse(render_markdown(report), media_type="text/markdown")
+    if format == "html":
+        return HTMLResponse(render_html(report))
+    return report.model_dump(mode="json")

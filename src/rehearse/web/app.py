@@ -1,0 +1,188 @@
+"""The app factory: ``create_app`` builds the FastAPI app; the lifespan opens and closes storage.
+
+Background work: an expiry sweep every few seconds (safe with several workers: each
+expiry is a version-checked change). Request logs are one structured line per request
+(method, path, status, milliseconds), never with bodies, tokens or cookies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from rehearse import __version__
+from rehearse.service.sessions import SessionManager
+from rehearse.web import errors, login
+from rehearse.web.api import interview, sessions
+from rehearse.web.stream import router as stream_router
+
+log = logging.getLogger("rehearse.web")
+STATIC = Path(__file__).parent / "static"
+SWEEP_SECONDS = 5.0
+
+
+def create_app(
+    manager_factory: Callable[[], SessionManager] | None = None,
+    *,
+    auth: bool = False,
+    accounts_factory: Callable[[SessionManager], Any] | None = None,
+    sweep_seconds: float = SWEEP_SECONDS,
+) -> FastAPI:
+    """Build the web app.
+
+    Args:
+        manager_factory: opens the session manager at start-up (default: the
+            configured database, :meth:`SessionManager.from_url`).
+        auth: require sign-in (tokens, login cookie, candidate links); off means
+            every request is the local user.
+        accounts_factory: builds the account service from the manager (default: the
+            SQL account store on the manager's database).
+        sweep_seconds: how often the expiry sweep runs (0: never).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        manager = await run_in_threadpool(manager_factory or SessionManager.from_url)
+        app.state.manager = manager
+        app.state.auth_enabled = auth
+        app.state.accounts = None
+        if auth:
+            app.state.accounts = (accounts_factory or _default_accounts)(manager)
+        sweeper = (
+            asyncio.create_task(_sweep_forever(manager, sweep_seconds)) if sweep_seconds else None
+        )
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            if sweeper:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            await run_in_threadpool(manager.close)
+
+    app = FastAPI(
+        title="rehearse",
+        version=__version__,
+        description="Self-hostable AI mock interviews: sessions, questions, answers, reports.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.middleware("http")(_log_requests)
+    app.include_router(sessions.router)
+    app.include_router(interview.router)
+    app.include_router(stream_router)
+    app.include_router(login.router)
+    _include_pages(app)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], response_model=None)
+    def readyz(request: Request) -> JSONResponse:
+        """Storage answers and the app is not shutting down (503 otherwise)."""
+        ready = getattr(request.app.state, "ready", False)
+        if ready:
+            try:
+                request.app.state.manager.list_sessions(limit=1, include_total=False)
+            except Exception as exc:  # any storage failure means "not ready"
+                return JSONResponse(
+                    {"status": "unavailable", "reason": str(exc)[:200]}, status_code=503
+                )
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "starting or stopping"}, status_code=503)
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app ``rehearse serve`` runs in each worker: database and auth from the environment.
+
+    ``REHEARSE_DATABASE_URL`` (or the default SQLite file) and ``REHEARSE_AUTH=1``.
+    """
+    configure_logging()
+    return create_app(auth=os.environ.get("REHEARSE_AUTH") == "1")
+
+
+class KeyValueFormatter(logging.Formatter):
+    """One line per record: ``time level logger message key=value ...`` (no secrets are logged)."""
+
+    FIELDS = ("method", "path", "status", "ms")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record with its structured fields appended."""
+        base = f"{self.formatTime(record)} {record.levelname} {record.name} {record.getMessage()}"
+        extra = " ".join(f"{k}={getattr(record, k)}" for k in self.FIELDS if hasattr(record, k))
+        text = f"{base} {extra}".rstrip()
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Send rehearse's logs to stderr as structured lines."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(KeyValueFormatter())
+    logger = logging.getLogger("rehearse")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def _include_pages(app: FastAPI) -> None:
+    try:
+        from rehearse.web import pages
+    except ImportError:  # pages are optional while they are being written
+        return
+    app.include_router(pages.router)
+
+
+def _default_accounts(manager: SessionManager) -> Any:
+    from rehearse.service.accounts import AccountService
+    from rehearse.storage.accounts import AccountStore
+
+    return AccountService(AccountStore(manager.store.engine), manager.clock)  # type: ignore[attr-defined]
+
+
+async def _sweep_forever(manager: SessionManager, seconds: float) -> None:
+    while True:
+        try:
+            expired = await run_in_threadpool(manager.sweep_expired)
+            if expired:
+                log.info("expired %d session(s)", len(expired))
+        except Exception:  # a failed sweep is retried next time; keep the server up
+            log.exception("expiry sweep failed")
+        await asyncio.sleep(seconds)
+
+
+async def _log_requests(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.url.path,
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
+    return response

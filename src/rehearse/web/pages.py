@@ -1,0 +1,361 @@
+"""Server-rendered pages: the sessions list, the new-session form, the interview room, the report.
+
+Thin like the API: each handler resolves the caller and the session with the API's
+access rules (404 / 403 as an HTML page; no credentials in auth mode: a redirect to
+``/login``), calls the session manager and renders a Jinja2 template (autoescaped).
+The interview room is driven by ``static/interview.js`` over the REST API and the
+WebSocket stream; everything it shows comes from the server, so a reload restores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from annotated_types import Ge, Le, MaxLen
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData
+
+from rehearse.domain.access import Principal
+from rehearse.domain.config import (
+    AI_PROVIDERS,
+    CommunicationMode,
+    InterviewMode,
+    InterviewType,
+    Level,
+    Role,
+    SessionConfig,
+)
+from rehearse.domain.events import EventType
+from rehearse.domain.lifecycle import SessionStatus
+from rehearse.domain.reports import DIMENSION_LABELS
+from rehearse.errors import ConfigurationError, RehearseError
+from rehearse.settings import get_settings
+from rehearse.web.auth import resolve_principal
+from rehearse.web.deps import ManagerDep, get_principal
+from rehearse.web.errors import NotAuthenticatedError, status_of
+from rehearse.web.schemas import session_public
+
+router = APIRouter(include_in_schema=False)
+
+_environment = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=_environment)
+
+#: Sessions per page of the list (the ``limit`` query parameter may ask for 1-100).
+PAGE_SIZE = 20
+#: Form fields whose blank value means "not given" (the config's default applies).
+OPTIONAL_FIELDS = frozenset(
+    {
+        "candidate_email",
+        "question_count",
+        "plan_seed",
+        "challenge_text",
+        "job_description",
+        "resume_text",
+    }
+)
+FORM_FIELDS = tuple(name for name in SessionConfig.model_fields if name != "enabled_modes")
+CHOICES: dict[str, list[str]] = {
+    "role": [r.value for r in Role],
+    "level": [v.value for v in Level],
+    "interview_type": [t.value for t in InterviewType],
+    "mode": [m.value for m in InterviewMode],
+    "ai_provider": list(AI_PROVIDERS),
+    "enabled_modes": [m.value for m in CommunicationMode],
+}
+
+
+def _label(value: str) -> str:
+    return value.replace("_", " ").capitalize()
+
+
+def _duration(seconds: float | int | None) -> str:
+    """``m:ss`` or ``h:mm:ss``; ``-`` for none."""
+    if seconds is None:
+        return "-"
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _when(value: datetime | str | None) -> str:
+    if value is None:
+        return "-"
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return instant.strftime("%Y-%m-%d %H:%M UTC")
+
+
+_environment.filters["label"] = _label
+_environment.filters["duration"] = _duration
+_environment.filters["when"] = _when
+_environment.filters["dimension"] = lambda name: DIMENSION_LABELS.get(name, _label(name))
+_environment.globals["STATUSES"] = [s.value for s in SessionStatus]
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    context = {"csrf_token": getattr(request.state, "csrf_token", None), **context}
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _guarded(request: Request, build: Callable[[Principal], Response]) -> Response:
+    """Resolve the caller, then build the page; errors become a redirect or an error page."""
+    try:
+        return build(get_principal(request))
+    except NotAuthenticatedError:
+        return _to_login(request)
+    except RehearseError as error:
+        return _error_page(request, error)
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def _error_page(request: Request, error: RehearseError) -> HTMLResponse:
+    status = status_of(error)
+    titles = {404: "Not found", 403: "Access denied", 409: "Not possible now", 422: "Invalid input"}
+    message = str(error)
+    context = {
+        "title": titles.get(status, "Something went wrong"),
+        "message": message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."),
+    }
+    return _render(request, "error.html", context, status_code=status)
+
+
+# -- the sessions list ------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def sessions_page(
+    request: Request,
+    manager: ManagerDep,
+    status: str = "",
+    q: str = "",
+    cursor: str = "",
+    limit: int = PAGE_SIZE,
+) -> Response:
+    """Sessions the caller may see, newest first, filtered by status and candidate text.
+
+    ``limit`` (sessions per page) is kept within 1-100; ``cursor`` is the next page's.
+    """
+    limit = min(max(limit, 1), 100)
+
+    def build(principal: Principal) -> Response:
+        filters = {"status": status.strip(), "q": q.strip()}
+        error = None
+        try:
+            page = manager.list_sessions(
+                status=filters["status"] or None,
+                candidate=filters["q"] or None,
+                limit=limit,
+                cursor=cursor or None,
+                principal=principal,
+            )
+            now = manager.clock.now()
+            rows = [session_public(s, now) for s in page.sessions]
+            total, next_cursor = page.total, page.next_cursor
+        except ConfigurationError as exc:
+            rows, total, next_cursor, error = [], 0, None, str(exc)
+        query = {k: v for k, v in filters.items() if v}
+        if limit != PAGE_SIZE:
+            query["limit"] = str(limit)
+        context = {
+            "rows": rows,
+            "total": total,
+            "filters": filters,
+            "error": error,
+            "first_url": ("/?" + urlencode(query)).rstrip("?") if cursor else None,
+            "next_url": "/?" + urlencode({**query, "cursor": next_cursor}) if next_cursor else None,
+        }
+        return _render(request, "sessions.html", context, status_code=422 if error else 200)
+
+    return _guarded(request, build)
+
+
+# -- the new-session form ---------------------------------------------------------------
+
+
+def _limits() -> dict[str, dict[str, Any]]:
+    """HTML constraints of every config field, read from :class:`SessionConfig` itself."""
+    limits: dict[str, dict[str, Any]] = {}
+    for name, info in SessionConfig.model_fields.items():
+        found: dict[str, Any] = {}
+        for meta in info.metadata:
+            if isinstance(meta, Ge):
+                found["min"] = meta.ge
+            elif isinstance(meta, Le):
+                found["max"] = meta.le
+            elif isinstance(meta, MaxLen):
+                found["maxlength"] = meta.max_length
+        limits[name] = found
+    return limits
+
+
+def _defaults() -> tuple[dict[str, str], list[str]]:
+    settings = get_settings()
+    values = dict.fromkeys(FORM_FIELDS, "")
+    values.update(
+        role=Role.BACKEND.value,
+        level=Level.MID.value,
+        interview_type=InterviewType.MIXED.value,
+        mode=InterviewMode.PRACTICE.value,
+        time_limit_minutes=str(settings.default_time_limit_minutes),
+        token_budget=str(settings.default_token_budget),
+        token_warning_threshold=str(settings.default_token_warning_threshold),
+        ai_provider=settings.default_ai_provider,
+        ai_model=settings.default_ai_model,
+        max_follow_ups=str(SessionConfig.model_fields["max_follow_ups"].default),
+    )
+    return values, [CommunicationMode.TEXT.value]
+
+
+def _form_page(
+    request: Request,
+    values: dict[str, str],
+    modes: list[str],
+    errors: dict[str, str] | None = None,
+    general: list[str] | None = None,
+) -> HTMLResponse:
+    context = {
+        "values": values,
+        "modes": modes,
+        "errors": errors or {},
+        "general": general or [],
+        "limits": _limits(),
+        "choices": CHOICES,
+    }
+    return _render(
+        request, "new_session.html", context, status_code=422 if errors or general else 200
+    )
+
+
+@router.get("/sessions/new", response_class=HTMLResponse)
+def new_session_page(request: Request) -> Response:
+    """The form to create a session, filled with the settings' defaults."""
+    return _guarded(request, lambda _principal: _form_page(request, *_defaults()))
+
+
+def _config_from_form(form: FormData) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """The config to validate, and the user's values as typed (kept when re-rendering)."""
+    values = {name: str(form.get(name) or "").replace("\r\n", "\n") for name in FORM_FIELDS}
+    modes = [str(mode) for mode in form.getlist("enabled_modes")]
+    config: dict[str, Any] = {
+        name: value
+        for name, value in values.items()
+        if not (name in OPTIONAL_FIELDS and not value.strip())
+    }
+    config["enabled_modes"] = modes
+    return config, values, modes
+
+
+def _field_errors(error: ConfigurationError) -> tuple[dict[str, str], list[str]]:
+    by_field: dict[str, str] = {}
+    general: list[str] = []
+    for entry in error.errors:
+        name = str(entry.get("field", "")).split(".")[0]
+        message = str(entry.get("message", "is invalid"))
+        text = message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+        if name in SessionConfig.model_fields:
+            by_field.setdefault(name, text)
+        else:
+            general.append(f"{name or 'Form'}: {message}")
+    if not by_field and not general:
+        general.append(str(error))
+    return by_field, general
+
+
+@router.post("/sessions/new", response_class=HTMLResponse)
+async def create_session_page(request: Request, manager: ManagerDep) -> Response:
+    """Create the session from the form: 303 to its interview page, or the form again (422)."""
+    form = await request.form()
+    try:
+        principal = resolve_principal(request, {"csrf_token": form.get("csrf_token")})
+    except NotAuthenticatedError:
+        return _to_login(request)
+    except RehearseError as error:
+        return _error_page(request, error)
+    config, values, modes = _config_from_form(form)
+    try:
+        session = await run_in_threadpool(manager.create_session, config, created_by=principal)
+    except ConfigurationError as error:
+        return _form_page(request, values, modes, *_field_errors(error))
+    return RedirectResponse(f"/sessions/{session.id}", status_code=303)
+
+
+# -- the interview room ----------------------------------------------------------------
+
+
+def progress_text(view: dict[str, Any]) -> str:
+    """The progress line of a session view, "Question 2 of 6" (``interview.js`` says the same)."""
+    progress = view.get("progress")
+    if not progress:
+        return "No questions"
+    done, total = progress["answered"] + progress["skipped"], progress["total"]
+    current = view.get("current_question")
+    if SessionStatus(view["status"]).is_final or current is None:
+        return f"{done} of {total} questions done"
+    if current["kind"] == "follow_up":
+        return f"Question {max(done, 1)} of {total} · follow-up"
+    return f"Question {done + 1} of {total}"
+
+
+@router.get("/sessions/{session_id}", response_class=HTMLResponse)
+def interview_page(request: Request, session_id: str, manager: ManagerDep) -> Response:
+    """The interview room: the current question, answer box, clock, budget and controls."""
+
+    def build(principal: Principal) -> Response:
+        session = manager.get_session_for(session_id, principal)
+        events = manager.get_events(session.id)
+        view = session_public(session, manager.clock.now())
+        evaluated = [e for e in events if e.type == EventType.ANSWER_EVALUATED.value]
+        feedback = None
+        if evaluated and session.config.mode is InterviewMode.PRACTICE and session.interview:
+            last = evaluated[-1].data
+            texts = {item.id: item.text for item in session.interview.items}
+            feedback = {"question": texts.get(last["item_id"], ""), **last["evaluation"]}
+        context = {
+            "session": view,
+            "state": {
+                "session": view,
+                "last_seq": events[-1].seq if events else 0,
+                "feedback": feedback,
+            },
+            "feedback": feedback,
+            "progress_text": progress_text(view),
+            "whiteboard": CommunicationMode.WHITEBOARD.value in view["config"]["enabled_modes"],
+        }
+        return _render(request, "interview.html", context)
+
+    return _guarded(request, build)
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+@router.get("/sessions/{session_id}/report", response_class=HTMLResponse)
+def report_page(request: Request, session_id: str, manager: ManagerDep) -> Response:
+    """The session's report (interim while the session runs), printable."""
+
+    def build(principal: Principal) -> Response:
+        session = manager.get_session_for(session_id, principal)
+        report = manager.get_report(session.id)
+        context = {"report": report, "final": session.status.is_final}
+        return _render(request, "report_page.html", context)
+
+    return _guarded(request, build)

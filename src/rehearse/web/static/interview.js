@@ -1,0 +1,555 @@
+/* rehearse interview room: drives the page over the REST API and the live WebSocket stream.
+ *
+ * Everything shown comes from the server (status, question, remaining time, progress,
+ * budget), so a reload restores the room; only the unsent draft answer, the time spent on
+ * the question and the whiteboard drawing live in sessionStorage, per session and question.
+ * The clock is server-authoritative: WebSocket ticks (or, when the socket fails, polling
+ * GET /api/v1/sessions/{id}) set it; between them it counts down locally while active.
+ * No framework, nothing fetched from the network. Text from the server is always set with
+ * textContent, never as HTML.
+ */
+(function () {
+  "use strict";
+
+  const room = document.getElementById("room");
+  if (!room) return;
+
+  const FINAL = new Set(["completed", "expired", "cancelled"]);
+  const POLL_MS = 2000;
+  const MAX_RECONNECT_MS = 30000;
+  const MAX_SPENT_SECONDS = 14400;
+
+  const initial = JSON.parse(document.getElementById("room-state").textContent);
+  const sessionId = room.dataset.sessionId;
+  const base = "/api/v1/sessions/" + encodeURIComponent(sessionId);
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+  const $ = (id) => document.getElementById(id);
+
+  const ui = {
+    status: $("status-badge"),
+    error: $("room-error"),
+    announcer: $("announcer"),
+    created: $("panel-created"),
+    paused: $("panel-paused"),
+    question: $("panel-question"),
+    done: $("panel-done"),
+    final: $("panel-final"),
+    finalStatus: $("final-status"),
+    feedback: $("feedback"),
+    feedbackScore: $("feedback-score"),
+    feedbackQuestion: $("feedback-question"),
+    feedbackStrengths: $("feedback-strengths"),
+    feedbackStrengthsBox: $("feedback-strengths-box"),
+    feedbackNotes: $("feedback-notes"),
+    feedbackNotesBox: $("feedback-notes-box"),
+    kind: $("question-kind"),
+    category: $("question-category"),
+    suggested: $("question-time"),
+    text: $("question-text"),
+    form: $("answer-form"),
+    answer: $("answer"),
+    answerError: $("answer-error"),
+    submit: $("submit-btn"),
+    skip: $("skip-btn"),
+    start: $("start-btn"),
+    pause: $("pause-btn"),
+    resume: $("resume-btn"),
+    end: $("end-btn"),
+    timer: $("timer"),
+    timerLabel: $("timer-label"),
+    timerNote: $("timer-note"),
+    progressText: $("progress-text"),
+    progressBar: $("progress-bar"),
+    meter: $("token-meter"),
+    tokenText: $("token-text"),
+    connection: $("connection-note"),
+    connectionBox: $("connection"),
+    dialog: $("end-dialog"),
+    boardCanvas: $("whiteboard"),
+    boardClear: $("whiteboard-clear"),
+    boardStatus: $("whiteboard-status"),
+  };
+
+  let session = initial.session;
+  let lastSeq = initial.last_seq || 0;
+  let shownId = null;
+  let spent = 0;
+  let busy = false;
+  let clock = { remaining: session.remaining_seconds, status: session.status, at: performance.now() };
+  let shownSeconds = null;
+  let socket = null;
+  let pollTimer = null;
+  let reconnectTimer = null;
+  let reconnectDelay = 1000;
+  let refreshing = false;
+  let lastZeroRefresh = 0;
+  const announcedFollowUps = new Set();
+  const questionTexts = new Map(); // item id -> text, for feedback that arrives after the question moved on
+  const announcedMarks = new Set();
+
+  // -- storage -------------------------------------------------------------------------
+
+  const key = (what, questionId) => "rehearse:" + what + ":" + sessionId + ":" + questionId;
+  function stored(what, questionId) {
+    try { return sessionStorage.getItem(key(what, questionId)); } catch (e) { return null; }
+  }
+  function store(what, questionId, value) {
+    try {
+      if (value === null || value === "") sessionStorage.removeItem(key(what, questionId));
+      else sessionStorage.setItem(key(what, questionId), value);
+    } catch (e) { /* storage full or disabled: the draft is simply not kept */ }
+  }
+  function forget(questionId) {
+    ["draft", "spent", "board"].forEach((what) => store(what, questionId, null));
+  }
+
+  // -- whiteboard ------------------------------------------------------------------------
+
+  const board = ui.boardCanvas && window.RehearseWhiteboard
+    ? window.RehearseWhiteboard.create(ui.boardCanvas, () => {
+        if (shownId) store("board", shownId, board && !board.isBlank() ? board.toDataURL() : null);
+      })
+    : null;
+  if (board && ui.boardClear) {
+    ui.boardClear.addEventListener("click", () => {
+      board.clear();
+      say(ui.boardStatus, "Whiteboard cleared");
+    });
+  }
+
+  // -- small helpers -------------------------------------------------------------------
+
+  function say(node, text) { if (node) node.textContent = text; }
+  function announce(text) {
+    ui.announcer.textContent = "";
+    window.setTimeout(() => { ui.announcer.textContent = text; }, 50);
+  }
+  function showError(message) {
+    ui.error.textContent = message;
+    ui.error.hidden = !message;
+  }
+  function label(value) {
+    const text = String(value || "").replace(/_/g, " ");
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+  function duration(seconds) {
+    const total = Math.max(0, Math.round(seconds));
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = total % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return h ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
+  }
+  function number(n) { return Number(n || 0).toLocaleString("en-US"); }
+  function fill(list, items) {
+    list.replaceChildren();
+    (items || []).forEach((item) => {
+      const li = document.createElement("li");
+      li.textContent = item;
+      list.appendChild(li);
+    });
+  }
+  function progressText(view) {
+    const p = view.progress;
+    if (!p) return "No questions";
+    const done = p.answered + p.skipped;
+    const q = view.current_question;
+    if (FINAL.has(view.status) || !q) return done + " of " + p.total + " questions done";
+    if (q.kind === "follow_up") return "Question " + Math.max(done, 1) + " of " + p.total + " · follow-up";
+    return "Question " + (done + 1) + " of " + p.total;
+  }
+  function questionPath(questionId) {
+    return "/questions/" + questionId.split("/").map(encodeURIComponent).join("/");
+  }
+
+  async function api(method, path, body, type) {
+    const headers = { Accept: "application/json" };
+    if (type) headers["Content-Type"] = type;
+    if (csrf && method !== "GET") headers["X-CSRF-Token"] = csrf.content;
+    const response = await fetch(base + path, { method, headers, body, credentials: "same-origin" });
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) {
+      const error = new Error((data && data.message) || "The server answered " + response.status + ".");
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  // -- rendering ---------------------------------------------------------------------------
+
+  function setClock(remaining, status) {
+    // a tick may land a few milliseconds "behind" the local countdown: never step back up by
+    // one second for that; any bigger difference is a real correction and is taken as is
+    const shown = remainingNow();
+    if (status === "active" && clock.status === "active" && remaining > shown && remaining - shown <= 1) {
+      return;
+    }
+    clock = { remaining, status, at: performance.now() };
+    paintClock();
+  }
+
+  function remainingNow() {
+    if (clock.status !== "active") return clock.remaining;
+    return Math.max(0, clock.remaining - Math.floor((performance.now() - clock.at) / 1000));
+  }
+
+  function paintClock() {
+    const final = FINAL.has(clock.status);
+    const seconds = final ? Math.round(session.active_seconds) : remainingNow();
+    say(ui.timerLabel, final ? "Time used" : "Time left");
+    if (seconds !== shownSeconds) {
+      shownSeconds = seconds;
+      ui.timer.textContent = duration(seconds);
+      ui.timer.classList.toggle("timer--low", clock.status === "active" && seconds <= 60);
+      [300, 60].forEach((mark) => {
+        if (clock.status === "active" && seconds <= mark && seconds > mark - 5 && !announcedMarks.has(mark)) {
+          announcedMarks.add(mark);
+          announce(mark / 60 + (mark === 60 ? " minute" : " minutes") + " left");
+        }
+      });
+    }
+    if (clock.status === "paused") say(ui.timerNote, "Paused: the clock is stopped");
+    else if (clock.status === "created") say(ui.timerNote, "Starts when you press Start");
+    else if (final) say(ui.timerNote, "of " + duration(session.time_limit_seconds) + "; the interview is " + clock.status);
+    else say(ui.timerNote, "of " + duration(session.time_limit_seconds));
+    if (clock.status === "active" && seconds === 0 && performance.now() - lastZeroRefresh > POLL_MS) {
+      lastZeroRefresh = performance.now();
+      refresh(); // the server expires the session on this read
+    }
+  }
+
+  function showQuestion(q) {
+    const id = q ? q.id : null;
+    if (id === shownId) return;
+    shownId = id;
+    ui.answerError.hidden = true;
+    if (!q) return;
+    ui.kind.hidden = q.kind !== "follow_up";
+    ui.category.textContent = label(q.category);
+    ui.suggested.textContent = duration(q.answer_time_seconds);
+    ui.text.textContent = q.text;
+    questionTexts.set(q.id, q.text);
+    ui.answer.value = stored("draft", q.id) || "";
+    spent = Number(stored("spent", q.id)) || 0;
+    if (board) board.load(stored("board", q.id));
+  }
+
+  function showFeedback(evaluation, questionText) {
+    if (!evaluation || session.config.mode !== "practice") return;
+    ui.feedbackScore.textContent = evaluation.score + "/100";
+    ui.feedbackQuestion.textContent = questionText || "";
+    fill(ui.feedbackStrengths, evaluation.strengths);
+    fill(ui.feedbackNotes, evaluation.feedback);
+    ui.feedbackStrengthsBox.hidden = !(evaluation.strengths || []).length;
+    ui.feedbackNotesBox.hidden = !(evaluation.feedback || []).length;
+    ui.feedback.hidden = FINAL.has(session.status);
+  }
+
+  function render(view) {
+    if (!view || (session && view.version < session.version)) return;
+    session = view;
+    setClock(view.remaining_seconds, view.status);
+    paint();
+    if (FINAL.has(view.status)) stopLive();
+  }
+
+  function paint() {
+    const view = session;
+    const st = view.status;
+    const q = view.current_question;
+    const active = st === "active";
+    room.dataset.status = st;
+    ui.status.textContent = label(st);
+    ui.status.className = "badge badge--" + st;
+
+    ui.created.hidden = st !== "created";
+    ui.paused.hidden = st !== "paused";
+    ui.question.hidden = !(active && q);
+    ui.done.hidden = !(active && !q);
+    ui.final.hidden = !FINAL.has(st);
+    say(ui.finalStatus, st);
+    if (FINAL.has(st)) ui.feedback.hidden = true;
+    ui.connectionBox.hidden = FINAL.has(st);
+
+    showQuestion(q);
+    ui.answer.readOnly = !active;
+    ui.submit.disabled = !active || busy;
+    ui.skip.disabled = !active || busy;
+    if (ui.start) ui.start.disabled = busy;
+    ui.pause.hidden = !active;
+    ui.resume.hidden = st !== "paused";
+    ui.end.hidden = !(active || st === "paused");
+
+    ui.progressText.textContent = progressText(view);
+    if (view.progress) {
+      ui.progressBar.max = Math.max(view.progress.total, 1);
+      ui.progressBar.value = view.progress.answered + view.progress.skipped;
+    }
+    ui.meter.max = view.token_budget;
+    ui.meter.value = view.tokens_used;
+    const warnAt = Math.round(view.token_budget * view.config.token_warning_threshold);
+    ui.meter.low = warnAt;
+    ui.meter.high = warnAt;
+    ui.tokenText.textContent = number(view.tokens_used) + " of " + number(view.token_budget) + " tokens used" +
+      (view.config.ai_provider === "offline" ? " (the offline provider uses none)" : "");
+  }
+
+  async function refresh() {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      render(await api("GET", ""));
+    } catch (error) {
+      if (error.status === 401 || error.status === 403 || error.status === 404) {
+        stopLive();
+        showError(error.message);
+      }
+    } finally {
+      refreshing = false;
+    }
+  }
+
+  // -- actions -------------------------------------------------------------------------------
+
+  function setBusy(value) {
+    busy = value;
+    [ui.submit, ui.skip, ui.start].forEach((button) => {
+      if (button) button.setAttribute("aria-busy", String(value));
+    });
+    paint();
+  }
+
+  async function act(action) {
+    if (busy) return;
+    showError("");
+    setBusy(true);
+    try {
+      render(await api("POST", "/" + action));
+      if (action === "start" || action === "resume") {
+        ui.answer.focus();
+        announce(action === "start" ? "Interview started. " + ui.text.textContent : "Interview resumed");
+      } else if (action === "pause") {
+        announce("Interview paused. The clock is stopped.");
+        ui.resume.focus();
+      } else if (action === "end") {
+        window.location.assign("/sessions/" + encodeURIComponent(sessionId) + "/report");
+      }
+    } catch (error) {
+      showError(error.message);
+      refresh();
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function submitAnswer() {
+    if (busy || session.status !== "active" || !shownId) return;
+    const questionId = shownId;
+    const questionText = ui.text.textContent;
+    const text = ui.answer.value.trim();
+    if (!text) {
+      ui.answerError.textContent = "Write an answer first, or skip the question.";
+      ui.answerError.hidden = false;
+      ui.answer.setAttribute("aria-invalid", "true");
+      ui.answer.setAttribute("aria-describedby", "answer-hint answer-error");
+      ui.answer.focus();
+      return;
+    }
+    ui.answerError.hidden = true;
+    ui.answer.removeAttribute("aria-invalid");
+    ui.answer.setAttribute("aria-describedby", "answer-hint");
+    showError("");
+    setBusy(true);
+    try {
+      if (board && !board.isBlank()) {
+        say(ui.boardStatus, "Saving the whiteboard…");
+        const png = await board.toBlob();
+        await api("PUT", questionPath(questionId) + "/whiteboard", png, "image/png");
+        say(ui.boardStatus, "Whiteboard saved");
+      }
+      const result = await api("POST", "/answers", JSON.stringify({
+        question_id: questionId,
+        text: text,
+        time_spent_seconds: Math.min(spent, MAX_SPENT_SECONDS),
+      }), "application/json");
+      forget(questionId);
+      if (result.evaluation) showFeedback(result.evaluation, questionText);
+      render(result.session);
+      const next = result.session.current_question;
+      if (result.follow_up) {
+        announcedFollowUps.add(result.follow_up.id);
+        announce("Follow-up question: " + result.follow_up.text);
+      } else if (next) {
+        announce("Answer saved. Next question: " + next.text);
+      } else {
+        announce("Answer saved. Every question is answered.");
+      }
+      if (next) ui.answer.focus();
+    } catch (error) {
+      showError(error.message);
+      refresh();
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function skipQuestion() {
+    if (busy || session.status !== "active" || !shownId) return;
+    const questionId = shownId;
+    showError("");
+    setBusy(true);
+    try {
+      const view = await api("POST", questionPath(questionId) + "/skip");
+      forget(questionId);
+      render(view);
+      announce(view.current_question ? "Skipped. Next question: " + view.current_question.text : "Skipped. Every question is done.");
+      if (view.current_question) ui.answer.focus();
+    } catch (error) {
+      showError(error.message);
+      refresh();
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function askToEnd() {
+    if (typeof ui.dialog.showModal === "function") {
+      ui.dialog.returnValue = "";
+      ui.dialog.showModal();
+    } else if (window.confirm("End the interview now?")) {
+      act("end");
+    }
+  }
+
+  // -- live updates ------------------------------------------------------------------------------
+
+  function handleEvent(event, view) {
+    lastSeq = Math.max(lastSeq, event.seq);
+    render(view);
+    const data = event.data || {};
+    if (event.type === "follow_up_asked" && !announcedFollowUps.has(data.item_id)) {
+      announcedFollowUps.add(data.item_id);
+      announce("Follow-up question: " + data.text);
+    } else if (event.type === "answer_evaluated" && data.evaluation) {
+      showFeedback(data.evaluation, questionTexts.get(data.item_id) || "");
+    } else if (event.type === "budget_warning") {
+      announce("The token budget is nearly used up.");
+    } else if (event.type === "session_expired") {
+      announce("Time is up. The interview has ended.");
+    }
+  }
+
+  function startPolling() {
+    if (pollTimer || FINAL.has(session.status)) return;
+    say(ui.connection, "updates every few seconds");
+    pollTimer = window.setInterval(refresh, POLL_MS);
+  }
+  function stopPolling() {
+    if (pollTimer) window.clearInterval(pollTimer);
+    pollTimer = null;
+  }
+  function stopLive() {
+    stopPolling();
+    if (reconnectTimer) window.clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    if (socket) {
+      const open = socket;
+      socket = null;
+      open.onclose = null;
+      open.close();
+    }
+  }
+
+  function connect() {
+    reconnectTimer = null;
+    if (FINAL.has(session.status) || !("WebSocket" in window)) {
+      if (!FINAL.has(session.status)) startPolling();
+      return;
+    }
+    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    let ws;
+    try {
+      ws = new WebSocket(scheme + "//" + window.location.host + base + "/stream?after=" + lastSeq);
+    } catch (error) {
+      startPolling();
+      scheduleReconnect();
+      return;
+    }
+    socket = ws;
+    ws.onopen = () => {
+      reconnectDelay = 1000;
+      stopPolling();
+      say(ui.connection, "live updates");
+    };
+    ws.onmessage = (message) => {
+      let data;
+      try { data = JSON.parse(message.data); } catch (error) { return; }
+      if (data.type === "event") {
+        handleEvent(data.event, data.session);
+      } else if (data.type === "tick") {
+        setClock(data.remaining_seconds, data.status);
+        if (data.status !== session.status) refresh();
+      }
+    };
+    ws.onclose = (event) => {
+      if (socket !== ws) return;
+      socket = null;
+      if (FINAL.has(session.status)) return;
+      startPolling();
+      if (event.code >= 4400 && event.code < 4500) return; // refused: polling shows why
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    if (reconnectTimer) return;
+    reconnectTimer = window.setTimeout(connect, reconnectDelay);
+    reconnectDelay = Math.min(reconnectDelay * 2, MAX_RECONNECT_MS);
+  }
+
+  // -- wiring --------------------------------------------------------------------------------
+
+  ui.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitAnswer();
+  });
+  ui.answer.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      submitAnswer();
+    }
+  });
+  ui.answer.addEventListener("input", () => {
+    if (shownId) store("draft", shownId, ui.answer.value);
+    if (!ui.answerError.hidden && ui.answer.value.trim()) ui.answerError.hidden = true;
+  });
+  ui.skip.addEventListener("click", skipQuestion);
+  if (ui.start) ui.start.addEventListener("click", () => act("start"));
+  document.querySelectorAll("[data-action]").forEach((button) => {
+    button.addEventListener("click", () => {
+      const action = button.dataset.action;
+      if (action === "end") askToEnd();
+      else act(action);
+    });
+  });
+  ui.dialog.addEventListener("close", () => {
+    if (ui.dialog.returnValue === "end") act("end");
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) refresh();
+  });
+
+  window.setInterval(() => {
+    if (session.status === "active" && shownId) {
+      spent += 1;
+      store("spent", shownId, String(spent));
+    }
+  }, 1000);
+  window.setInterval(paintClock, 250);
+
+  render(session);
+  if (initial.feedback) showFeedback(initial.feedback, initial.feedback.question);
+  connect();
+})();

@@ -1,0 +1,95 @@
+"""``/api/v1/sessions/{id}/stream``: the session's events live, over a WebSocket.
+
+On connect the server replays every event after ``?after=<seq>`` (0: all), then pushes
+new events as they are stored and a server-authoritative ``tick`` every second with the
+remaining time. A client that reconnects with the last ``seq`` it saw misses nothing:
+events come from the durable log, so this works across several server workers.
+
+Messages (JSON):
+``{"type": "event", "event": {seq, type, at, actor, data}, "session": {...}}`` and
+``{"type": "tick", "status", "remaining_seconds", "server_time"}``; a refused
+connection is closed with code 4401 (not signed in), 4403 (access denied) or 4404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+
+from rehearse.domain.access import Principal, redact_event
+from rehearse.errors import AccessDeniedError, SessionNotFoundError
+from rehearse.service.sessions import SessionManager
+from rehearse.web.auth import resolve_principal
+from rehearse.web.errors import NotAuthenticatedError
+from rehearse.web.schemas import session_public
+
+router = APIRouter(tags=["stream"])
+
+POLL_SECONDS = 0.25
+TICK_SECONDS = 1.0
+REPLAY_PAGE = 500
+
+
+@router.websocket("/api/v1/sessions/{session_id}/stream")
+async def stream(websocket: WebSocket, session_id: str, after: int = 0) -> None:
+    """Replay events after ``after``, then push new ones and a tick every second."""
+    manager: SessionManager = websocket.app.state.manager
+    try:
+        principal = resolve_principal(websocket)
+        await run_in_threadpool(manager.get_session_for, session_id, principal)
+    except NotAuthenticatedError:
+        await websocket.close(code=4401)
+        return
+    except AccessDeniedError:
+        await websocket.close(code=4403)
+        return
+    except SessionNotFoundError:
+        await websocket.close(code=4404)
+        return
+    await websocket.accept()
+    last = max(after, 0)
+    ticks = 0.0
+    try:
+        while True:
+            last = await _push_new_events(websocket, manager, session_id, last, principal)
+            ticks += POLL_SECONDS
+            if ticks >= TICK_SECONDS or last == after:
+                ticks = 0.0
+                await websocket.send_json(await _tick(manager, session_id))
+                after = -1  # the first tick goes out right after the replay
+            await asyncio.sleep(POLL_SECONDS)
+    except (WebSocketDisconnect, RuntimeError):
+        return
+
+
+async def _push_new_events(
+    websocket: WebSocket, manager: SessionManager, session_id: str, last: int, principal: Principal
+) -> int:
+    while True:
+        events = await run_in_threadpool(manager.store.get_events, session_id, last, REPLAY_PAGE)
+        if not events:
+            return last
+        session = await run_in_threadpool(manager.get_session, session_id)
+        now = manager.clock.now()
+        view = session_public(session, now)
+        practice = session.config.mode.value == "practice"
+        for event in events:
+            shown = redact_event(event, principal, practice)
+            await websocket.send_json({"type": "event", "event": shown.to_json(), "session": view})
+            last = event.seq
+        if len(events) < REPLAY_PAGE:
+            return last
+
+
+async def _tick(manager: SessionManager, session_id: str) -> dict[str, Any]:
+    session = await run_in_threadpool(manager.get_session, session_id)
+    now = manager.clock.now()
+    return {
+        "type": "tick",
+        "status": session.status.value,
+        "remaining_seconds": session.remaining_seconds_at(now),
+        "server_time": now.isoformat(),
+    }

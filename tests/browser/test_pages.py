@@ -1,0 +1,769 @@
+"""The browser pages, driven in Debian's Chromium (Playwright) against the real server.
+
+A session-scoped fixture runs ``python -m rehearse serve`` on a fresh SQLite file; each test
+drives the pages as a candidate would and saves full-page screenshots under
+``test-output/screenshots/``. Every page runs with the network unplugged (a request to any
+other host is aborted and fails the test), and any JavaScript error fails the test.
+
+Without Chromium the tests skip with the reason, unless ``REHEARSE_REQUIRE_BROWSER=1`` (as
+in CI), which makes them fail instead. Playwright's own browser downloads are never used.
+
+The fixtures live here rather than in ``tests/browser/conftest.py``: a second ``conftest``
+module outside a package collides with ``tests/conftest.py`` under mypy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Route,
+    WebSocketRoute,
+    expect,
+    sync_playwright,
+)
+
+from rehearse.domain.config import SessionConfig
+
+CHROMIUM = Path(os.environ.get("REHEARSE_TEST_CHROMIUM", "/usr/bin/chromium"))
+REQUIRE_BROWSER = os.environ.get("REHEARSE_REQUIRE_BROWSER") == "1"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+ROOM_URL = re.compile(r"/sessions/[0-9a-f-]{36}$")
+
+
+# -- the server and the browser ------------------------------------------------------------------
+
+
+class Server:
+    """A running ``rehearse serve`` and a small JSON client to set up test data."""
+
+    def __init__(self, base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.base_url = base_url
+        self.process = process
+        self.log = log
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """Call the REST API and decode its JSON (an HTTP error raises)."""
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        request = urllib.request.Request(self.base_url + path, data, headers, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    def create_session(self, **config: Any) -> dict[str, Any]:
+        """A new session (status ``created``) through the API."""
+        config.setdefault("candidate_name", "Test Candidate")
+        created: dict[str, Any] = self.api("POST", "/api/v1/sessions", config)
+        return created
+
+    def started(self, **config: Any) -> dict[str, Any]:
+        """A new session, already started."""
+        session = self.create_session(**config)
+        moved: dict[str, Any] = self.api("POST", f"/api/v1/sessions/{session['id']}/start")
+        return moved
+
+    def events(self, session_id: str, type_: str) -> list[dict[str, Any]]:
+        """The session's events of one type, oldest first."""
+        events: list[dict[str, Any]] = self.api("GET", f"/api/v1/sessions/{session_id}/events")
+        return [e for e in events if e["type"] == type_]
+
+    def stop(self) -> None:
+        """Stop the server: SIGTERM, then SIGKILL after 10 s."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_server(data_dir: Path, *options: str) -> Server:
+    """Start ``python -m rehearse serve`` on a free port and wait until ``/readyz`` says ready."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REHEARSE_")}
+    env["REHEARSE_DATA_DIR"] = str(data_dir)
+    port = _free_port()
+    log = data_dir / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rehearse", "serve", "--port", str(port), *options],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"rehearse serve exited with {process.returncode}:\n{log.read_text()}"
+            )
+        try:
+            with urllib.request.urlopen(server.base_url + "/readyz", timeout=1) as response:
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"rehearse serve was not ready after 30 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    """Playwright, once Chromium is known to be there (skip, or fail when it is required)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        reason = f"Chromium not found at {CHROMIUM}; install it with: apt-get install chromium"
+        if REQUIRE_BROWSER:
+            pytest.fail(f"REHEARSE_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium, headless."""
+    launched = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="session")
+def server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real app on a fresh SQLite file, shared by the browser tests."""
+    running = start_server(tmp_path_factory.mktemp("rehearse-data"))
+    yield running
+    running.stop()
+
+
+def _open(browser: Browser, server: Server, **options: Any) -> tuple[BrowserContext, list[str]]:
+    """A fresh browser profile that aborts (and records) every request to another host."""
+    context = browser.new_context(base_url=server.base_url, **options)
+    context.set_default_timeout(10_000)
+    outside: list[str] = []
+    own = urlsplit(server.base_url).netloc
+
+    def unplugged(route: Route) -> None:
+        if urlsplit(route.request.url).netloc == own:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", unplugged)
+    return context, outside
+
+
+def _watched(context: BrowserContext, outside: list[str]) -> Iterator[Page]:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert outside == [], f"the page asked the network for {outside}"
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server) -> Iterator[Page]:
+    """A page at 1280x800 with the network unplugged; JavaScript errors fail the test."""
+    yield from _watched(*_open(browser, server, viewport=DESKTOP))
+
+
+@pytest.fixture
+def phone(browser: Browser, server: Server) -> Iterator[Page]:
+    """The same at 390x844, as a touch phone."""
+    yield from _watched(*_open(browser, server, viewport=PHONE, is_mobile=True, has_touch=True))
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as ``test-output/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # sticky parts where a reader first sees them
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# -- answers and readings --------------------------------------------------------------------------
+
+BEHAVIORAL_ANSWER = (
+    "Situation: last spring our checkout service started timing out for about five percent of "
+    "users right after a release, and I was the on-call engineer.\n"
+    "Task: I had to restore service quickly and find the root cause so it would not happen again.\n"
+    "Action: I rolled the release back within ten minutes, told the team and support what was "
+    "happening, then reproduced the problem with a load test. I found a query that lost its index "
+    "in a migration, added the index back, wrote a regression test and a short blameless "
+    "post-mortem.\n"
+    "Result: errors dropped to zero, p95 latency fell from 2.1 seconds to 300 milliseconds, and we "
+    "added an index review to our release checklist, which caught two similar problems since."
+)
+FOLLOW_UP_ANSWER = (
+    "Concretely: we measured it first, because guessing wastes time. For example, in my last team "
+    "I added tracing, found the slowest step, fixed it and confirmed the result with the same "
+    "metric, then documented the trade-off so the next person understood why."
+)
+
+
+def technical_answer(question: str) -> str:
+    """A plausible, specific answer that reuses the question's own terms."""
+    terms = ", ".join(w.strip("?,.()") for w in question.split() if len(w) > 6)[:200]
+    return (
+        f"It depends on the requirements, so I would start from them and the trade-offs around "
+        f"{terms}. First I would explain how it works and why: the main components, the data flow, "
+        "and what happens under failure. For example, in a service handling 2,000 requests per "
+        "second I would add caching with a clear invalidation rule, timeouts and retries with "
+        "backoff, and metrics, logs and traces so we can see latency and errors. Because every "
+        "choice has a cost, I would compare the simple option with the scalable one, measure with "
+        "a load test, and pick the simplest design that meets the latency and consistency targets."
+    )
+
+
+def answer_for(page: Page) -> str:
+    """An answer suited to the question on screen."""
+    if page.locator("#question-kind").is_visible():
+        return FOLLOW_UP_ANSWER
+    if "behavioral" in page.locator("#question-category").inner_text().lower():
+        return BEHAVIORAL_ANSWER
+    return technical_answer(page.locator("#question-text").inner_text())
+
+
+def timer_seconds(page: Page) -> int:
+    """The countdown on screen, in seconds."""
+    seconds = 0
+    for part in page.locator("#timer").inner_text().split(":"):
+        seconds = seconds * 60 + int(part)
+    return seconds
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- the new-session form ----------------------------------------------------------------------
+
+
+def test_form_offers_every_field_with_labels_defaults_and_help(page: Page) -> None:
+    page.goto("/sessions/new")
+    for name in SessionConfig.model_fields:
+        fields = page.locator(f'[name="{name}"]')
+        assert fields.count() >= 1, f"the form has no {name} field"
+        for index in range(fields.count()):
+            field_id = fields.nth(index).get_attribute("id")
+            assert field_id and page.locator(f'label[for="{field_id}"]').count() == 1, name
+    candidate = page.locator("#f-candidate_name")
+    expect(candidate).to_have_attribute("required", "")
+    expect(candidate).to_have_attribute("maxlength", "200")
+    expect(page.locator("#f-time_limit_minutes")).to_have_attribute("min", "5")
+    expect(page.locator("#f-time_limit_minutes")).to_have_attribute("max", "180")
+    expect(page.locator("#f-token_budget")).to_have_attribute("min", "1000")
+    expect(page.locator("#f-token_budget")).to_have_attribute("max", "200000")
+    expect(page.locator("#f-question_count")).to_have_attribute("max", "30")
+    expect(page.locator("#f-max_follow_ups")).to_have_attribute("max", "3")
+    expect(page.locator("#f-resume_text")).to_have_attribute("maxlength", "50000")
+    for field, default in (
+        ("time_limit_minutes", "45"),
+        ("token_budget", "50000"),
+        ("token_warning_threshold", "0.8"),
+        ("ai_provider", "offline"),
+        ("ai_model", "default"),
+        ("max_follow_ups", "1"),
+        ("role", "backend"),
+        ("level", "mid"),
+        ("interview_type", "mixed"),
+        ("mode", "practice"),
+    ):
+        expect(page.locator(f"#f-{field}")).to_have_value(default)
+    expect(page.locator("#f-enabled_modes-text")).to_be_checked()
+    expect(page.locator("#f-enabled_modes-whiteboard")).not_to_be_checked()
+
+    help_panel = page.locator("details.help")
+    guide = help_panel.get_by_text("50,000 tokens is about a 45-minute interview", exact=False)
+    expect(guide).to_be_hidden()
+    help_panel.locator("summary").click()
+    expect(guide).to_be_visible()
+    expect(help_panel).to_contain_text("uses no tokens at all")
+    screenshot(page, "new-session")
+
+
+def test_form_keeps_values_shows_inline_errors_then_creates(page: Page, server: Server) -> None:
+    page.goto("/sessions/new")
+    # the browser's own checks would stop this submit: switch them off to reach the server's
+    page.eval_on_selector("form.session-form", "form => { form.noValidate = true; }")
+    page.fill("#f-candidate_name", "   ")
+    page.fill("#f-time_limit_minutes", "2")
+    page.select_option("#f-role", "frontend")
+    page.check("#f-enabled_modes-whiteboard")
+    page.fill("#f-job_description", "Frontend engineer: React, accessibility, performance.")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.click("button:has-text('Create session')")
+    assert posted.value.status == 422
+    expect(page.locator("#candidate_name-error")).to_have_text("Must not be blank.")
+    expect(page.locator("#time_limit_minutes-error")).to_have_text("Must be between 5 and 180.")
+    expect(page.locator("#f-candidate_name")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#f-time_limit_minutes")).to_have_attribute(
+        "aria-describedby", "time_limit_minutes-hint time_limit_minutes-error"
+    )
+    expect(page.locator("#error-summary")).to_contain_text("Please fix 2 problems")
+    expect(page.locator("#f-time_limit_minutes")).to_have_value("2")
+    expect(page.locator("#f-role")).to_have_value("frontend")
+    expect(page.locator("#f-enabled_modes-whiteboard")).to_be_checked()
+    expect(page.locator("#f-job_description")).to_have_value(
+        "Frontend engineer: React, accessibility, performance."
+    )
+    expect(page.locator("#f-token_budget")).to_have_value("50000")
+    expect(page.locator("#f-token_budget")).not_to_have_attribute("aria-invalid", "true")
+    screenshot(page, "new-session-invalid")
+
+    page.fill("#f-candidate_name", "Ada Lovelace")
+    page.fill("#f-time_limit_minutes", "20")
+    page.fill("#f-question_count", "3")
+    page.click("button:has-text('Create session')")
+    page.wait_for_url(ROOM_URL)
+    expect(page.locator("h1")).to_have_text("Interview: Ada Lovelace")
+    expect(page.locator("#start-btn")).to_be_visible()
+    session = server.api("GET", "/api/v1/sessions/" + page.url.rsplit("/", 1)[1])
+    config = session["config"]
+    assert (config["role"], config["time_limit_minutes"], config["question_count"]) == (
+        "frontend",
+        20,
+        3,
+    )
+    assert config["enabled_modes"] == ["text", "whiteboard"]
+    assert config["job_description"].startswith("Frontend engineer")
+    assert config["candidate_email"] is None and config["plan_seed"] is None
+
+
+# -- the interview room ----------------------------------------------------------------------------
+
+
+def test_whole_interview_with_follow_ups_then_report(page: Page, server: Server) -> None:
+    session = server.create_session(
+        candidate_name="Grace Hopper", question_count=3, time_limit_minutes=30, plan_seed=7
+    )
+    sid = session["id"]
+    page.goto(f"/sessions/{sid}")
+    expect(page.locator("#start-btn")).to_be_visible()
+    expect(page.locator("#progress-text")).to_have_text("Question 1 of 3")
+    expect(page.locator("#panel-question")).to_be_hidden()
+    screenshot(page, "interview-created")
+    page.click("#start-btn")
+    expect(page.locator("#answer")).to_be_focused()
+    expect(page.locator("#status-badge")).to_have_text("Active")
+
+    main_answers: list[str] = []
+    follow_ups = 0
+    for turn in range(12):
+        if page.locator("#panel-done").is_visible():
+            break
+        question = page.locator("#question-text").inner_text()
+        is_follow_up = page.locator("#question-kind").is_visible()
+        expected = (
+            f"Question {len(main_answers)} of 3 · follow-up"
+            if is_follow_up
+            else f"Question {len(main_answers) + 1} of 3"
+        )
+        expect(page.locator("#progress-text")).to_have_text(expected)
+        text = answer_for(page)
+        page.fill("#answer", text)
+        if turn == 0:
+            screenshot(page, "interview-active")
+        if turn % 2:
+            page.press("#answer", "Control+Enter")  # the keyboard shortcut submits too
+        else:
+            page.click("#submit-btn")
+        page.wait_for_function(
+            "old => document.getElementById('question-text').textContent !== old"
+            " || !document.getElementById('panel-done').hidden",
+            arg=question,
+        )
+        follow_ups += is_follow_up
+        if not is_follow_up:
+            main_answers.append(text)
+        expect(page.locator("#feedback")).to_be_visible()
+        expect(page.locator("#feedback-score")).to_have_text(re.compile(r"^\d{1,3}/100$"))
+        expect(page.locator("#feedback-question")).to_have_text(question)
+        if is_follow_up:
+            screenshot(page, "interview-after-follow-up")
+        elif turn == 0:
+            screenshot(page, "interview-feedback")
+    else:
+        pytest.fail("the interview did not finish in 12 answers")
+
+    assert len(main_answers) == 3
+    plan = server.api("GET", f"/api/v1/sessions/{sid}/plan")
+    assert [item["status"] for item in plan["items"]] == ["answered"] * len(plan["items"])
+    assert plan["progress"]["follow_ups"] == follow_ups
+    expect(page.locator("#progress-text")).to_have_text("3 of 3 questions done")
+    screenshot(page, "interview-done")
+
+    page.click("#panel-done button")
+    expect(page.locator("#end-dialog")).to_be_visible()
+    page.click("#end-confirm")
+    page.wait_for_url(re.compile(r"/report$"))
+    expect(page.locator("h1")).to_have_text("Interview report: Grace Hopper")
+    expect(page.locator("#overall-score")).to_have_text(re.compile(r"^\d{1,3}$"))
+    report = server.api("GET", f"/api/v1/sessions/{sid}/report")
+    expect(page.locator("#overall-score")).to_have_text(str(report["overall_score"]))
+    expect(page.locator("article.question-report")).to_have_count(3)
+    quotes = [
+        squash(q) for q in page.locator("article.question-report blockquote").all_inner_texts()
+    ]
+    for answer in main_answers:
+        assert squash(answer) in quotes, "an answer is not quoted in the report"
+    expect(page.locator("table.bars").first).to_be_visible()
+    for name, value in report["dimension_scores"].items():
+        row = page.locator("table.bars tr", has_text=name.split("_")[0].capitalize())
+        expect(row.first).to_contain_text(str(value))
+    screenshot(page, "report")
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.locator("article.question-report").first).to_be_visible()
+    page.emulate_media(media="screen")
+
+    page.goto(f"/sessions/{sid}")
+    expect(page.locator("#panel-final")).to_be_visible()
+    expect(page.locator("#report-link")).to_have_attribute("href", f"/sessions/{sid}/report")
+    expect(page.locator("#pause-btn")).to_be_hidden()
+    screenshot(page, "interview-final")
+
+
+def test_countdown_stops_while_paused_and_resumes(page: Page) -> None:
+    page.goto("/sessions/new")
+    page.fill("#f-candidate_name", "Pause Tester")
+    page.fill("#f-time_limit_minutes", "10")
+    page.click("button:has-text('Create session')")
+    page.wait_for_url(ROOM_URL)
+    page.click("#start-btn")
+    expect(page.locator("#pause-btn")).to_be_visible()
+    first = timer_seconds(page)
+    time.sleep(2.2)
+    assert timer_seconds(page) < first, "the clock does not run while active"
+
+    page.click("#pause-btn")
+    expect(page.locator("#resume-btn")).to_be_visible()
+    expect(page.locator("#panel-paused")).to_be_visible()
+    expect(page.locator("#panel-question")).to_be_hidden()
+    expect(page.locator("#timer-note")).to_have_text("Paused: the clock is stopped")
+    paused = timer_seconds(page)
+    time.sleep(2.5)
+    assert timer_seconds(page) == paused, "the clock runs while paused"
+    screenshot(page, "interview-paused")
+
+    page.reload()  # still paused after a reload, with the same time left
+    expect(page.locator("#panel-paused")).to_be_visible()
+    assert timer_seconds(page) == paused
+
+    page.click("#resume-btn")
+    expect(page.locator("#pause-btn")).to_be_visible()
+    expect(page.locator("#answer")).to_be_focused()
+    time.sleep(2.2)
+    assert timer_seconds(page) < paused, "the clock does not run after resuming"
+
+
+def test_reload_restores_question_draft_and_time(page: Page, server: Server) -> None:
+    session = server.started(
+        candidate_name="Reload Tester", question_count=2, time_limit_minutes=15
+    )
+    page.goto(f"/sessions/{session['id']}")
+    question = page.locator("#question-text").inner_text()
+    assert question == session["current_question"]["text"]
+    draft = "My draft: first I would clarify the requirements,\nthen sketch the data model."
+    page.fill("#answer", draft)
+    time.sleep(1.1)
+    before = timer_seconds(page)
+    page.reload()
+    expect(page.locator("#question-text")).to_have_text(question)
+    expect(page.locator("#answer")).to_have_value(draft)
+    after = timer_seconds(page)
+    assert before - 3 <= after <= before, (before, after)
+    expect(page.locator("#progress-text")).to_have_text("Question 1 of 2")
+
+    # the draft belongs to its session and question: another session starts empty
+    other = server.started(candidate_name="Other Tester", question_count=1)
+    page.goto(f"/sessions/{other['id']}")
+    expect(page.locator("#question-text")).to_have_text(other["current_question"]["text"])
+    expect(page.locator("#answer")).to_have_value("")
+
+
+def test_whiteboard_png_is_saved_before_the_answer(page: Page, server: Server) -> None:
+    session = server.started(
+        candidate_name="Whiteboard Tester", enabled_modes=["text", "whiteboard"], question_count=1
+    )
+    sid, question = session["id"], session["current_question"]
+    page.goto(f"/sessions/{sid}")
+    canvas = page.locator("#whiteboard")
+    expect(canvas).to_be_visible()
+    canvas.scroll_into_view_if_needed()  # the mouse draws only inside the viewport
+    box = canvas.bounding_box()
+    assert box is not None
+    x, y = box["x"], box["y"]
+    page.mouse.move(x + 40, y + 60)
+    page.mouse.down()
+    for step in range(1, 25):
+        page.mouse.move(x + 40 + step * 18, y + 60 + (step % 6) * 14)
+    page.mouse.up()
+    page.mouse.move(x + 60, y + 180)
+    page.mouse.down()
+    page.mouse.move(x + 420, y + 180, steps=10)
+    page.mouse.up()
+    page.fill("#answer", technical_answer(question["text"]))
+    screenshot(page, "interview-whiteboard")
+    page.click("#submit-btn")
+    expect(page.locator("#feedback")).to_be_visible()
+    saved = server.events(sid, "whiteboard_saved")
+    assert len(saved) == 1 and saved[0]["data"]["item_id"] == question["id"]
+    assert saved[0]["data"]["bytes"] > 1000
+    submitted = server.events(sid, "answer_submitted")
+    assert saved[0]["seq"] < submitted[0]["seq"], "the drawing is saved before the answer"
+
+    if page.locator("#panel-question").is_visible():  # a follow-up: the board starts blank
+        page.fill("#answer", FOLLOW_UP_ANSWER)
+        page.click("#submit-btn")
+        expect(page.locator("#panel-done")).to_be_visible()
+        assert len(server.events(sid, "whiteboard_saved")) == 1
+
+
+def test_follow_ups_and_pauses_made_elsewhere_appear_live(page: Page, server: Server) -> None:
+    session = server.started(candidate_name="Live Tester", question_count=2, plan_seed=11)
+    sid = session["id"]
+    page.goto(f"/sessions/{sid}")
+    expect(page.locator("#connection-note")).to_have_text("live updates")
+    # a thin answer sent from another tab misses key points: the interviewer follows up
+    outcome = server.api(
+        "POST",
+        f"/api/v1/sessions/{sid}/answers",
+        {
+            "question_id": session["current_question"]["id"],
+            "text": "It depends.",
+            "time_spent_seconds": 5,
+        },
+    )
+    assert outcome["follow_up"] is not None
+    expect(page.locator("#question-text")).to_have_text(outcome["follow_up"]["text"])
+    expect(page.locator("#question-kind")).to_be_visible()
+    expect(page.locator("#feedback-score")).to_have_text(f"{outcome['evaluation']['score']}/100")
+    server.api("POST", f"/api/v1/sessions/{sid}/pause")
+    expect(page.locator("#panel-paused")).to_be_visible()
+    expect(page.locator("#status-badge")).to_have_text("Paused")
+
+
+def test_mock_mode_keeps_feedback_for_the_report(page: Page, server: Server) -> None:
+    session = server.started(candidate_name="Mock Tester", mode="mock", question_count=1)
+    page.goto(f"/sessions/{session['id']}")
+    expect(page.locator("#connection-note")).to_have_text("live updates")
+    page.fill("#answer", technical_answer(session["current_question"]["text"]))
+    page.click("#submit-btn")
+    expect(page.locator("#progress-text")).not_to_have_text("Question 1 of 1")
+    time.sleep(1)  # the stream has delivered the evaluation event by now
+    expect(page.locator("#feedback")).to_be_hidden()
+    assert server.events(session["id"], "answer_evaluated")
+
+
+def test_countdown_falls_back_to_polling_without_the_socket(page: Page, server: Server) -> None:
+    def refuse(socket: WebSocketRoute) -> None:
+        socket.close(code=1011, reason="test: no live stream")
+
+    page.route_web_socket(re.compile(r"/stream"), refuse)
+    session = server.started(candidate_name="Polling Tester", question_count=1)
+    page.goto(f"/sessions/{session['id']}")
+    expect(page.locator("#connection-note")).to_have_text("updates every few seconds")
+    first = timer_seconds(page)
+    time.sleep(2.2)
+    assert timer_seconds(page) < first
+    server.api("POST", f"/api/v1/sessions/{session['id']}/pause")
+    expect(page.locator("#panel-paused")).to_be_visible(timeout=6000)
+
+
+def test_keyboard_reaches_every_control(page: Page, server: Server) -> None:
+    session = server.started(
+        candidate_name="Keys Tester", enabled_modes=["text", "whiteboard"], question_count=1
+    )
+    page.goto(f"/sessions/{session['id']}")
+    expect(page.locator("#connection-note")).to_have_text("live updates")
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    wanted = {"answer", "whiteboard-clear", "submit-btn", "skip-btn", "pause-btn", "end-btn"}
+    seen: set[str] = set()
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        seen.add(page.evaluate("document.activeElement.id"))
+        if wanted <= seen:
+            break
+    assert wanted <= seen, f"not reachable with Tab: {wanted - seen}"
+    page.focus("#answer")
+    page.keyboard.press("Control+Enter")  # an empty answer is refused on the page
+    expect(page.locator("#answer-error")).to_have_text(
+        "Write an answer first, or skip the question."
+    )
+    expect(page.locator("#answer")).to_have_attribute("aria-invalid", "true")
+    page.focus("#skip-btn")
+    page.keyboard.press("Enter")
+    expect(page.locator("#panel-done")).to_be_visible()
+    assert server.events(session["id"], "question_skipped")
+
+
+# -- the sessions list ----------------------------------------------------------------------------
+
+
+def test_sessions_list_filters_searches_and_pages(page: Page, server: Server) -> None:
+    server.create_session(candidate_name="Filter Alpha")
+    beta = server.started(candidate_name="Filter Beta", candidate_email="beta@example.com")
+    gamma = server.started(candidate_name="Filter Gamma")
+    server.api("POST", f"/api/v1/sessions/{gamma['id']}/end")
+    rows = page.locator("tbody tr")
+    page.goto("/")
+    expect(rows.first).to_be_visible()
+    screenshot(page, "sessions")
+
+    page.select_option("#filter-status", "completed")
+    page.fill("#filter-q", "filter")
+    page.click("button:has-text('Filter')")
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("link", name="Filter Gamma", exact=True)).to_have_attribute(
+        "href", f"/sessions/{gamma['id']}/report"
+    )
+    expect(rows.first).to_contain_text("Completed")
+    expect(page.locator("#filter-status")).to_have_value("completed")
+
+    page.select_option("#filter-status", "")
+    page.fill("#filter-q", "BETA")
+    page.click("button:has-text('Filter')")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("beta@example.com")
+    expect(rows.first.get_by_role("link", name="Filter Beta", exact=True)).to_have_attribute(
+        "href", f"/sessions/{beta['id']}"
+    )
+    page.fill("#filter-q", "nobody-like-this")
+    page.press("#filter-q", "Enter")
+    expect(page.get_by_text("No session matches this filter.")).to_be_visible()
+
+    page.goto("/?q=filter&limit=2")
+    expect(rows).to_have_count(2)
+    first_page = rows.all_inner_texts()
+    page.click("a:has-text('Next page')")
+    expect(rows).to_have_count(1)
+    assert rows.first.inner_text() not in first_page
+    expect(page.locator("#filter-q")).to_have_value("filter")
+    page.click("a:has-text('First page')")
+    expect(rows).to_have_count(2)
+
+
+# -- safety, errors, small screens ---------------------------------------------------------------
+
+HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"><b>bold</b>'
+
+
+def test_user_text_is_escaped_on_every_page(page: Page, server: Server) -> None:
+    session = server.started(
+        candidate_name=HOSTILE, challenge_text=HOSTILE, job_description=HOSTILE, question_count=1
+    )
+    sid = session["id"]
+    server.api(
+        "POST",
+        f"/api/v1/sessions/{sid}/answers",
+        {
+            "question_id": session["current_question"]["id"],
+            "text": HOSTILE,
+            "time_spent_seconds": 3,
+        },
+    )
+    for url in ("/?q=__xss", f"/sessions/{sid}", f"/sessions/{sid}/report"):
+        page.goto(url)
+        expect(page.get_by_text(HOSTILE).first).to_be_visible()
+        assert page.evaluate("window.__xss") is None, url
+        assert page.locator("main b, main img, main script:not(#room-state)").count() == 0, url
+    server.api("POST", f"/api/v1/sessions/{sid}/end")
+    page.goto(f"/sessions/{sid}/report")
+    expect(page.locator("blockquote").first).to_have_text(HOSTILE)
+    assert page.evaluate("window.__xss") is None
+
+
+def test_unknown_session_is_a_404_page(page: Page) -> None:
+    for path in ("/sessions/00000000-0000-0000-0000-000000000000", "/sessions/nope/report"):
+        response = page.goto(path)
+        assert response is not None and response.status == 404
+        expect(page.locator("h1")).to_have_text("Not found")
+    screenshot(page, "not-found")
+
+
+def test_pages_fit_a_phone(phone: Page, server: Server) -> None:
+    running = server.started(
+        candidate_name="Phone Tester", question_count=2, enabled_modes=["text", "whiteboard"]
+    )
+    ended = server.started(candidate_name="Phone Reporter", question_count=1)
+    server.api(
+        "POST",
+        f"/api/v1/sessions/{ended['id']}/answers",
+        {
+            "question_id": ended["current_question"]["id"],
+            "text": BEHAVIORAL_ANSWER,
+            "time_spent_seconds": 60,
+        },
+    )
+    server.api("POST", f"/api/v1/sessions/{ended['id']}/end")
+    for name, url in (
+        ("sessions-phone", "/"),
+        ("new-session-phone", "/sessions/new"),
+        ("interview-phone", f"/sessions/{running['id']}"),
+        ("report-phone", f"/sessions/{ended['id']}/report"),
+    ):
+        phone.goto(url)
+        expect(phone.locator("h1")).to_be_visible()
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{url} scrolls sideways: {width}px wide"
+        screenshot(phone, name)
+
+
+def test_auth_mode_redirects_to_login(browser: Browser, tmp_path: Path) -> None:
+    pytest.importorskip("rehearse.service.accounts")
+    secured = start_server(tmp_path / "auth-data", "--auth")
+    context = browser.new_context(base_url=secured.base_url)
+    try:
+        for path in ("/", "/sessions/new", "/sessions/some-id", "/sessions/some-id/report"):
+            response = context.request.get(path, max_redirects=0)
+            assert response.status == 303, path
+            assert response.headers["location"] == "/login?next=" + path.replace("/", "%2F"), path
+        response = context.request.post(
+            "/sessions/new", form={"candidate_name": "X"}, max_redirects=0
+        )
+        assert response.status == 303 and response.headers["location"].startswith("/login")
+    finally:
+        context.close()
+        secured.stop()

@@ -1,0 +1,128 @@
+"""`rehearse serve` as a user runs it: refusals, start-up, a real request, graceful shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rehearse.cli.serve import is_loopback
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def call(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=data,
+        method=method,
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "REHEARSE_DATA_DIR": str(data_dir)}
+    env.pop("REHEARSE_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rehearse", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if call(port, "GET", "/readyz") == {"status": "ready"}:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError(f"server did not start: {process.communicate()[0]}")
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.5.5.5", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.10", False),
+        ("example.org", False),
+    ],
+)
+def test_loopback_detection(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--host", "0.0.0.0"], "--host 0.0.0.0: a non-loopback address needs --auth"),
+        (["--workers", "2"], "--workers 2: several workers need a shared PostgreSQL database"),
+    ],
+)
+def test_unsafe_or_impossible_setups_are_refused(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    env = {**os.environ, "REHEARSE_DATA_DIR": str(tmp_path)}
+    env.pop("REHEARSE_DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "rehearse", "serve", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_answers_and_shuts_down_gracefully_losing_nothing(tmp_path: Path) -> None:
+    port = free_port()
+    server = start(tmp_path, port)
+    try:
+        session = call(
+            port, "POST", "/api/v1/sessions", {"candidate_name": "Ada", "question_count": 2}
+        )
+        call(port, "POST", f"/api/v1/sessions/{session['id']}/start")
+        question = session["current_question"]["id"]
+        call(
+            port,
+            "POST",
+            f"/api/v1/sessions/{session['id']}/answers",
+            {"question_id": question, "text": "Saved before shutdown."},
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=30)[0]
+    # uvicorn finishes the shutdown, then re-raises the signal it caught
+    assert server.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete" in output
+    assert "path=/api/v1/sessions status=201" in output  # structured request log
+    assert "Saved before shutdown" not in output  # bodies are never logged
+    again = start(tmp_path, port)
+    try:
+        answers = call(port, "GET", f"/api/v1/sessions/{session['id']}/answers")
+        assert [a["text"] for a in answers] == ["Saved before shutdown."]
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.communicate(timeout=30)
