@@ -307,3 +307,22 @@ def test_stream_refuses_unknown_sessions(client: TestClient) -> None:
     ):
         ws.receive_json()
     assert closed.value.code == 4404
+
+
+def test_created_session_page_shows_the_ai_estimate(client: TestClient) -> None:
+    offline = create(client)
+    page = client.get(f"/sessions/{offline['id']}")
+    assert page.status_code == 200 and "AI estimate: offline: no AI tokens and no cost" in page.text
+    scripted = create(client, ai_provider="test", ai_model="interviewer", question_count=3)
+    page = client.get(f"/sessions/{scripted['id']}")
+    assert "AI estimate: about " in page.text and "tokens" in page.text
+
+
+def test_answer_response_carries_notices(client: TestClient) -> None:
+    sid = create(client, question_count=1, max_follow_ups=0)["id"]
+    client.post(f"/api/v1/sessions/{sid}/start")
+    qid = client.get(f"/api/v1/sessions/{sid}/questions/current").json()["id"]
+    body = client.post(
+        f"/api/v1/sessions/{sid}/answers", json={"question_id": qid, "text": "An answer."}
+    ).json()
+    assert body["notices"] == []  # the offline parts never fall back

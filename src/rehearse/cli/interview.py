@@ -132,6 +132,8 @@ def _run(mgr: SessionManager, session_id: str) -> None:
             continue
         spent = time.monotonic() - shown
         outcome = mgr.submit_answer(session_id, item.id, entry, round(spent, 1))
+        for notice in outcome.notices:
+            console.print(f"[yellow]{notice}[/]")
         if outcome.evaluation and session.config.mode is InterviewMode.PRACTICE:
             console.print(f"[bold]Score {outcome.evaluation.score}/100.[/]")
             for sentence in outcome.evaluation.feedback[:3]:

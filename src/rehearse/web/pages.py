@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
 
+from rehearse.ai.estimates import estimate_session
 from rehearse.domain.access import Principal
 from rehearse.domain.config import (
     AI_PROVIDERS,
@@ -339,6 +340,8 @@ def interview_page(request: Request, session_id: str, manager: ManagerDep) -> Re
             "feedback": feedback,
             "progress_text": progress_text(view),
             "whiteboard": CommunicationMode.WHITEBOARD.value in view["config"]["enabled_modes"],
+            # issue 5: what the AI parts will cost, shown before the candidate starts
+            "estimate": estimate_session(session.config).describe(),
         }
         return _render(request, "interview.html", context)
 

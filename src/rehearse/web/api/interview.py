@@ -93,6 +93,8 @@ def submit_answer(
         "evaluation": evaluation if practice else None,
         "follow_up": item_public(outcome.follow_up) if outcome.follow_up else None,
         "next_question": item_public(outcome.next_question) if outcome.next_question else None,
+        # e.g. the AI provider failed or the budget ran out and the offline parts took over
+        "notices": list(outcome.notices),
     }
 
 

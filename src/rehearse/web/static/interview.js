@@ -29,6 +29,7 @@
     status: $("status-badge"),
     error: $("room-error"),
     announcer: $("announcer"),
+    aiNotice: $("ai-notice"),
     created: $("panel-created"),
     paused: $("panel-paused"),
     question: $("panel-question"),
@@ -438,6 +439,11 @@
       announce("The token budget is nearly used up.");
     } else if (event.type === "session_expired") {
       announce("Time is up. The interview has ended.");
+    } else if (event.type === "provider_fallback" && data.notice) {
+      // the AI provider failed or the budget ran out: say so, the interview goes on offline
+      say(ui.aiNotice, data.notice);
+      ui.aiNotice.hidden = false;
+      announce(data.notice);
     }
   }
 
