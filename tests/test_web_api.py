@@ -326,3 +326,11 @@ def test_answer_response_carries_notices(client: TestClient) -> None:
         f"/api/v1/sessions/{sid}/answers", json={"question_id": qid, "text": "An answer."}
     ).json()
     assert body["notices"] == []  # the offline parts never fall back
+
+
+def test_reading_a_session_whose_time_ran_out_expires_it(client: TestClient, clock: FakeClock) -> None:
+    sid = create(client, time_limit_minutes=5)["id"]
+    client.post(f"/api/v1/sessions/{sid}/start")
+    clock.advance(301)
+    body = client.get(f"/api/v1/sessions/{sid}").json()
+    assert body["status"] == "expired" and body["report_status"] == "ready"

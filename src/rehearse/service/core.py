@@ -391,10 +391,30 @@ class SessionCore:
             SessionNotFoundError: no such session.
             AccessDeniedError: the principal may not see it.
         """
-        session = self.get_session(session_id)
+        return self._check_access(self.get_session(session_id), principal)
+
+    def peek_session_for(self, session_id: str, principal: Principal) -> Session | None:
+        """Like :meth:`get_session_for`, but only when no write is needed.
+
+        Returns ``None`` when the session's time ran out (reading it would record the
+        expiry): call :meth:`get_session_for` then. Never writes, so it is safe on an
+        event loop for an in-process database.
+
+        Raises:
+            SessionNotFoundError: no such session.
+            AccessDeniedError: the principal may not see it.
+        """
+        session = self.store.get(session_id)
+        if session is None:
+            raise SessionNotFoundError(session_id)
+        if session.is_due_to_expire(self.clock.now()):
+            return None
+        return self._check_access(session, principal)
+
+    def _check_access(self, session: Session, principal: Principal) -> Session:
         if not can_access(principal, session):
             raise AccessDeniedError(
-                f"{principal.role.value} {principal.id!r} may not access session {session_id}"
+                f"{principal.role.value} {principal.id!r} may not access session {session.id}"
             )
         return session
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ from rehearse.files import SessionFolders, check_png
 from rehearse.scoring import AnswerEvaluation
 from rehearse.service.ai_parts import SessionAI
 from rehearse.storage import SessionQuery
+
+#: Sessions whose planned questions are kept in memory (oldest dropped first).
+QUESTION_CACHE_SIZE = 512
 
 #: Recent sessions of the same candidate whose questions a new plan avoids.
 RECENT_SESSIONS = 10
@@ -83,6 +87,8 @@ class InterviewFlow(SessionAI):
     interviewer: Interviewer
     evaluator: Evaluator
     folders: SessionFolders
+    _question_cache: dict[str, dict[str, Question]]
+    _question_cache_lock: threading.Lock
 
     # -- planning -----------------------------------------------------------------
 
@@ -120,13 +126,26 @@ class InterviewFlow(SessionAI):
         return frozenset(seen)
 
     def _questions(self, session_id: str) -> dict[str, Question]:
-        """The question snapshots stored with the plan, by id."""
+        """The question snapshots stored with the plan, by id.
+
+        A plan never changes once stored, so the snapshots are cached per session
+        (the answer path needs them twice; reading and validating them was a quarter
+        of an answer's cost in benchmarks/bench_http.py).
+        """
+        cached = self._question_cache.get(session_id)
+        if cached is not None:
+            return cached
         planned = self.store.get_events(session_id, types=(EventType.QUESTIONS_PLANNED.value,))
         questions: dict[str, Question] = {}
         for event in planned:
             for data in event.data.get("questions", []):
                 question = Question.model_validate(data)
                 questions[question.id] = question
+        if questions:
+            with self._question_cache_lock:
+                if len(self._question_cache) >= QUESTION_CACHE_SIZE:
+                    self._question_cache.pop(next(iter(self._question_cache)))
+                self._question_cache[session_id] = questions
         return questions
 
     # -- asking and answering ---------------------------------------------------------

@@ -6,6 +6,7 @@ It is seed ``000_*``'s orchestrator, seed ``001_*``'s session service and seed
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from rehearse.ai.offline import OfflineEvaluator, OfflineInterviewer
@@ -51,6 +52,8 @@ class SessionManager(InterviewFlow):
         models: ModelSource | None = None,
     ) -> None:
         super().__init__(store, clock)
+        self._question_cache = {}
+        self._question_cache_lock = threading.Lock()
         self.interviewer = interviewer or OfflineInterviewer()
         self.evaluator = evaluator or OfflineEvaluator()
         self.folders = SessionFolders(folders or get_settings().data_dir / "sessions")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from rehearse.domain.access import Principal, PrincipalRole
 from rehearse.domain.sessions import Session
@@ -13,14 +14,14 @@ from rehearse.service.sessions import SessionManager
 from rehearse.web.auth import resolve_principal
 
 
-def get_manager(request: Request) -> SessionManager:
+async def get_manager(request: Request) -> SessionManager:
     """The app's session manager (opened by the lifespan)."""
     manager: SessionManager = request.app.state.manager
     return manager
 
 
-def get_principal(request: Request) -> Principal:
-    """The caller (see :mod:`rehearse.web.auth`)."""
+def principal_of(request: Request) -> Principal:
+    """The caller, resolved once per request (sync: for code already in a worker thread)."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is None:
         cached = resolve_principal(request)
@@ -28,13 +29,37 @@ def get_principal(request: Request) -> Principal:
     return cached
 
 
+async def get_principal(request: Request) -> Principal:
+    """The caller (see :mod:`rehearse.web.auth`), as a dependency.
+
+    Async on purpose: a sync dependency costs a trip to the thread pool per request
+    (measured in benchmarks/bench_http.py); only a credential lookup needs one.
+    """
+    if request.app.state.auth_enabled:
+        return await run_in_threadpool(principal_of, request)
+    return principal_of(request)  # local mode: no I/O
+
+
 ManagerDep = Annotated[SessionManager, Depends(get_manager)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_visible_session(session_id: str, manager: ManagerDep, principal: PrincipalDep) -> Session:
-    """The session named in the path, if the caller may see it (404 / 403 otherwise)."""
-    return manager.get_session_for(session_id, principal)
+async def get_visible_session(
+    session_id: str, manager: ManagerDep, principal: PrincipalDep
+) -> Session:
+    """The session named in the path, if the caller may see it (404 / 403 otherwise).
+
+    On SQLite the read runs inline: it is an in-process lookup of well under a
+    millisecond, and WAL readers never wait for writers, so a trip to the thread pool
+    would cost more than the read (benchmarks/bench_http.py). PostgreSQL reads go to
+    the thread pool, as network I/O must not block the event loop.
+    """
+    if getattr(manager.store, "dialect", None) == "sqlite":
+        session = manager.peek_session_for(session_id, principal)
+        if session is not None:
+            return session
+    # a session whose time ran out is expired (and reported) first: that is a write
+    return await run_in_threadpool(manager.get_session_for, session_id, principal)
 
 
 VisibleSessionDep = Annotated[Session, Depends(get_visible_session)]

@@ -40,7 +40,7 @@ from rehearse.domain.reports import DIMENSION_LABELS
 from rehearse.errors import ConfigurationError, RehearseError
 from rehearse.settings import get_settings
 from rehearse.web.auth import resolve_principal
-from rehearse.web.deps import ManagerDep, get_principal
+from rehearse.web.deps import ManagerDep, principal_of
 from rehearse.web.errors import NotAuthenticatedError, status_of
 from rehearse.web.schemas import session_public
 
@@ -116,7 +116,7 @@ def _render(
 def _guarded(request: Request, build: Callable[[Principal], Response]) -> Response:
     """Resolve the caller, then build the page; errors become a redirect or an error page."""
     try:
-        return build(get_principal(request))
+        return build(principal_of(request))
     except NotAuthenticatedError:
         return _to_login(request)
     except RehearseError as error:

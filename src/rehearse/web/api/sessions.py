@@ -61,7 +61,7 @@ def list_sessions(
 
 
 @router.get("/{session_id}")
-def get_session(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
+async def get_session(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
     """One session with its remaining time, token usage, progress and current question."""
     return session_public(session, manager.clock.now())
 
