@@ -196,3 +196,35 @@ def test_bad_options_are_one_line_errors(tmp_path: Path, bad: list[str]) -> None
     )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_interview_with_an_ai_provider_chosen_on_the_command_line(tmp_path: Path) -> None:
+    """The shipped scripted `test` model stands in for an LLM: no network, same path."""
+    env = {**os.environ, "REHEARSE_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    env.pop("REHEARSE_DATABASE_URL", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rehearse",
+            "interview",
+            "--name",
+            "Ada",
+            "--questions",
+            "1",
+            "--provider",
+            "test",
+            "--model",
+            "interviewer",
+        ],
+        input="I would add an index on the filtered column and check the query plan.\n\n/end\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Interview report: Ada" in result.stdout
+    assert "by test:interviewer." in result.stdout  # the LLM path scored it
+    assert 'You said "I would add an index' in result.stdout  # a follow-up reacting to the answer

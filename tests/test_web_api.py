@@ -328,7 +328,9 @@ def test_answer_response_carries_notices(client: TestClient) -> None:
     assert body["notices"] == []  # the offline parts never fall back
 
 
-def test_reading_a_session_whose_time_ran_out_expires_it(client: TestClient, clock: FakeClock) -> None:
+def test_reading_a_session_whose_time_ran_out_expires_it(
+    client: TestClient, clock: FakeClock
+) -> None:
     sid = create(client, time_limit_minutes=5)["id"]
     client.post(f"/api/v1/sessions/{sid}/start")
     clock.advance(301)

@@ -156,6 +156,12 @@ def interview(
     minutes: int | None = typer.Option(None, "--minutes", help="Time limit, 5-180 minutes."),
     questions: int | None = typer.Option(None, "--questions", help="Number of questions, 1-30."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed of the question plan."),
+    provider: str | None = typer.Option(
+        None,
+        "--provider",
+        help="AI provider: offline (default), openai, anthropic, google, ollama, test.",
+    ),
+    model: str | None = typer.Option(None, "--model", help="Model of the AI provider."),
     resume: str | None = typer.Option(
         None, "--resume", help="Continue a paused session by id.", metavar="ID"
     ),
@@ -179,6 +185,8 @@ def interview(
             "time_limit_minutes": minutes,
             "question_count": questions,
             "plan_seed": seed,
+            "ai_provider": provider,
+            "ai_model": model,
         }
         session = mgr.create_session({k: v for k, v in fields.items() if v is not None})
         config = session.config
