@@ -20,7 +20,7 @@ from rehearse.errors import (
     SessionNotFoundError,
 )
 from rehearse.service.sessions import SessionManager
-from rehearse.storage import SQLStore
+from rehearse.storage import SessionQuery, SQLStore
 from rehearse.storage.schema import session_events, sessions
 
 
@@ -210,7 +210,7 @@ def test_due_for_expiry_uses_the_deadline(store: SQLStore, clock: FakeClock) -> 
 
 def test_migrations_are_idempotent(store: SQLStore) -> None:
     before, after = store.upgrade()
-    assert before == after == "0003"
+    assert before == after == "0004"
     with store.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(sessions)).scalar_one() == 0
 
@@ -229,3 +229,19 @@ def test_head_revision_constant_matches_alembic() -> None:
     from rehearse.storage.migrate import HEAD_REVISION, alembic_head
 
     assert alembic_head() == HEAD_REVISION
+
+
+def test_cached_sessions_never_hide_another_writers_change(
+    store: SQLStore, clock: FakeClock
+) -> None:
+    """The list cache is keyed by version: a change made elsewhere (another process) shows."""
+    created = _new(store, clock)
+    assert store.list_sessions(SessionQuery()).sessions == [created]  # now cached
+    with store.engine.begin() as other_process:
+        other_process.execute(
+            sessions.update()
+            .where(sessions.c.id == created.id)
+            .values(status="cancelled", version=2)
+        )
+    [listed] = store.list_sessions(SessionQuery()).sessions
+    assert (listed.status, listed.version) == (SessionStatus.CANCELLED, 2)

@@ -106,22 +106,26 @@ class InterviewFlow(SessionAI):
         return self._prepare_with(ref, session, seed, seen)
 
     def _seen_by(self, session: Session) -> frozenset[str]:
-        """Question ids of the candidate's most recent sessions (same e-mail, id, or name)."""
+        """Question ids of the candidate's last :data:`RECENT_SESSIONS` sessions.
+
+        The candidate is the same e-mail address, or, without one, the same name (any
+        case); both lookups use an index, so creating a session stays fast however many
+        sessions exist.
+        """
         config = session.config
-        key = (config.candidate_email or config.candidate_name).strip().lower()
-        page = self.store.list_sessions(
-            SessionQuery(candidate=key, limit=RECENT_SESSIONS * 3, include_total=False)
-        )
+        if config.candidate_email:
+            query = SessionQuery(
+                candidate_email_is=config.candidate_email,
+                limit=RECENT_SESSIONS,
+                include_total=False,
+            )
+        else:
+            query = SessionQuery(
+                candidate_name_is=config.candidate_name, limit=RECENT_SESSIONS, include_total=False
+            )
         seen: set[str] = set()
-        mine = 0
-        for other in page.sessions:
-            same = (
-                (config.candidate_email or "").lower()
-                == (other.config.candidate_email or "").lower()
-                and config.candidate_name.lower() == other.config.candidate_name.lower()
-            ) or (session.candidate_id is not None and session.candidate_id == other.candidate_id)
-            if same and other.interview is not None and mine < RECENT_SESSIONS:
-                mine += 1
+        for other in self.store.list_sessions(query).sessions:
+            if other.interview is not None:
                 seen.update(item.question_id for item in other.interview.items)
         return frozenset(seen)
 

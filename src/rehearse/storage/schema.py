@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -85,6 +86,10 @@ sessions = Table(
     Index("ix_sessions_candidate_id", "candidate_id", "created_at"),
     Index("ix_sessions_deadline", "deadline_at"),
 )
+
+# One candidate's sessions, any case (new plans avoid their recent questions).
+Index("ix_sessions_email_lower", func.lower(sessions.c.candidate_email), sessions.c.created_at)
+Index("ix_sessions_name_lower", func.lower(sessions.c.candidate_name), sessions.c.created_at)
 
 session_events = Table(
     "session_events",

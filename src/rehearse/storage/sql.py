@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -88,6 +90,7 @@ class SQLStore:
         #: session queue instead of failing the version check and retrying (16 writers on
         #: one row starve optimistic retries). The version check stays as the guarantee.
         self.lock_rows = self.dialect == "postgresql"
+        self.cache = SessionCache()
         if migrate_on_open:
             self.upgrade()
 
@@ -119,7 +122,7 @@ class SQLStore:
         with self._write(f"create session {session.id}") as connection:
             connection.execute(_INSERT_SESSION, session_values(stored))
             _append(connection, stored.id, 1, events, actor)
-        return stored
+        return self.cache.put(stored)
 
     def mutate(
         self,
@@ -154,7 +157,7 @@ class SQLStore:
             if result.rowcount != 1:
                 raise ConcurrentUpdateError(session_id, current.version)
             events = _append(connection, session_id, current.last_seq + 1, new_events, actor)
-        return stored, events
+        return self.cache.put(stored), events
 
     # -- reads ------------------------------------------------------------------
 
@@ -165,12 +168,17 @@ class SQLStore:
         """The stored session, or ``None``."""
         with self._read(f"read session {session_id}") as connection:
             row = connection.execute(_SELECT_ONE, {"session_id": session_id}).one_or_none()
-        return None if row is None else _session(row._mapping)
+        return None if row is None else self.cache.put(_session(row._mapping))
 
     def list_sessions(self, query: SessionQuery) -> SessionPage:
-        """A page of sessions, newest first, by keyset cursor or offset."""
+        """A page of sessions, newest first, by keyset cursor or offset.
+
+        The page is found by (id, version) alone, an index-only scan; rows are decoded
+        only for versions not already in the :class:`SessionCache` (decoding the JSON
+        columns of 50 rows cost more than the query, benchmarks/bench_sessions.py).
+        """
         conditions = _conditions(query)
-        page = select(*_COLUMNS).where(*conditions)
+        page = select(sessions.c.id, sessions.c.version, sessions.c.created_at).where(*conditions)
         if query.cursor:
             created_us, last_id = _decode_cursor(query.cursor)
             page = page.where(
@@ -180,11 +188,23 @@ class SQLStore:
         page = page.limit(query.limit + 1).offset(query.offset)
         with self._read("list sessions") as connection:
             rows = connection.execute(page).all()
+            keys = [(row.id, row.version) for row in rows[: query.limit]]
+            found = {key: hit for key in keys if (hit := self.cache.get(*key)) is not None}
+            missing = [
+                session_id for session_id, version in keys if (session_id, version) not in found
+            ]
+            if missing:
+                fresh = connection.execute(select(*_COLUMNS).where(sessions.c.id.in_(missing)))
+                for row in fresh:
+                    session = self.cache.put(_session(row._mapping))
+                    found[(session.id, session.version)] = session
+                    # a writer may have moved it on between the two reads: take the newer
+                    found.setdefault(next(k for k in keys if k[0] == session.id), session)
             total = None
             if query.include_total:
                 count = select(func.count()).select_from(sessions).where(*conditions)
                 total = int(connection.execute(count).scalar_one())
-        items = [_session(row._mapping) for row in rows[: query.limit]]
+        items = [found[key] for key in keys]
         next_cursor = _encode_cursor(items[-1]) if len(rows) > query.limit else None
         return SessionPage(sessions=items, total=total, next_cursor=next_cursor)
 
@@ -229,6 +249,37 @@ class SQLStore:
         )
         with self._read("find sessions due to expire") as connection:
             return list(connection.execute(statement).scalars())
+
+
+class SessionCache:
+    """Decoded sessions by (id, version), least recently used dropped first.
+
+    A stored session never changes under the same version (every change bumps it), so
+    an entry can never be stale, even with several processes writing: a reader always
+    looks up the version it just read. Seed 002's in-memory session cache, made safe.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._entries: OrderedDict[tuple[str, int], Session] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, session_id: str, version: int) -> Session | None:
+        """The decoded session at this version, if cached."""
+        with self._lock:
+            session = self._entries.get((session_id, version))
+            if session is not None:
+                self._entries.move_to_end((session_id, version))
+            return session
+
+    def put(self, session: Session) -> Session:
+        """Remember ``session``; returns it."""
+        with self._lock:
+            self._entries[(session.id, session.version)] = session
+            self._entries.move_to_end((session.id, session.version))
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return session
 
 
 def _append(
@@ -320,6 +371,12 @@ def _conditions(query: SessionQuery) -> list[ColumnElement[bool]]:
                 func.lower(sessions.c.candidate_email) == text,
             )
         )
+    if query.candidate_email_is:
+        conditions.append(
+            func.lower(sessions.c.candidate_email) == query.candidate_email_is.lower()
+        )
+    if query.candidate_name_is:
+        conditions.append(func.lower(sessions.c.candidate_name) == query.candidate_name_is.lower())
     if query.role:
         conditions.append(sessions.c.role == query.role)
     if query.created_after:

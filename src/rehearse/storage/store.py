@@ -31,6 +31,8 @@ class SessionQuery(BaseModel):
     Attributes:
         statuses: only these states (empty: all).
         candidate: case-insensitive text found in the candidate's name, or their exact e-mail.
+        candidate_email_is, candidate_name_is: the candidate's exact e-mail / name, any
+            case (indexed: for finding one person's sessions).
         role: only this role.
         created_after, created_before: half-open creation range ``[after, before)``.
         created_by: only sessions this principal id created.
@@ -45,6 +47,8 @@ class SessionQuery(BaseModel):
 
     statuses: tuple[SessionStatus, ...] = ()
     candidate: str | None = None
+    candidate_email_is: str | None = None
+    candidate_name_is: str | None = None
     role: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
