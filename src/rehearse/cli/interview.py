@@ -18,6 +18,7 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 
 from rehearse.cli.context import manager
+from rehearse.cli.options import level_option, role_option
 from rehearse.cli.render import console
 from rehearse.domain.config import InterviewMode
 from rehearse.domain.lifecycle import SessionStatus
@@ -145,8 +146,8 @@ def _run(mgr: SessionManager, session_id: str) -> None:
 def interview(
     ctx: typer.Context,
     name: str | None = typer.Option(None, "--name", help="Your name (default: your login name)."),
-    role: str | None = typer.Option(None, "--role", help="Role: backend, frontend, fullstack, ..."),
-    level: str | None = typer.Option(None, "--level", help="junior, mid, senior or staff."),
+    role: str | None = role_option(),
+    level: str | None = level_option(),
     interview_type: str | None = typer.Option(
         None, "--type", help="technical, behavioral, mixed, system_design or coding."
     ),

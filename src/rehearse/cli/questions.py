@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from rehearse.bank import QuestionBank, import_bank, load_bank, read_bank_file, user_bank_dir
+from rehearse.cli.options import level_option, role_option
 from rehearse.cli.render import console, emit_json
 from rehearse.domain.questions import Question, QuestionBankFile
 from rehearse.errors import ConfigurationError
@@ -28,13 +29,8 @@ _TEXT_WIDTH = 70
 
 @app.command("list")
 def list_(
-    role: str | None = typer.Option(
-        None,
-        "--role",
-        help="backend, frontend, fullstack, data_science, ml_engineering, devops_sre, "
-        "mobile or product_management.",
-    ),
-    level: str | None = typer.Option(None, "--level", help="junior, mid, senior or staff."),
+    role: str | None = role_option(),
+    level: str | None = level_option(),
     category: str | None = typer.Option(
         None, "--category", help="technical, behavioral, system_design or coding."
     ),

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from rehearse.ai.estimates import estimate_session
 from rehearse.cli.context import manager
+from rehearse.cli.options import level_option, role_option
 from rehearse.cli.render import console, emit_json, event_table, session_detail, session_table
 from rehearse.domain.sessions import Session
 from rehearse.errors import ConfigurationError
@@ -46,13 +47,8 @@ def create(
     candidate_email: str | None = typer.Option(
         None, "--candidate-email", help="Candidate's e-mail."
     ),
-    role: str | None = typer.Option(
-        None,
-        "--role",
-        help="backend, frontend, fullstack, data_science, ml_engineering, devops_sre, "
-        "mobile or product_management.",
-    ),
-    level: str | None = typer.Option(None, "--level", help="junior, mid, senior or staff."),
+    role: str | None = role_option(),
+    level: str | None = level_option(),
     interview_type: str | None = typer.Option(
         None, "--type", help="technical, behavioral, mixed, system_design or coding."
     ),
