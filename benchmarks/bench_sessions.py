@@ -103,7 +103,8 @@ def fill(url: str, count: int) -> None:
                 status = rng.choices(statuses, weights)[0]
                 session = Session(
                     id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    config=config,
+                    # many candidates, five sessions each, as in a real database
+                    config=config.model_copy(update={"candidate_name": f"Candidate {i // 5}"}),
                     status=status,
                     created_at=created,
                     updated_at=created,

@@ -37,7 +37,10 @@ class Level(StrEnum):
     @property
     def rank(self) -> int:
         """Position in the ladder: junior 0 ... staff 3."""
-        return list(Level).index(self)
+        return _LEVEL_RANKS[self]
+
+
+_LEVEL_RANKS: dict[Level, int] = {level: rank for rank, level in enumerate(Level)}
 
 
 class Role(StrEnum):

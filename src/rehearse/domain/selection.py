@@ -189,10 +189,11 @@ def select_questions(
     total = count if count is not None else question_count(config)
     chosen: list[Question] = []
     taken: set[str] = set()
+    for_role = [q for q in bank if config.role in q.roles]
     for category in category_mix(config.interview_type, config.level, total):
-        pool = _pool(bank, config, category, taken, seen)
+        pool = _pool(for_role, config, category, taken, seen)
         if not pool and category is not QuestionCategory.TECHNICAL:
-            pool = _pool(bank, config, QuestionCategory.TECHNICAL, taken, seen)
+            pool = _pool(for_role, config, QuestionCategory.TECHNICAL, taken, seen)
         if not pool:
             continue
         weights = [1 + _relevance(q, wanted) for q in pool]
@@ -203,7 +204,7 @@ def select_questions(
 
 
 def _pool(
-    bank: Sequence[Question],
+    for_role: Sequence[Question],
     config: SessionConfig,
     category: QuestionCategory,
     taken: set[str],
@@ -213,9 +214,7 @@ def _pool(
 
     The level range widens one step at a time; questions not seen come first.
     """
-    role_questions = [
-        q for q in bank if config.role in q.roles and q.category is category and q.id not in taken
-    ]
+    role_questions = [q for q in for_role if q.category is category and q.id not in taken]
     rank = config.level.rank
     for widen in range(len(Level)):
         near = [
