@@ -21,7 +21,6 @@ import secrets
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -489,9 +488,6 @@ class InterviewFlow(SessionAI):
             if stored:
                 return Report.model_validate(stored[-1].data["report"])
         return self.generate_report(session_id)
-
-    def _report_data(self, report: Report) -> dict[str, Any]:
-        return report.model_dump(mode="json")
 
     def end_session(self, session_id: str, *, actor: str = "local") -> Session:
         """Complete an active or paused session (see :meth:`SessionCore.end_session`).
