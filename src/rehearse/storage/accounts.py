@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Column, Connection, Engine, RowMapping, Table, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rehearse.domain.access import PrincipalRole
@@ -114,17 +114,8 @@ class AccountStore:
 
     def token_by_hash(self, token_hash: str) -> tuple[ApiToken, User] | None:
         """The token with this hash and its owner, or ``None``."""
-        statement = (
-            select(*_TOKEN_COLUMNS, *(c.label(f"owner_{c.name}") for c in _USER_COLUMNS))
-            .join(users, users.c.id == api_tokens.c.user_id)
-            .where(api_tokens.c.token_hash == token_hash)
-        )
-        with self._read("look up an API token") as connection:
-            row = connection.execute(statement).one_or_none()
-        if row is None:
-            return None
-        data = row._mapping
-        return _token(data), _user({c.name: data[f"owner_{c.name}"] for c in _USER_COLUMNS})
+        found = self._with_owner(api_tokens, _TOKEN_COLUMNS, token_hash, "look up an API token")
+        return None if found is None else (_token(found[0]), found[1])
 
     def token(self, token_id: str) -> ApiToken | None:
         """The token with this id, or ``None``."""
@@ -231,18 +222,27 @@ class AccountStore:
 
     def web_session_by_hash(self, token_hash: str) -> tuple[WebSession, User] | None:
         """The web session with this hash and its user, or ``None``."""
+        found = self._with_owner(web_sessions, _WEB_COLUMNS, token_hash, "look up a web session")
+        if found is None:
+            return None
+        data, owner = found
+        return WebSession.model_validate({c.name: data[c.name] for c in _WEB_COLUMNS}), owner
+
+    def _with_owner(
+        self, table: Table, columns: list[Column[Any]], token_hash: str, what: str
+    ) -> tuple[RowMapping, User] | None:
+        """The row of ``table`` with this secret hash, and the user who owns it."""
         statement = (
-            select(*_WEB_COLUMNS, *(c.label(f"owner_{c.name}") for c in _USER_COLUMNS))
-            .join(users, users.c.id == web_sessions.c.user_id)
-            .where(web_sessions.c.token_hash == token_hash)
+            select(*columns, *(c.label(f"owner_{c.name}") for c in _USER_COLUMNS))
+            .join(users, users.c.id == table.c.user_id)
+            .where(table.c.token_hash == token_hash)
         )
-        with self._read("look up a web session") as connection:
+        with self._read(what) as connection:
             row = connection.execute(statement).one_or_none()
         if row is None:
             return None
         data = row._mapping
-        web_session = WebSession.model_validate({c.name: data[c.name] for c in _WEB_COLUMNS})
-        return web_session, _user({c.name: data[f"owner_{c.name}"] for c in _USER_COLUMNS})
+        return data, _user({c.name: data[f"owner_{c.name}"] for c in _USER_COLUMNS})
 
     def revoke_web_session(self, token_hash: str, at: datetime) -> bool:
         """Close the web session with this hash at ``at``; False if none was open."""
