@@ -300,3 +300,44 @@ def test_report_content(manager: SessionManager) -> None:
     assert by_id[b].key_points_missed and by_id[b].feedback
     assert "Ada answered 2 of 3 questions and skipped 1" in report.summary
     assert report.evaluator == "offline:offline-1"
+
+
+class SlowEvaluator(OfflineEvaluator):
+    """Scoring takes longer than the time left, and the background sweep expires the
+    session (and stores its report) before the score is recorded."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.sweep: Any = None
+
+    def evaluate(
+        self, question: Question, answer: str, *, time_spent_seconds: float | None = None
+    ) -> AnswerEvaluation:
+        self.clock.advance(600)
+        assert self.sweep() != []
+        return super().evaluate(question, answer, time_spent_seconds=time_spent_seconds)
+
+
+def test_a_score_that_lands_after_the_session_ended_updates_its_report(
+    store: SQLStore, clock: FakeClock
+) -> None:
+    slow = SlowEvaluator(clock)
+    manager = SessionManager(store, clock, evaluator=slow)
+    slow.sweep = manager.sweep_expired
+    session_id = _started(manager, question_count=1, max_follow_ups=0, time_limit_minutes=5)
+    item_id = _first(manager, session_id)
+    outcome = manager.submit_answer(session_id, item_id, "A B-tree index keeps keys sorted.")
+    assert outcome.evaluation is not None
+    session = manager.get_session(session_id)
+    assert session.status.value == "expired" and session.report_status is ReportStatus.READY
+    report = manager.get_report(session_id)
+    assert report.questions[0].score == outcome.evaluation.score
+
+
+def test_racing_end_and_expiry_store_one_report(manager: SessionManager, clock: FakeClock) -> None:
+    session_id = _started(manager, question_count=1, time_limit_minutes=5)
+    clock.advance(301)
+    manager.sweep_expired()
+    manager.get_session(session_id)
+    manager._expire(session_id, "system")  # a second worker finding it due from a stale read
+    assert len(manager.get_events(session_id, types=["report_generated"])) == 1

@@ -145,7 +145,8 @@ def apply_evaluation(
     """Record the evaluation of one attempt; the item keeps its best score.
 
     ``evaluation`` is the JSON of the evaluator's result and must hold ``score`` (0-100).
-    Allowed on final sessions: it describes an answer given while the session ran.
+    Allowed on final sessions: it describes an answer given while the session ran. A
+    report already stored goes back to pending, to be rebuilt with this score.
 
     Raises:
         QuestionNotFoundError: no such item.
@@ -162,7 +163,11 @@ def apply_evaluation(
         data={"item_id": item.id, "attempt": attempt, "evaluation": evaluation},
     )
     interview = session.interview.replace(updated)
-    return session.model_copy(update={"interview": interview, "updated_at": now}), [event]
+    update: dict[str, Any] = {"interview": interview, "updated_at": now}
+    if session.report_status is ReportStatus.READY:
+        # the session ended while this answer was being scored: its report is out of date
+        update["report_status"] = ReportStatus.PENDING
+    return session.model_copy(update=update), [event]
 
 
 def apply_skip(session: Session, item_id: str, now: Any) -> Change:

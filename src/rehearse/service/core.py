@@ -47,9 +47,6 @@ from rehearse.storage import SessionPage, SessionQuery, Store, open_store
 #: How often a retry-safe change is re-read and re-applied after losing a race.
 MAX_ATTEMPTS = 12
 
-#: Changes after which a session is final.
-FINAL_ACTIONS = frozenset({Action.END.value, Action.EXPIRE.value, Action.CANCEL.value})
-
 Rule = Callable[[Session, datetime], Change]
 
 
@@ -450,16 +447,25 @@ class SessionCore:
         re-checked against the fresh state), so it is; with one, it is not.
         """
         expired_instead = False
+        became_final = False
+        changed_final = False
 
         def mutation(session: Session) -> Change:
-            nonlocal expired_instead
+            nonlocal expired_instead, became_final, changed_final
             now = self.clock.now()
+            expired_instead = became_final = changed_final = False
             if tolerate_final and session.status.is_final:
                 return session, []
             expired_instead = expire_first and session.is_due_to_expire(now)
             if expired_instead:
-                return apply_action(session, Action.EXPIRE, now)
-            return rule(session, now)
+                result = apply_action(session, Action.EXPIRE, now)
+            else:
+                result = rule(session, now)
+            # only the writer that makes a session final (or changes a final one, such
+            # as a late evaluation) finishes it: a lost race must not report twice
+            became_final = not session.status.is_final and result[0].status.is_final
+            changed_final = session.status.is_final and bool(result[1])
+            return result
 
         def attempt() -> Session:
             session, _ = self.store.mutate(session_id, mutation, actor, expected_version)
@@ -475,7 +481,7 @@ class SessionCore:
                 reraise=True,
             )
             session = retrying(attempt)
-        if session.status.is_final and (expired_instead or what in FINAL_ACTIONS):
+        if became_final or changed_final:
             self._finished(session)
             session = self.store.get(session_id) or session
         if expired_instead and what != Action.END.value:

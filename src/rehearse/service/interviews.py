@@ -219,7 +219,16 @@ class InterviewFlow(SessionAI):
         if evaluation is not None:
             before = {i.id for i in session.interview.items}
             session = self._record_evaluation(
-                session_id, ref, item, attempt, evaluation, evaluator, text.strip(), actor, notices
+                session_id,
+                ref,
+                item,
+                attempt,
+                evaluation,
+                evaluator,
+                text.strip(),
+                actor,
+                notices,
+                session.interview,
             )
             assert session.interview is not None
             follow_up = next((i for i in session.interview.items if i.id not in before), None)
@@ -290,6 +299,7 @@ class InterviewFlow(SessionAI):
         text: str,
         actor: str,
         notices: list[str],
+        plan: InterviewState,
     ) -> Session:
         # every stored score names what made it: provider, model, prompt and rubric version
         data = {"provider": "offline", "model": "default", "prompt_version": None}
@@ -297,7 +307,6 @@ class InterviewFlow(SessionAI):
         follow_text: str | None = None
         if item.kind == "question":
             question = self._questions(session_id).get(item.question_id)
-            plan = self.get_plan(session_id)
             asked = [f.text for f in plan.follow_ups_of(item.id)]
             if question is not None and len(asked) < plan.max_follow_ups:
 
@@ -333,9 +342,7 @@ class InterviewFlow(SessionAI):
                 events = [*events, *more]
             return session, events
 
-        return self._change(
-            session_id, rule, "evaluate", actor, expire_first=False, tolerate_final=False
-        )
+        return self._change(session_id, rule, "evaluate", actor, expire_first=False)
 
     def _record_failure(self, session_id: str, part: str, exc: Exception, actor: str) -> None:
         def rule(session: Session, now: datetime) -> Change:
@@ -421,8 +428,8 @@ class InterviewFlow(SessionAI):
     # -- reports ------------------------------------------------------------------------
 
     def _finished(self, session: Session) -> None:
-        if session.report_status in (ReportStatus.PENDING, ReportStatus.FAILED):
-            # a failure is recorded as report_failed, and get_report retries
+        if session.report_status is ReportStatus.PENDING:
+            # a failure is recorded as report_failed (not pending), and get_report retries
             with contextlib.suppress(Exception):
                 self.generate_report(session.id)
 
