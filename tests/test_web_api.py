@@ -336,3 +336,37 @@ def test_reading_a_session_whose_time_ran_out_expires_it(
     clock.advance(301)
     body = client.get(f"/api/v1/sessions/{sid}").json()
     assert body["status"] == "expired" and body["report_status"] == "ready"
+
+
+def test_two_whiteboards_for_one_question_are_both_kept_and_none_after_the_end(
+    client: TestClient, tmp_path: Any
+) -> None:
+    sid = create(client, question_count=1, enabled_modes=["text", "whiteboard"])["id"]
+    client.post(f"/api/v1/sessions/{sid}/start")
+    qid = client.get(f"/api/v1/sessions/{sid}/questions/current").json()["id"]
+    first = client.put(f"/api/v1/sessions/{sid}/questions/{qid}/whiteboard", content=PNG).json()[
+        "file"
+    ]
+    second = client.put(f"/api/v1/sessions/{sid}/questions/{qid}/whiteboard", content=PNG).json()[
+        "file"
+    ]
+    assert first != second
+    saved = [
+        e["data"]["file"]
+        for e in client.get(f"/api/v1/sessions/{sid}/events").json()
+        if e["type"] == "whiteboard_saved"
+    ]
+    assert saved == [first, second]
+    client.post(f"/api/v1/sessions/{sid}/end")
+    late = client.put(f"/api/v1/sessions/{sid}/questions/{qid}/whiteboard", content=PNG)
+    assert late.status_code == 409
+    assert (
+        len(
+            [
+                e
+                for e in client.get(f"/api/v1/sessions/{sid}/events").json()
+                if e["type"] == "whiteboard_saved"
+            ]
+        )
+        == 2
+    )

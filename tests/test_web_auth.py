@@ -271,3 +271,66 @@ def test_candidates_cannot_read_the_rubric_or_mock_scores(world: World) -> None:
         "questions" not in seen["questions_planned"]
         and "evaluation" not in seen["answer_evaluated"]
     )
+
+
+def test_a_revoked_link_stops_working_and_its_live_stream_closes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rehearse.web.stream as stream
+
+    monkeypatch.setattr(stream, "RECHECK_SECONDS", 0.3)
+    session = world.create("iv")
+    made = world.client.post(
+        f"/api/v1/sessions/{session['id']}/links", json={}, headers=world.as_("iv")
+    ).json()
+    candidate = TestClient(world.client.app)
+    candidate.cookies.set("rehearse_link", made["url"].rsplit("/", 1)[-1])
+    assert candidate.get(f"/api/v1/sessions/{session['id']}").status_code == 200
+    with candidate.websocket_connect(f"/api/v1/sessions/{session['id']}/stream") as ws:
+        assert ws.receive_json()["type"] == "event"
+        refused = world.client.delete(
+            f"/api/v1/sessions/{session['id']}/links/{made['id']}", headers=world.as_("cara")
+        )
+        assert refused.status_code == 403  # candidates cannot revoke
+        revoked = world.client.delete(
+            f"/api/v1/sessions/{session['id']}/links/{made['id']}", headers=world.as_("iv")
+        )
+        assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            _drain(ws)
+    assert closed.value.code == 4403
+    assert candidate.get(f"/api/v1/sessions/{session['id']}").status_code == 403
+    unknown = world.client.delete(
+        f"/api/v1/sessions/{session['id']}/links/nope", headers=world.as_("iv")
+    )
+    assert unknown.status_code == 404
+
+
+def test_candidates_do_not_see_provider_error_text(world: World) -> None:
+    from datetime import UTC, datetime
+
+    from rehearse.domain.access import Principal, PrincipalRole, redact_event
+    from rehearse.domain.events import Event
+
+    failure = Event(
+        session_id="s",
+        seq=9,
+        type="provider_failed",
+        at=datetime.now(UTC),
+        actor="system",
+        data={
+            "part": "evaluator",
+            "error": "APIError",
+            "message": "401 for https://10.0.0.5/v1 key sk-...abcd",
+        },
+    )
+    candidate = Principal(id="c", role=PrincipalRole.CANDIDATE)
+    staff = Principal(id="i", role=PrincipalRole.INTERVIEWER)
+    assert redact_event(failure, candidate, practice=True).data == {"part": "evaluator"}
+    assert redact_event(failure, staff, practice=True) == failure
+
+
+def _drain(ws: Any) -> None:
+    """Read messages until the server closes the socket."""
+    while True:
+        ws.receive_json()

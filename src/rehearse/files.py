@@ -11,6 +11,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ class SessionFolders:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # metadata.json is read, changed and rewritten: one writer at a time in this process
+        self._lock = threading.Lock()
 
     def folder(self, session_id: str) -> Path:
         """The folder of one session (not created)."""
@@ -61,15 +64,27 @@ class SessionFolders:
         """Store ``data`` as ``<kind>/<name>`` and list it in ``metadata.json`` (both atomic)."""
         target = self.folder(session_id) / kind / _SAFE.sub("-", name)
         write_atomic(target, data)
-        metadata = self.metadata(session_id)
-        files = [f for f in metadata["files"] if f.get("path") != f"{kind}/{target.name}"]
-        files.append({"path": f"{kind}/{target.name}", "bytes": len(data), **info})
-        metadata["files"] = files
+        with self._lock:
+            metadata = self.metadata(session_id)
+            files = [f for f in metadata["files"] if f.get("path") != f"{kind}/{target.name}"]
+            files.append({"path": f"{kind}/{target.name}", "bytes": len(data), **info})
+            metadata["files"] = files
+            self._write_metadata(session_id, metadata)
+        return target
+
+    def remove_file(self, session_id: str, kind: str, name: str) -> None:
+        """Delete ``<kind>/<name>`` and its ``metadata.json`` entry (no error if absent)."""
+        (self.folder(session_id) / kind / name).unlink(missing_ok=True)
+        with self._lock:
+            metadata = self.metadata(session_id)
+            metadata["files"] = [f for f in metadata["files"] if f.get("path") != f"{kind}/{name}"]
+            self._write_metadata(session_id, metadata)
+
+    def _write_metadata(self, session_id: str, metadata: dict[str, Any]) -> None:
         write_atomic(
             self.folder(session_id) / "metadata.json",
             json.dumps(metadata, indent=2, sort_keys=True).encode(),
         )
-        return target
 
 
 def check_png(data: bytes) -> None:

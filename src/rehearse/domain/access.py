@@ -65,8 +65,9 @@ def redact_event(event: Event, principal: Principal, practice: bool) -> Event:
     """The event as ``principal`` may see it.
 
     Staff see everything. A candidate sees the question plan without key points and
-    reference answers, and, outside practice mode, answer evaluations without their
-    scores and feedback (those wait for the report, as in a real interview).
+    reference answers, outside practice mode answer evaluations without their scores
+    and feedback (those wait for the report, as in a real interview), and provider
+    failures without the provider's error text.
     """
     if principal.role is not PrincipalRole.CANDIDATE:
         return event
@@ -76,4 +77,12 @@ def redact_event(event: Event, principal: Principal, practice: bool) -> Event:
     if event.type == "answer_evaluated" and not practice:
         data = {k: v for k, v in event.data.items() if k != "evaluation"}
         return event.model_copy(update={"data": data})
+    if event.type in _PROVIDER_EVENTS:
+        # a provider's error text can name endpoints or masked keys: staff only
+        data = {k: v for k, v in event.data.items() if k in _PROVIDER_FIELDS_FOR_CANDIDATES}
+        return event.model_copy(update={"data": data})
     return event
+
+
+_PROVIDER_EVENTS = frozenset({"provider_failed", "provider_fallback", "provider_retried"})
+_PROVIDER_FIELDS_FOR_CANDIDATES = frozenset({"part", "reason", "notice", "attempt"})

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -356,8 +357,9 @@ class InterviewFlow(SessionAI):
     ) -> Path:
         """Store the whiteboard drawn for a question in the session folder.
 
-        The PNG goes to ``<data dir>/sessions/<id>/whiteboard/<question>-<n>.png`` and a
-        ``whiteboard_saved`` event records it. Only an active session accepts one.
+        The PNG goes to ``<data dir>/sessions/<id>/whiteboard/<question>-<random>.png``
+        (two saves never share a name) and a ``whiteboard_saved`` event records it. Only
+        an active session accepts one; if it stopped meanwhile, the file is removed.
 
         Raises:
             ConfigurationError: not a PNG.
@@ -370,16 +372,24 @@ class InterviewFlow(SessionAI):
         if session.status is not SessionStatus.ACTIVE:
             guard_change(session_id, session.status, "save a whiteboard for")
             raise InvalidStateError(session_id, session.status.value, "save a whiteboard for")
-        item = self.get_plan(session_id).item(session_id, question_id)
-        count = len(self.store.get_events(session_id, types=(EventType.WHITEBOARD_SAVED.value,)))
-        name = f"{item.id.replace('/', '-')}-{count + 1}.png"
+        if session.interview is None:
+            raise InvalidStateError(session_id, "without a question plan", "save a whiteboard for")
+        item = session.interview.item(session_id, question_id)
+        name = f"{item.id.replace('/', '-')}-{uuid.uuid4().hex[:12]}.png"
         path = self.folders.add_file(session_id, "whiteboard", name, png, {"question_id": item.id})
 
         def rule(current: Session, now: datetime) -> Change:
+            if current.status is not SessionStatus.ACTIVE:
+                guard_change(session_id, current.status, "save a whiteboard for")
+                raise InvalidStateError(session_id, current.status.value, "save a whiteboard for")
             data = {"item_id": item.id, "file": f"whiteboard/{path.name}", "bytes": len(png)}
             return current, [NewEvent(type=EventType.WHITEBOARD_SAVED, at=now, data=data)]
 
-        self._change(session_id, rule, "save a whiteboard for", actor)
+        try:
+            self._change(session_id, rule, "save a whiteboard for", actor)
+        except Exception:
+            self.folders.remove_file(session_id, "whiteboard", path.name)
+            raise
         return path
 
     def skip_question(self, session_id: str, question_id: str, *, actor: str = "local") -> Session:

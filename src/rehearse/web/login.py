@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from rehearse.errors import AccessDeniedError
+from rehearse.errors import AccessDeniedError, SessionNotFoundError
 from rehearse.web.auth import LINK_COOKIE, SESSION_COOKIE
 from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep, require_staff
 from rehearse.web.schemas import LinkCreate
@@ -130,3 +130,17 @@ def list_links(
 def _safe_next(target: str) -> str:
     """Only same-site paths: an open redirect would let a link send people elsewhere."""
     return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.delete("/api/v1/sessions/{session_id}/links/{link_id}", tags=["sessions"])
+def revoke_link(
+    request: Request, session: VisibleSessionDep, link_id: str, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Revoke a candidate link of this session at once (a leaked link stops working)."""
+    require_staff(principal, "revoke candidate links")
+    accounts = request.app.state.accounts
+    if accounts is None:
+        raise AccessDeniedError("candidate links need sign-in: start the server with --auth")
+    if link_id not in {link.id for link in accounts.list_session_links(session.id)}:
+        raise SessionNotFoundError(f"{session.id}/links/{link_id}")
+    return dict(accounts.revoke_session_link(link_id).model_dump(mode="json"))

@@ -286,7 +286,9 @@ async def create_session_page(request: Request, manager: ManagerDep) -> Response
     """Create the session from the form: 303 to its interview page, or the form again (422)."""
     form = await request.form()
     try:
-        principal = resolve_principal(request, {"csrf_token": form.get("csrf_token")})
+        principal = await run_in_threadpool(
+            resolve_principal, request, {"csrf_token": form.get("csrf_token")}
+        )
     except NotAuthenticatedError:
         return _to_login(request)
     except RehearseError as error:

@@ -30,39 +30,60 @@ router = APIRouter(tags=["stream"])
 
 POLL_SECONDS = 0.25
 TICK_SECONDS = 1.0
+RECHECK_SECONDS = 5.0
 REPLAY_PAGE = 500
 
 
 @router.websocket("/api/v1/sessions/{session_id}/stream")
 async def stream(websocket: WebSocket, session_id: str, after: int = 0) -> None:
-    """Replay events after ``after``, then push new ones and a tick every second."""
+    """Replay events after ``after``, then push new ones and a tick every second.
+
+    Access is checked at connect and again every :data:`RECHECK_SECONDS`: a revoked
+    link, a closed sign-in or a disabled user stops receiving events.
+    """
     manager: SessionManager = websocket.app.state.manager
-    try:
-        principal = resolve_principal(websocket)
-        await run_in_threadpool(manager.get_session_for, session_id, principal)
-    except NotAuthenticatedError:
-        await websocket.close(code=4401)
-        return
-    except AccessDeniedError:
-        await websocket.close(code=4403)
-        return
-    except SessionNotFoundError:
-        await websocket.close(code=4404)
+    principal = await _allowed(websocket, manager, session_id)
+    if principal is None:
         return
     await websocket.accept()
+    loop = asyncio.get_running_loop()
     last = max(after, 0)
-    ticks = 0.0
+    next_tick = 0.0  # the first tick goes out right after the replay
+    next_check = loop.time() + RECHECK_SECONDS
     try:
         while True:
             last = await _push_new_events(websocket, manager, session_id, last, principal)
-            ticks += POLL_SECONDS
-            if ticks >= TICK_SECONDS or last == after:
-                ticks = 0.0
+            now = loop.time()
+            if now >= next_tick:
+                next_tick = now + TICK_SECONDS
                 await websocket.send_json(await _tick(manager, session_id))
-                after = -1  # the first tick goes out right after the replay
+            if now >= next_check:
+                next_check = now + RECHECK_SECONDS
+                if await _allowed(websocket, manager, session_id) is None:
+                    return
             await asyncio.sleep(POLL_SECONDS)
     except (WebSocketDisconnect, RuntimeError):
         return
+
+
+async def _allowed(
+    websocket: WebSocket, manager: SessionManager, session_id: str
+) -> Principal | None:
+    """The caller if they may see the session; otherwise close the socket and ``None``."""
+    try:
+        # a credential lookup is database I/O: keep it off the event loop
+        principal = await run_in_threadpool(resolve_principal, websocket)
+        await run_in_threadpool(manager.get_session_for, session_id, principal)
+    except NotAuthenticatedError:
+        await websocket.close(code=4401)
+        return None
+    except AccessDeniedError:
+        await websocket.close(code=4403)
+        return None
+    except SessionNotFoundError:
+        await websocket.close(code=4404)
+        return None
+    return principal
 
 
 async def _push_new_events(
