@@ -27,6 +27,7 @@ from rapidfuzz import fuzz
 from rehearse.ai.budget import Account
 from rehearse.ai.calls import ModelCaller, Task
 from rehearse.ai.conversation import Conversation, Turn
+from rehearse.ai.offline import OfflineEvaluator
 from rehearse.ai.prompts import (
     EVALUATOR,
     INTERVIEWER,
@@ -46,7 +47,7 @@ from rehearse.ai.prompts import (
 from rehearse.domain.config import SessionConfig
 from rehearse.domain.questions import LevelRange, Question
 from rehearse.domain.selection import category_mix, question_count
-from rehearse.scoring import RUBRIC_VERSION, AnswerEvaluation, Dimension, evaluate_answer
+from rehearse.scoring import RUBRIC_VERSION, AnswerEvaluation, Dimension
 
 #: Output tokens allowed per planned question, per evaluation, per follow-up decision,
 #: per summary and per report narrative.
@@ -275,13 +276,8 @@ class LLMEvaluator:
             check=check,
         )
         output = self.caller.run(task, self.account)
-        offline = evaluate_answer(
-            question=question.text,
-            reference_answer=question.reference_answer,
-            answer=answer,
-            key_points=question.key_points,
-            category=question.category,
-            time_spent_seconds=time_spent_seconds,
+        offline = OfflineEvaluator().evaluate(
+            question, answer, time_spent_seconds=time_spent_seconds
         )
         hit = _match(output.key_points_hit, question.key_points)
         missed = [k for k in question.key_points if k not in hit]

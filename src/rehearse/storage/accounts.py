@@ -117,14 +117,6 @@ class AccountStore:
         found = self._with_owner(api_tokens, _TOKEN_COLUMNS, token_hash, "look up an API token")
         return None if found is None else (_token(found[0]), found[1])
 
-    def token(self, token_id: str) -> ApiToken | None:
-        """The token with this id, or ``None``."""
-        with self._read(f"read token {token_id}") as connection:
-            row = connection.execute(
-                select(*_TOKEN_COLUMNS).where(api_tokens.c.id == token_id)
-            ).one_or_none()
-        return None if row is None else _token(row._mapping)
-
     def list_tokens(self, user_id: str) -> list[ApiToken]:
         """The user's tokens, oldest first (revoked and expired ones included)."""
         statement = (

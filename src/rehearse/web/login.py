@@ -8,20 +8,18 @@ Interviewers create links with ``POST /api/v1/sessions/{id}/links``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from rehearse.errors import AccessDeniedError, SessionNotFoundError
 from rehearse.web.auth import LINK_COOKIE, SESSION_COOKIE
 from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep, require_staff
+from rehearse.web.pages import templates  # one template environment, with the app's filters
 from rehearse.web.schemas import LinkCreate
 
 router = APIRouter()
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 def _cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:

@@ -324,11 +324,16 @@ def interview_page(request: Request, session_id: str, manager: ManagerDep) -> Re
 
     def build(principal: Principal) -> Response:
         session = manager.get_session_for(session_id, principal)
-        events = manager.get_events(session.id)
         view = session_public(session, manager.clock.now())
-        evaluated = [e for e in events if e.type == EventType.ANSWER_EVALUATED.value]
         feedback = None
-        if evaluated and session.config.mode is InterviewMode.PRACTICE and session.interview:
+        # only practice mode shows the last feedback; only it needs to read an event
+        practice = session.config.mode is InterviewMode.PRACTICE
+        evaluated = (
+            manager.store.get_events(session.id, types=(EventType.ANSWER_EVALUATED.value,))
+            if practice
+            else []
+        )
+        if evaluated and session.interview:
             last = evaluated[-1].data
             texts = {item.id: item.text for item in session.interview.items}
             feedback = {"question": texts.get(last["item_id"], ""), **last["evaluation"]}
@@ -336,7 +341,7 @@ def interview_page(request: Request, session_id: str, manager: ManagerDep) -> Re
             "session": view,
             "state": {
                 "session": view,
-                "last_seq": events[-1].seq if events else 0,
+                "last_seq": session.last_seq,
                 "feedback": feedback,
             },
             "feedback": feedback,
