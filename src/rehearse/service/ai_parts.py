@@ -176,9 +176,7 @@ class SessionAI(SessionCore):
         recorded = (0, 0)
         for _ in range(3):
             session = self.store.get(session_id)
-            left = session.remaining_tokens if session is not None else 0
-            prompt = min(usage.prompt_tokens, left)
-            completion = min(usage.completion_tokens, left - prompt)
+            prompt, completion = _fit(usage, session.remaining_tokens if session else 0)
             if prompt + completion == 0:
                 break
             try:
@@ -195,20 +193,7 @@ class SessionAI(SessionCore):
                 continue
             recorded = (prompt, completion)
             break
-        provider, _, model = usage.model.partition(":")
-        data: dict[str, Any] = {
-            "part": "budget",
-            "provider": provider,
-            "model": model,
-            "reason": "budget_exhausted",
-            "message": f"the provider reported {usage.total_tokens} tokens, more than were "
-            f"left; {sum(recorded)} recorded, up to the budget",
-            "notice": NOTICES["budget_exhausted"],
-            "unrecorded_prompt_tokens": usage.prompt_tokens - recorded[0],
-            "unrecorded_completion_tokens": usage.completion_tokens - recorded[1],
-            "fallback": "offline",
-        }
-        self._note(session_id, EventType.PROVIDER_FALLBACK, data, actor)
+        self._note(session_id, EventType.PROVIDER_FALLBACK, _overrun(usage, *recorded), actor)
 
     def _budget_exhausted(self, session_id: str) -> bool:
         """True once the budget ran out, until a later update changes the budget."""
@@ -380,21 +365,17 @@ class SessionAI(SessionCore):
                     cost_usd=usage.cost_usd,
                 )
             except BudgetExceededError:  # a provider reporting more than it was allowed
-                left = session.remaining_tokens
-                prompt = min(usage.prompt_tokens, left)
-                completion = min(usage.completion_tokens, left - prompt)
-                session, more = apply_usage(session, prompt, completion, usage.model, now)
-                overrun: dict[str, Any] = {
-                    "part": "budget",
-                    "provider": ref.provider,
-                    "model": ref.model,
-                    "reason": "budget_exhausted",
-                    "message": "the provider reported more tokens than were left",
-                    "notice": NOTICES["budget_exhausted"],
-                    "unrecorded_prompt_tokens": usage.prompt_tokens - prompt,
-                    "unrecorded_completion_tokens": usage.completion_tokens - completion,
-                    "fallback": "offline",
-                }
+                prompt, completion = _fit(usage, session.remaining_tokens)
+                session, more = apply_usage(
+                    session,
+                    prompt,
+                    completion,
+                    usage.model,
+                    now,
+                    latency_seconds=usage.latency_seconds,
+                    cost_usd=cost_usd(usage.model, prompt, completion, get_settings().ai_prices),
+                )
+                overrun = _overrun(usage, prompt, completion)
                 more = [*more, NewEvent(type=EventType.PROVIDER_FALLBACK, at=now, data=overrun)]
             events += more
         notes = [
@@ -530,3 +511,26 @@ def _narrative_input(report: Report) -> dict[str, Any]:
         for q in report.questions
     ]
     return data
+
+
+def _fit(usage: CallUsage, left: int) -> tuple[int, int]:
+    """The prompt and completion tokens of ``usage`` that fit in ``left`` tokens."""
+    prompt = min(usage.prompt_tokens, left)
+    return prompt, min(usage.completion_tokens, left - prompt)
+
+
+def _overrun(usage: CallUsage, prompt: int, completion: int) -> dict[str, Any]:
+    """The ``provider_fallback`` data of a call that reported more tokens than were left."""
+    provider, _, model = usage.model.partition(":")
+    return {
+        "part": "budget",
+        "provider": provider,
+        "model": model,
+        "reason": "budget_exhausted",
+        "message": f"the provider reported {usage.total_tokens} tokens, more than were "
+        f"left; {prompt + completion} recorded, up to the budget",
+        "notice": NOTICES["budget_exhausted"],
+        "unrecorded_prompt_tokens": usage.prompt_tokens - prompt,
+        "unrecorded_completion_tokens": usage.completion_tokens - completion,
+        "fallback": "offline",
+    }
