@@ -69,6 +69,9 @@ class Event(BaseModel):
         at: when it happened (UTC).
         actor: who caused it (a principal id, ``"local"``, or ``"system"`` for sweeps).
         data: JSON details.
+        position: its place in the log of every session (the events table's key):
+            grows with every append, so a reader of all sessions can resume after the
+            last position it saw (issue 8); ``None`` on an event not read back yet.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -79,6 +82,7 @@ class Event(BaseModel):
     at: datetime
     actor: str
     data: dict[str, Any]
+    position: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict with the instant in ISO 8601."""

@@ -235,6 +235,7 @@ class SQLStore:
                 at=row.at,
                 actor=row.actor,
                 data=row.data,
+                position=row.id,
             )
             for row in rows
         ]
@@ -297,7 +298,7 @@ def _append(
         for offset, event in enumerate(events)
     ]
     if stored:
-        connection.execute(_INSERT_EVENTS, [e.model_dump() for e in stored])
+        connection.execute(_INSERT_EVENTS, [e.model_dump(exclude={"position"}) for e in stored])
     return stored
 
 
