@@ -12,7 +12,12 @@ from sqlalchemy import select
 from rehearse.clock import FakeClock
 from rehearse.domain.access import Principal, PrincipalRole
 from rehearse.domain.accounts import User, principal_of
-from rehearse.errors import AccessDeniedError, ConfigurationError, SessionNotFoundError
+from rehearse.errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    SessionNotFoundError,
+    UserNotFoundError,
+)
 from rehearse.service.accounts import (
     AccountService,
     hash_password,
@@ -104,7 +109,7 @@ def test_disable_user(accounts: AccountService, ada: User) -> None:
     assert accounts.disable_user("ada@example.com").disabled  # idempotent
     assert accounts.list_users()[0].disabled
     with pytest.raises(
-        ConfigurationError, match=re.escape("email='ghost@example.com': no such user")
+        UserNotFoundError, match=re.escape("email='ghost@example.com': no such user")
     ):
         accounts.disable_user("ghost@example.com")
 
@@ -211,7 +216,7 @@ def test_token_revoke(accounts: AccountService, ada: User, clock: FakeClock) -> 
     assert accounts.principal_for_token(other).id == ada.id
     listed = accounts.list_tokens("ada@example.com")
     assert [(t.name, t.revoked_at is not None) for t in listed] == [("ci", True), ("other", False)]
-    with pytest.raises(ConfigurationError, match="token_id='nope': no such API token"):
+    with pytest.raises(UserNotFoundError, match="token_id='nope': no such API token"):
         accounts.revoke_token("nope")
 
 
@@ -229,14 +234,14 @@ def test_unknown_token_and_disabled_owner_are_denied(accounts: AccountService, a
 
 def test_token_arguments_are_checked(accounts: AccountService, ada: User) -> None:
     with pytest.raises(
-        ConfigurationError, match=re.escape("email='ghost@example.com': no such user")
+        UserNotFoundError, match=re.escape("email='ghost@example.com': no such user")
     ):
         accounts.create_token("ghost@example.com", "ci")
     with pytest.raises(ConfigurationError, match="ttl_days=0: must be between 1 and 3650"):
         accounts.create_token("ada@example.com", "ci", ttl_days=0)
     with pytest.raises(ConfigurationError, match="name=' ': must be 1-100 characters"):
         accounts.create_token("ada@example.com", " ")
-    with pytest.raises(ConfigurationError, match="no such user"):
+    with pytest.raises(UserNotFoundError, match="no such user"):
         accounts.list_tokens("ghost@example.com")
     assert accounts.list_tokens("ada@example.com") == []
 
@@ -300,7 +305,7 @@ def test_link_expires_and_revokes(
         accounts.principal_for_link(fresh)
     with pytest.raises(AccessDeniedError):
         accounts.principal_for_link("made-up")
-    with pytest.raises(ConfigurationError, match="link_id='nope': no such session link"):
+    with pytest.raises(UserNotFoundError, match="link_id='nope': no such session link"):
         accounts.revoke_session_link("nope")
 
 

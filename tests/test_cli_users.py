@@ -203,12 +203,13 @@ def test_revoke_and_disable(db: str, accounts: AccountService) -> None:
         (["token", "revoke", "nope"], "", "error: token_id='nope': no such API token"),
     ],
 )
-def test_errors_are_one_line_exit_2(
+def test_errors_are_one_line_exit_2_or_3_when_not_found(
     db: str, accounts: AccountService, args: list[str], stdin: str, message: str
 ) -> None:
     accounts.create_user("taken@example.com", "Taken", "candidate", None)
     result = run("--db", db, "users", *args, stdin=stdin, ok=False)
-    assert result.returncode == 2, result.stderr
+    # invalid input exits 2; a user or token that does not exist is "not found", 3
+    assert result.returncode == (3 if "no such" in message else 2), result.stderr
     assert result.stderr.startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert "short-pw" not in result.stderr

@@ -32,12 +32,18 @@ def test_defaults() -> None:
     )
 
 
-def test_defaults_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_come_from_settings(monkeypatch: pytest.MonkeyPatch, manager: Any) -> None:
     monkeypatch.setenv("REHEARSE_DEFAULT_TIME_LIMIT_MINUTES", "60")
     monkeypatch.setenv("REHEARSE_DEFAULT_TOKEN_BUDGET", "9000")
     get_settings.cache_clear()
-    config = parse_config({"candidate_name": "Ada"})
+    config = manager.create_session({"candidate_name": "Ada"}).config
     assert (config.time_limit_minutes, config.token_budget) == (60, 9000)
+    # a SessionConfig object gets them too, for the fields its caller left out
+    given = SessionConfig(candidate_name="Ada", token_budget=2000)
+    config = manager.create_session(given).config
+    assert (config.time_limit_minutes, config.token_budget) == (60, 2000)
+    # the domain itself reads no environment: its own defaults are constants
+    assert parse_config({"candidate_name": "Ada"}).time_limit_minutes == 45
 
 
 @pytest.mark.parametrize(

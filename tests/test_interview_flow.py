@@ -115,7 +115,7 @@ def test_practice_retry_is_a_new_attempt_and_the_best_counts(manager: SessionMan
     manager.start_session(session_id)
     item = manager.next_question(session_id)
     assert item is not None
-    question = manager._questions(session_id)[item.question_id]
+    question = manager.services.interviews.questions(session_id)[item.question_id]
     strong = manager.submit_answer(session_id, item.id, question.reference_answer, 60)
     weak = manager.submit_answer(session_id, item.id, "I am not sure.", 10)
     assert (strong.attempt, weak.attempt) == (1, 2)
@@ -195,7 +195,7 @@ def test_offline_follow_up_when_key_points_are_missed(manager: SessionManager) -
         session_id, item_id, "It depends on the situation, I would look into it."
     )
     assert outcome.follow_up is not None
-    question = manager._questions(session_id)[item_id]
+    question = manager.services.interviews.questions(session_id)[item_id]
     assert outcome.follow_up.text in question.follow_ups
     # a complete answer gets no follow-up
     second = outcome.next_question
@@ -203,7 +203,7 @@ def test_offline_follow_up_when_key_points_are_missed(manager: SessionManager) -
     manager.submit_answer(session_id, second.id, "skip me")  # answer the follow-up
     nxt = manager.next_question(session_id)
     assert nxt is not None
-    reference = manager._questions(session_id)[nxt.question_id].reference_answer
+    reference = manager.services.interviews.questions(session_id)[nxt.question_id].reference_answer
     assert manager.submit_answer(session_id, nxt.id, reference).follow_up is None
 
 
@@ -226,6 +226,8 @@ def test_evaluator_failure_loses_no_answer(store: SQLStore, clock: FakeClock) ->
         "part": "evaluator",
         "error": "RuntimeError",
         "message": "evaluator exploded",
+        "item_id": item_id,
+        "attempt": 1,
     }
 
 
@@ -239,9 +241,9 @@ def test_report_failure_is_recorded_and_retried(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("renderer down")
 
-    import rehearse.service.interviews as flow
+    import rehearse.service.reports as reports
 
-    monkeypatch.setattr(flow, "build_report", broken)
+    monkeypatch.setattr(reports, "build_report", broken)
     ended = manager.end_session(session_id)
     assert ended.status.value == "completed" and ended.report_status is ReportStatus.FAILED
     assert manager.get_events(session_id)[-1].data == {"error": "RuntimeError: renderer down"}
@@ -280,7 +282,7 @@ def test_report_content(manager: SessionManager) -> None:
     ).id
     manager.start_session(session_id)
     plan = manager.get_plan(session_id)
-    questions = manager._questions(session_id)
+    questions = manager.services.interviews.questions(session_id)
     a, b, c = (item.id for item in plan.items)
     manager.submit_answer(session_id, a, questions[a].reference_answer, 120)
     manager.submit_answer(session_id, b, "No idea, sorry, I have not worked with that.", 20)
@@ -339,5 +341,7 @@ def test_racing_end_and_expiry_store_one_report(manager: SessionManager, clock: 
     clock.advance(301)
     manager.sweep_expired()
     manager.get_session(session_id)
-    manager._expire(session_id, "system")  # a second worker finding it due from a stale read
+    manager.services.writer.expire(
+        session_id, "system"
+    )  # a second worker finding it due from a stale read
     assert len(manager.get_events(session_id, types=["report_generated"])) == 1

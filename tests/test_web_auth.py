@@ -13,7 +13,6 @@ from rehearse.clock import FakeClock
 from rehearse.service.accounts import AccountService
 from rehearse.service.sessions import SessionManager
 from rehearse.storage import SQLStore
-from rehearse.storage.accounts import AccountStore
 from rehearse.web import create_app
 
 PASSWORD = "correct horse battery"
@@ -50,15 +49,9 @@ class World:
 
 @pytest.fixture
 def world(store: SQLStore, clock: FakeClock) -> Iterator[World]:
-    accounts = AccountService(AccountStore(store.engine), clock)
-    app = create_app(
-        lambda: SessionManager(store, clock),
-        auth=True,
-        accounts_factory=lambda m: accounts,
-        sweep_seconds=0,
-    )
+    app = create_app(lambda: SessionManager(store, clock), auth=True, sweep_seconds=0)
     with TestClient(app) as client:
-        yield World(client, accounts)
+        yield World(client, app.state.accounts)
 
 
 def test_no_credentials_is_401_with_json(world: World) -> None:
@@ -326,8 +319,8 @@ def test_candidates_do_not_see_provider_error_text(world: World) -> None:
     )
     candidate = Principal(id="c", role=PrincipalRole.CANDIDATE)
     staff = Principal(id="i", role=PrincipalRole.INTERVIEWER)
-    assert redact_event(failure, candidate, practice=True).data == {"part": "evaluator"}
-    assert redact_event(failure, staff, practice=True) == failure
+    assert redact_event(failure, candidate, scores=True, rubric=True).data == {"part": "evaluator"}
+    assert redact_event(failure, staff, scores=True, rubric=True) == failure
 
 
 def _drain(ws: Any) -> None:

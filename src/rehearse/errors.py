@@ -165,11 +165,65 @@ class AccessDeniedError(RehearseError, PermissionError):
     """The principal may not see or change this session."""
 
 
+class ReportHiddenError(AccessDeniedError):
+    """The candidate may not read the scores of this session yet (issue 10, item 1).
+
+    Mock and assessment sessions keep scores, feedback and key points until they end;
+    an assessment's report waits until staff release it.
+    """
+
+    def __init__(self, session_id: str, reason: str) -> None:
+        super().__init__(f"session {session_id}: {reason}")
+        self.session_id = session_id
+
+
+class UserNotFoundError(RehearseError, LookupError):
+    """No user, API token, candidate link or browser session has this id or address."""
+
+    def __init__(self, what: str, field: str, key: str) -> None:
+        hints = {
+            "user": "; `rehearse users list` shows users",
+            "API token": "; `rehearse users token list --email E` shows token ids",
+        }
+        super().__init__(f"{field}={key!r}: no such {what}{hints.get(what, '')}")
+        self.what = what
+        self.field = field
+        self.key = key
+
+
+class ProviderCallError(RehearseError):
+    """An AI call did not produce a usable result; the caller falls back to offline.
+
+    Attributes:
+        reason: ``timeout``, ``rate_limited``, ``unavailable``, ``malformed_output``,
+            ``rejected``, ``not_configured``, ``usage_limit``, ``budget_exhausted`` or
+            ``error``.
+        provider_model: the ``"provider:model"`` called.
+        detail: what went wrong, for staff (it may name endpoints: never shown to a
+            candidate).
+    """
+
+    def __init__(self, reason: str, provider_model: str, message: str) -> None:
+        super().__init__(f"{provider_model}: {message}")
+        self.reason = reason
+        self.provider_model = provider_model
+        self.detail = message
+
+
+class ModelRequestsDisabledError(RuntimeError):
+    """A real model request while ``pydantic_ai.models.ALLOW_MODEL_REQUESTS`` is off (tests).
+
+    Deliberately not a :class:`RehearseError`: it is never turned into a fallback or an
+    error response, so a test that reaches for a real model fails loudly.
+    """
+
+
 #: CLI exit code for each error class (issue 2): most specific class wins.
 EXIT_CODES: dict[type[RehearseError], int] = {
     ConfigurationError: 2,
     SessionNotFoundError: 3,
     QuestionNotFoundError: 3,
+    UserNotFoundError: 3,
     InvalidStateError: 4,
     SessionImmutableError: 4,
     BudgetExceededError: 4,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -91,6 +92,17 @@ class Settings(BaseSettings):
     default_token_warning_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
     default_ai_provider: str = "offline"
     default_ai_model: str = "default"
+
+    def session_defaults(self) -> dict[str, Any]:
+        """The defaults of a new session's config, by field name (applied by the service)."""
+        return {
+            "time_limit_minutes": self.default_time_limit_minutes,
+            "token_budget": self.default_token_budget,
+            "token_warning_threshold": self.default_token_warning_threshold,
+            "ai_provider": self.default_ai_provider,
+            "ai_model": self.default_ai_model,
+        }
+
     ai_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     ai_max_retries: int = Field(default=3, ge=0, le=10)
     ai_retry_base_seconds: float = Field(default=1.0, ge=0, le=60)

@@ -28,7 +28,9 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from rehearse.errors import RehearseError
+from rehearse.errors import ModelRequestsDisabledError, ProviderCallError
+
+__all__ = ["ModelRequestsDisabledError", "ProviderCallError", "requests_disabled"]
 
 #: Characters per token assumed when estimating a prompt. Tokenizers of current models
 #: average about 4 characters of English a token; 3 errs on the side of the budget.
@@ -82,29 +84,12 @@ class Grant:
 
 
 def requests_disabled(error: BaseException) -> bool:
-    """True for pydantic-ai's refusal while ``models.ALLOW_MODEL_REQUESTS`` is off (tests).
+    """True for the refusal of a real model request while requests are off (tests).
 
     Such an error is never turned into a fallback: a test that reaches for a real model
     must fail loudly.
     """
-    return isinstance(error, RuntimeError) and "ALLOW_MODEL_REQUESTS" in str(error)
-
-
-class ProviderCallError(RehearseError):
-    """An AI call did not produce a usable result; the caller falls back to offline.
-
-    Attributes:
-        reason: ``timeout``, ``rate_limited``, ``unavailable``, ``malformed_output``,
-            ``rejected``, ``not_configured``, ``usage_limit``, ``budget_exhausted`` or
-            ``error``.
-        provider_model: the ``"provider:model"`` called.
-    """
-
-    def __init__(self, reason: str, provider_model: str, message: str) -> None:
-        super().__init__(f"{provider_model}: {message}")
-        self.reason = reason
-        self.provider_model = provider_model
-        self.detail = message
+    return isinstance(error, ModelRequestsDisabledError)
 
 
 class BudgetExhaustedError(ProviderCallError):

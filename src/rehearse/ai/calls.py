@@ -47,6 +47,7 @@ from pydantic_ai import (
     UsageLimits,
     UserError,
     capture_run_messages,
+    models,
 )
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.settings import ModelSettings
@@ -57,11 +58,10 @@ from rehearse.ai.budget import (
     CallUsage,
     ProviderCallError,
     estimate_tokens,
-    requests_disabled,
 )
 from rehearse.ai.pricing import cost_usd
 from rehearse.ai.providers import ModelRef, ModelSource
-from rehearse.errors import ConfigurationError
+from rehearse.errors import ConfigurationError, ModelRequestsDisabledError
 from rehearse.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -279,8 +279,9 @@ class ModelCaller:
         )
 
     def _classify(self, error: BaseException) -> tuple[str, bool]:
-        if requests_disabled(error):
-            raise error
+        if type(error) is RuntimeError and not models.ALLOW_MODEL_REQUESTS:
+            # pydantic-ai refuses with a bare RuntimeError: known by the switch's state
+            raise ModelRequestsDisabledError(str(error)) from error
         for kind, reason in _TRANSIENT:
             if isinstance(error, kind):
                 return reason, True

@@ -26,8 +26,8 @@ from pydantic import ValidationError
 from rehearse.domain.config import Level, Role
 from rehearse.domain.questions import Question, QuestionBankFile, QuestionCategory
 from rehearse.errors import ConfigurationError
-from rehearse.files import write_atomic
 from rehearse.settings import get_settings
+from rehearse.storage.folders import write_atomic
 
 #: libyaml's safe loader when the wheel has it (10x faster than the pure-Python one).
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -14,13 +14,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rehearse.cli.context import manager
+from rehearse.cli.context import services
 from rehearse.cli.render import console, emit_json
 from rehearse.domain.accounts import ApiToken, User
 from rehearse.errors import ConfigurationError
 from rehearse.service.accounts import AccountService
-from rehearse.storage.accounts import AccountStore
-from rehearse.storage.sql import SQLStore
 
 app = typer.Typer(help="Manage user accounts and their API tokens.", no_args_is_help=True)
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
@@ -31,11 +29,7 @@ ONCE_WARNING = "warning: this token is shown only now and cannot be shown again;
 
 
 def _service(ctx: typer.Context) -> AccountService:
-    mgr = manager(ctx)
-    store = mgr.store
-    if not isinstance(store, SQLStore):  # pragma: no cover - the CLI always opens a SQLStore
-        raise ConfigurationError("user accounts need a SQL database (sqlite or postgresql)")
-    return AccountService(AccountStore(store.engine), mgr.clock)
+    return services(ctx).accounts
 
 
 def _read_password() -> str:

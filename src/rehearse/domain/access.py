@@ -59,30 +59,30 @@ def can_access(principal: Principal, session: Session) -> bool:
     return bool(email and principal.email and email.lower() == principal.email.lower())
 
 
-#: What a candidate may not read in the event log while being interviewed: the rubric
-#: (key points, reference answers) and, outside practice mode, the per-answer scores.
-def redact_event(event: Event, principal: Principal, practice: bool) -> Event:
+def redact_event(event: Event, principal: Principal, *, scores: bool, rubric: bool) -> Event:
     """The event as ``principal`` may see it.
 
-    Staff see everything. A candidate sees the question plan without key points and
-    reference answers, outside practice mode answer evaluations without their scores
-    and feedback (those wait for the report, as in a real interview), and provider
+    The question plan keeps its key points and reference answers only when ``rubric``,
+    answer evaluations and the stored report only when ``scores`` (the service decides
+    both per principal, mode and state: issue 10, item 1). A candidate sees provider
     failures without the provider's error text.
     """
-    if principal.role is not PrincipalRole.CANDIDATE:
-        return event
-    if event.type == "questions_planned":
+    if event.type == "questions_planned" and not rubric:
         data = {k: v for k, v in event.data.items() if k != "questions"}
         return event.model_copy(update={"data": data})
-    if event.type == "answer_evaluated" and not practice:
-        data = {k: v for k, v in event.data.items() if k != "evaluation"}
+    if event.type in _SCORED_EVENTS and not scores:
+        data = {k: v for k, v in event.data.items() if k not in _SCORE_FIELDS}
         return event.model_copy(update={"data": data})
-    if event.type in _PROVIDER_EVENTS:
+    if event.type in _PROVIDER_EVENTS and principal.role is PrincipalRole.CANDIDATE:
         # a provider's error text can name endpoints or masked keys: staff only
         data = {k: v for k, v in event.data.items() if k in _PROVIDER_FIELDS_FOR_CANDIDATES}
         return event.model_copy(update={"data": data})
     return event
 
 
+_SCORED_EVENTS = frozenset({"answer_evaluated", "report_generated", "report_drafted"})
+_SCORE_FIELDS = frozenset(
+    {"evaluation", "report", "summary", "strengths", "weaknesses", "recommended_topics"}
+)
 _PROVIDER_EVENTS = frozenset({"provider_failed", "provider_fallback", "provider_retried"})
 _PROVIDER_FIELDS_FOR_CANDIDATES = frozenset({"part", "reason", "notice", "attempt"})

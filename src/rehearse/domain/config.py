@@ -3,12 +3,15 @@
 The fields and ranges come from seed ``001_*`` (candidate name and email, a time
 limit of 5-180 minutes, a token budget of 1,000-200,000 tokens, the AI model,
 the challenge text), seed ``000_*`` (enabled communication modes, AI provider and
-model) and seed ``004_*`` (role, level, interview type, mode). Defaults come from
-:mod:`rehearse.settings` (``REHEARSE_*`` variables).
+model) and seed ``004_*`` (role, level, interview type, mode). The domain is pure: the
+installation's defaults (``REHEARSE_DEFAULT_*`` in :mod:`rehearse.settings`) are applied
+by the service, through the ``defaults`` of :func:`parse_config` and
+:func:`with_defaults`, to the fields a caller did not set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, get_args
 
@@ -23,7 +26,6 @@ from pydantic import (
 )
 
 from rehearse.errors import ConfigurationError
-from rehearse.settings import get_settings
 
 
 class Level(StrEnum):
@@ -96,24 +98,12 @@ MAX_JOB_DESCRIPTION_CHARS = 20_000
 MAX_RESUME_CHARS = 50_000
 
 
-def _default_time_limit() -> int:
-    return get_settings().default_time_limit_minutes
-
-
-def _default_token_budget() -> int:
-    return get_settings().default_token_budget
-
-
-def _default_threshold() -> float:
-    return get_settings().default_token_warning_threshold
-
-
-def _default_provider() -> str:
-    return get_settings().default_ai_provider
-
-
-def _default_model() -> str:
-    return get_settings().default_ai_model
+#: Built-in defaults; an installation overrides them with ``REHEARSE_DEFAULT_*``.
+DEFAULT_TIME_LIMIT_MINUTES = 45
+DEFAULT_TOKEN_BUDGET = 50_000
+DEFAULT_TOKEN_WARNING_THRESHOLD = 0.8
+DEFAULT_AI_PROVIDER = "offline"
+DEFAULT_AI_MODEL = "default"
 
 
 class SessionConfig(BaseModel):
@@ -153,11 +143,11 @@ class SessionConfig(BaseModel):
     level: Level = Level.MID
     interview_type: InterviewType = InterviewType.MIXED
     mode: InterviewMode = InterviewMode.PRACTICE
-    time_limit_minutes: int = Field(default_factory=_default_time_limit, ge=5, le=180)
-    token_budget: int = Field(default_factory=_default_token_budget, ge=1_000, le=200_000)
-    token_warning_threshold: float = Field(default_factory=_default_threshold, ge=0.0, le=1.0)
-    ai_provider: str = Field(default_factory=_default_provider, min_length=1, max_length=40)
-    ai_model: str = Field(default_factory=_default_model, min_length=1, max_length=200)
+    time_limit_minutes: int = Field(default=DEFAULT_TIME_LIMIT_MINUTES, ge=5, le=180)
+    token_budget: int = Field(default=DEFAULT_TOKEN_BUDGET, ge=1_000, le=200_000)
+    token_warning_threshold: float = Field(default=DEFAULT_TOKEN_WARNING_THRESHOLD, ge=0.0, le=1.0)
+    ai_provider: str = Field(default=DEFAULT_AI_PROVIDER, min_length=1, max_length=40)
+    ai_model: str = Field(default=DEFAULT_AI_MODEL, min_length=1, max_length=200)
     enabled_modes: frozenset[CommunicationMode] = Field(
         default=frozenset({CommunicationMode.TEXT}), min_length=1
     )
@@ -215,17 +205,34 @@ UPDATABLE_WHILE_RUNNING: frozenset[str] = frozenset(
 )
 
 
-def parse_config(data: dict[str, Any]) -> SessionConfig:
+def parse_config(data: dict[str, Any], defaults: Mapping[str, Any] | None = None) -> SessionConfig:
     """Validate ``data`` into a :class:`SessionConfig`.
+
+    Args:
+        data: the fields given.
+        defaults: values for fields ``data`` leaves out (the installation's defaults).
 
     Raises:
         ConfigurationError: one message naming every bad field, its value and the
             allowed range; ``errors`` holds one entry per field.
     """
     try:
-        return SessionConfig.model_validate(data)
+        return SessionConfig.model_validate({**(defaults or {}), **data})
     except ValidationError as exc:
         raise configuration_error(exc, SessionConfig) from None
+
+
+def with_defaults(config: SessionConfig, defaults: Mapping[str, Any]) -> SessionConfig:
+    """``config`` with ``defaults`` for the fields its caller did not set.
+
+    Raises:
+        ConfigurationError: a default is out of range for its field.
+    """
+    missing = {k: v for k, v in defaults.items() if k not in config.model_fields_set}
+    if not missing:
+        return config
+    given = config.model_dump(include=config.model_fields_set)
+    return parse_config(given, missing)
 
 
 def configuration_error(exc: ValidationError, model: type[BaseModel]) -> ConfigurationError:

@@ -146,7 +146,9 @@ def apply_evaluation(
 
     ``evaluation`` is the JSON of the evaluator's result and must hold ``score`` (0-100).
     Allowed on final sessions: it describes an answer given while the session ran. A
-    report already stored goes back to pending, to be rebuilt with this score.
+    report already stored (or failed) goes back to pending, to be rebuilt with this
+    score. An attempt already settled is left alone (no events): two evaluators racing
+    for one answer (a recovery and the original) store one evaluation.
 
     Raises:
         QuestionNotFoundError: no such item.
@@ -154,20 +156,69 @@ def apply_evaluation(
     if session.interview is None:
         raise QuestionNotFoundError(session.id, item_id)
     item = session.interview.item(session.id, item_id)
+    if attempt in item.settled_attempts:
+        return session, []
     score = int(evaluation["score"])
     best = score if item.score is None else max(item.score, score)
-    updated = item.model_copy(update={"score": best})
+    updated = item.model_copy(
+        update={"score": best, "settled_attempts": (*item.settled_attempts, attempt)}
+    )
     event = NewEvent(
         type=EventType.ANSWER_EVALUATED,
         at=now,
         data={"item_id": item.id, "attempt": attempt, "evaluation": evaluation},
     )
-    interview = session.interview.replace(updated)
-    update: dict[str, Any] = {"interview": interview, "updated_at": now}
-    if session.report_status is ReportStatus.READY:
+    return _settled(session, updated, now), [event]
+
+
+def apply_evaluation_failed(
+    session: Session, item_id: str, attempt: int, data: dict[str, Any], now: Any
+) -> Change:
+    """Record that the evaluator failed on one attempt (``provider_failed``): it is settled.
+
+    The answer is kept; the report counts it as answered without a score.
+
+    Raises:
+        QuestionNotFoundError: no such item.
+    """
+    if session.interview is None:
+        raise QuestionNotFoundError(session.id, item_id)
+    item = session.interview.item(session.id, item_id)
+    if attempt in item.settled_attempts:
+        return session, []
+    updated = item.model_copy(update={"settled_attempts": (*item.settled_attempts, attempt)})
+    event = NewEvent(
+        type=EventType.PROVIDER_FAILED,
+        at=now,
+        data={**data, "item_id": item.id, "attempt": attempt},
+    )
+    return _settled(session, updated, now), [event]
+
+
+def _settled(session: Session, item: PlanItem, now: Any) -> Session:
+    assert session.interview is not None
+    update: dict[str, Any] = {"interview": session.interview.replace(item), "updated_at": now}
+    if session.report_status in (ReportStatus.READY, ReportStatus.FAILED):
         # the session ended while this answer was being scored: its report is out of date
         update["report_status"] = ReportStatus.PENDING
-    return session.model_copy(update=update), [event]
+    return session.model_copy(update=update)
+
+
+def apply_report_release(session: Session, actor: str, now: Any) -> Change:
+    """Release an assessment's report to its candidate (issue 10, item 1).
+
+    Raises:
+        InvalidStateError: the session is not final yet, or has no plan.
+    """
+    if session.interview is None:
+        raise InvalidStateError(session.id, "without a question plan", "release the report of")
+    if not session.status.is_final:
+        raise InvalidStateError(session.id, session.status.value, "release the report of")
+    if session.interview.report_released:
+        return session, []
+    interview = session.interview.model_copy(update={"report_released": True})
+    event = NewEvent(type=EventType.REPORT_RELEASED, at=now, data={"released_by": actor})
+    return session.model_copy(update={"interview": interview, "updated_at": now}), [event]
 
 
 def apply_skip(session: Session, item_id: str, now: Any) -> Change:

@@ -46,6 +46,9 @@ class PlanItem(BaseModel):
         status: pending, answered or skipped.
         attempts: answers submitted (more than one only in practice mode).
         score: best evaluated score so far, 0-100, or ``None``.
+        settled_attempts: attempts whose evaluation is stored or whose evaluator failed
+            (recorded); any other attempt up to ``attempts`` still waits for its
+            evaluation, e.g. after a crash between an answer's two commits (issue 10).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -60,6 +63,16 @@ class PlanItem(BaseModel):
     status: ItemStatus = ItemStatus.PENDING
     attempts: int = 0
     score: int | None = None
+    settled_attempts: tuple[int, ...] = ()
+
+    def unsettled_attempts(self) -> list[int]:
+        """Attempts answered but neither evaluated nor recorded as failed, oldest first.
+
+        Items stored before ``settled_attempts`` existed count as settled once scored.
+        """
+        if not self.settled_attempts and self.score is not None:
+            return []
+        return [n for n in range(1, self.attempts + 1) if n not in self.settled_attempts]
 
 
 class InterviewState(BaseModel):
@@ -69,6 +82,8 @@ class InterviewState(BaseModel):
         items: plan items; follow-ups stand right after their parent.
         seed: the random seed the plan was drawn with (reproducible).
         max_follow_ups: follow-ups the interviewer may add per question.
+        report_released: staff released the report of an assessment to its candidate
+            (issue 10, item 1; ``report_released`` event).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -76,6 +91,7 @@ class InterviewState(BaseModel):
     items: tuple[PlanItem, ...]
     seed: int
     max_follow_ups: int = 1
+    report_released: bool = False
 
     def current(self) -> PlanItem | None:
         """The first pending item, or ``None`` when every item is answered or skipped."""
@@ -92,6 +108,10 @@ class InterviewState(BaseModel):
                 return item
         raise QuestionNotFoundError(session_id, item_id)
 
+    def unsettled(self) -> list[tuple[PlanItem, int]]:
+        """Every (item, attempt) still waiting for its evaluation, in plan order."""
+        return [(item, n) for item in self.items for n in item.unsettled_attempts()]
+
     def follow_ups_of(self, item_id: str) -> list[PlanItem]:
         """The follow-ups asked after ``item_id``, in order."""
         return [item for item in self.items if item.parent_id == item_id]
@@ -100,6 +120,22 @@ class InterviewState(BaseModel):
     def questions(self) -> list[PlanItem]:
         """The main questions (no follow-ups)."""
         return [item for item in self.items if item.kind == "question"]
+
+    def progress_text(self, final: bool) -> str:
+        """The progress line a person reads: "Question 2 of 6", "6 of 6 questions done".
+
+        The one wording of it: pages, the live stream and the room's script show this.
+        """
+        counts = self.progress()
+        done, total = counts["answered"] + counts["skipped"], counts["total"]
+        if not total:
+            return "No questions"
+        current = self.current()
+        if final or current is None:
+            return f"{done} of {total} questions done"
+        if current.kind == "follow_up":
+            return f"Question {max(done, 1)} of {total} · follow-up"
+        return f"Question {done + 1} of {total}"
 
     def progress(self) -> dict[str, int]:
         """Counts for a progress bar.

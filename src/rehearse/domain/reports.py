@@ -48,6 +48,7 @@ class Attempt(BaseModel):
     text: str
     time_spent_seconds: float
     evaluation: dict[str, Any] | None = None
+    submitted_at: datetime | None = None
 
 
 class FollowUpReport(BaseModel):

@@ -159,6 +159,11 @@ class Session(BaseModel):
             "token_budget": self.config.token_budget,
             "remaining_tokens": self.remaining_tokens,
             "progress": self.interview.progress() if self.interview else None,
+            "progress_text": (
+                self.interview.progress_text(self.status.is_final)
+                if self.interview
+                else "No questions"
+            ),
             "report_status": self.report_status.value if self.report_status else None,
         }
 

@@ -22,7 +22,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from rehearse.clock import Clock
 from rehearse.domain.access import Principal, PrincipalRole
 from rehearse.domain.accounts import ApiToken, SessionLink, User, WebSession, principal_of
-from rehearse.errors import AccessDeniedError, ConfigurationError
+from rehearse.errors import AccessDeniedError, ConfigurationError, UserNotFoundError
 from rehearse.storage.accounts import AccountStore
 
 __all__ = [
@@ -203,7 +203,7 @@ class AccountService:
         Idempotent. Returns the user as stored.
 
         Raises:
-            ConfigurationError: no user has this e-mail.
+            UserNotFoundError: no user has this e-mail.
         """
         user = self.store.set_disabled(email.strip().lower(), True)
         if user is None:
@@ -227,7 +227,8 @@ class AccountService:
             its SHA-256 is stored.
 
         Raises:
-            ConfigurationError: unknown or disabled user, blank or long name, ttl out of range.
+            UserNotFoundError: no user has this e-mail.
+            ConfigurationError: a disabled user, blank or long name, ttl out of range.
         """
         user = self._user(email)
         if user.disabled:
@@ -269,7 +270,7 @@ class AccountService:
         """The user's tokens, oldest first, revoked and expired ones included (never the token).
 
         Raises:
-            ConfigurationError: no user has this e-mail.
+            UserNotFoundError: no user has this e-mail.
         """
         return self.store.list_tokens(self._user(email).id)
 
@@ -277,15 +278,11 @@ class AccountService:
         """Revoke a token now (idempotent: a revoked token keeps its first revocation time).
 
         Raises:
-            ConfigurationError: no token has this id.
+            UserNotFoundError: no token has this id.
         """
         record = self.store.revoke_token(token_id, self.clock.now())
         if record is None:
-            raise ConfigurationError(
-                f"token_id={token_id!r}: no such API token; "
-                "`rehearse users token list --email E` shows token ids",
-                [{"field": "token_id", "value": token_id, "message": "not found"}],
-            )
+            raise UserNotFoundError("API token", "token_id", token_id)
         return record
 
     def principal_for_token(self, token: str) -> Principal:
@@ -356,14 +353,11 @@ class AccountService:
         """Revoke a link now (idempotent).
 
         Raises:
-            ConfigurationError: no link has this id.
+            UserNotFoundError: no link has this id.
         """
         link = self.store.revoke_session_link(link_id, self.clock.now())
         if link is None:
-            raise ConfigurationError(
-                f"link_id={link_id!r}: no such session link",
-                [{"field": "link_id", "value": link_id, "message": "not found"}],
-            )
+            raise UserNotFoundError("session link", "link_id", link_id)
         return link
 
     def principal_for_link(self, token: str) -> Principal:
@@ -482,8 +476,5 @@ def _raise_if(errors: list[dict[str, Any]]) -> None:
         raise ConfigurationError(message, errors)
 
 
-def _unknown_user(email: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"email={email!r}: no such user; `rehearse users list` shows users",
-        [{"field": "email", "value": email, "message": "not found"}],
-    )
+def _unknown_user(email: str) -> UserNotFoundError:
+    return UserNotFoundError("user", "email", email)

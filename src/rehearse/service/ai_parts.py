@@ -23,7 +23,6 @@ The offline path never imports pydantic-ai.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rehearse.ai.budget import (
@@ -44,7 +43,7 @@ from rehearse.domain.reports import Attempt, Report
 from rehearse.domain.sessions import Change, Session, apply_usage
 from rehearse.errors import BudgetExceededError, SessionImmutableError
 from rehearse.scoring import AnswerEvaluation
-from rehearse.service.core import SessionCore
+from rehearse.service.writer import SessionWriter
 from rehearse.settings import get_settings
 
 if TYPE_CHECKING:
@@ -83,67 +82,90 @@ def notice(reason: str, part: str) -> str:
     return f"{head}; {_PARTS.get(part, 'the offline part stepped in')}."
 
 
-class SessionAI(SessionCore):
-    """AI-part selection, budgets and fallbacks, mixed into the interview flow."""
+#: Records an AI call's usage on a session (the session service's ``record_usage``).
+RecordUsage = Callable[..., Session]
 
-    interviewer: Interviewer
-    evaluator: Evaluator
-    models: ModelSource
+
+class AIParts:
+    """The AI collaborator of the interview and report services: parts, budget, fallbacks.
+
+    Args:
+        writer: the session writer (events are appended through it).
+        models: where LLM sessions get their pydantic-ai model.
+        interviewer: the offline interviewer (and every LLM part's fallback).
+        evaluator: the offline evaluator (and the fallback).
+        record_usage: ``SessionService.record_usage``: exact budget accounting.
+    """
+
+    def __init__(
+        self,
+        writer: SessionWriter,
+        models: ModelSource,
+        interviewer: Interviewer,
+        evaluator: Evaluator,
+        record_usage: RecordUsage,
+    ) -> None:
+        self.writer = writer
+        self.models = models
+        self.interviewer = interviewer
+        self.evaluator = evaluator
+        self.record_usage = record_usage
 
     # -- choosing parts ---------------------------------------------------------------
 
-    def _model_ref(self, session: Session) -> ModelRef | None:
+    def model_ref(self, session: Session) -> ModelRef | None:
         """The session's model, or ``None`` for the offline parts."""
         if session.config.ai_provider == "offline":
             return None
         return ModelRef.for_session(session.config)
 
-    def _caller(self, ref: ModelRef, part: str) -> ModelCaller:
+    def caller(self, ref: ModelRef, part: str) -> ModelCaller:
+        """A caller of ``ref`` for ``part`` (pydantic-ai is imported only here)."""
         from rehearse.ai.calls import ModelCaller
 
         return ModelCaller(ref, self.models, part)
 
-    def _account(self, session_id: str, ref: ModelRef, part: str, actor: str) -> SessionAccount:
+    def account(self, session_id: str, ref: ModelRef, part: str, actor: str) -> SessionAccount:
+        """The budget account a model call of the session draws on (usage via the writer)."""
+
         def remaining() -> int:
-            session = self.store.get(session_id)
+            session = self.writer.store.get(session_id)
             return session.remaining_tokens if session is not None else 0
 
         def note(kind: str, data: dict[str, Any]) -> None:
-            self._note(session_id, EventType.PROVIDER_RETRIED, data, actor)
+            self.note(session_id, EventType.PROVIDER_RETRIED, data, actor)
 
         return SessionAccount(
             session_id,
             str(ref),
             remaining,
-            lambda usage: self._record_call(session_id, usage, actor),
+            lambda usage: self.record_call(session_id, usage, actor),
             note,
         )
 
-    def _llm_interviewer(
+    def llm_interviewer(
         self, session_id: str, ref: ModelRef, actor: str, conversation: Conversation | None = None
     ) -> LLMInterviewer:
+        """The session's LLM interviewer, with its budget account."""
         from rehearse.ai.llm import LLMInterviewer
 
-        account = self._account(session_id, ref, "interviewer", actor)
-        return LLMInterviewer(self._caller(ref, "interviewer"), account, conversation)
+        account = self.account(session_id, ref, "interviewer", actor)
+        return LLMInterviewer(self.caller(ref, "interviewer"), account, conversation)
 
-    def _llm_evaluator(self, session_id: str, ref: ModelRef, actor: str) -> LLMEvaluator:
+    def llm_evaluator(self, session_id: str, ref: ModelRef, actor: str) -> LLMEvaluator:
+        """The session's LLM evaluator, with its budget account."""
         from rehearse.ai.llm import LLMEvaluator
 
-        account = self._account(session_id, ref, "evaluator", actor)
-        return LLMEvaluator(self._caller(ref, "evaluator"), account)
+        account = self.account(session_id, ref, "evaluator", actor)
+        return LLMEvaluator(self.caller(ref, "evaluator"), account)
 
     # -- budget and events ------------------------------------------------------------
 
-    def _note(self, session_id: str, kind: EventType, data: dict[str, Any], actor: str) -> None:
+    def note(self, session_id: str, kind: EventType, data: dict[str, Any], actor: str) -> None:
         """Append one event (allowed on a final session: it describes what happened)."""
+        self.writer.note(session_id, kind, data, actor)
 
-        def rule(session: Session, now: datetime) -> Change:
-            return session, [NewEvent(type=kind, at=now, data=data)]
-
-        self._change(session_id, rule, "record an AI event for", actor, expire_first=False)
-
-    def _record_call(self, session_id: str, usage: CallUsage, actor: str) -> None:
+    def record_call(self, session_id: str, usage: CallUsage, actor: str) -> None:
         """Record a call's usage; usage past the budget is recorded up to the budget.
 
         A provider that reports more than its request was capped at (a misbehaving
@@ -169,13 +191,13 @@ class SessionAI(SessionCore):
                 "message": f"{usage.total_tokens} tokens of {usage.model} were used after the "
                 "session ended and could not be recorded",
             }
-            self._note(session_id, EventType.PROVIDER_FAILED, failed, actor)
+            self.note(session_id, EventType.PROVIDER_FAILED, failed, actor)
             return
         except BudgetExceededError:
             pass
         recorded = (0, 0)
         for _ in range(3):
-            session = self.store.get(session_id)
+            session = self.writer.store.get(session_id)
             prompt, completion = _fit(usage, session.remaining_tokens if session else 0)
             if prompt + completion == 0:
                 break
@@ -193,11 +215,11 @@ class SessionAI(SessionCore):
                 continue
             recorded = (prompt, completion)
             break
-        self._note(session_id, EventType.PROVIDER_FALLBACK, _overrun(usage, *recorded), actor)
+        self.note(session_id, EventType.PROVIDER_FALLBACK, _overrun(usage, *recorded), actor)
 
-    def _budget_exhausted(self, session_id: str) -> bool:
+    def budget_exhausted(self, session_id: str) -> bool:
         """True once the budget ran out, until a later update changes the budget."""
-        events = self.store.get_events(
+        events = self.writer.store.get_events(
             session_id,
             types=(EventType.PROVIDER_FALLBACK.value, EventType.SESSION_UPDATED.value),
         )
@@ -209,7 +231,7 @@ class SessionAI(SessionCore):
                 exhausted = False
         return exhausted
 
-    def _with_fallback(
+    def with_fallback(
         self,
         session_id: str,
         ref: ModelRef,
@@ -227,7 +249,7 @@ class SessionAI(SessionCore):
         Raises:
             RuntimeError: model requests are switched off (tests): never hidden.
         """
-        if self._budget_exhausted(session_id):
+        if self.budget_exhausted(session_id):
             return offline(), False
         try:
             return llm(), True
@@ -247,21 +269,21 @@ class SessionAI(SessionCore):
             "notice": told,
             "fallback": "offline",
         }
-        self._note(session_id, EventType.PROVIDER_FALLBACK, data, actor)
+        self.note(session_id, EventType.PROVIDER_FALLBACK, data, actor)
         notices.append(told)
         return offline(), False
 
     # -- conversation -------------------------------------------------------------------
 
-    def _conversation(
+    def conversation(
         self, session_id: str, ref: ModelRef, current: str, actor: str, notices: list[str]
     ) -> Conversation:
         """What was said before the answer to ``current``, older turns summarised."""
-        session = self.store.get(session_id)
+        session = self.writer.store.get(session_id)
         texts = (
             {i.id: i.text for i in session.interview.items} if session and session.interview else {}
         )
-        events = self.store.get_events(
+        events = self.writer.store.get_events(
             session_id,
             types=(EventType.ANSWER_SUBMITTED.value, EventType.CONVERSATION_SUMMARISED.value),
         )
@@ -288,8 +310,8 @@ class SessionAI(SessionCore):
         older, _ = conversation.split(get_settings().ai_context_tokens)
         if not older:
             return conversation
-        interviewer = self._llm_interviewer(session_id, ref, actor)
-        text, used = self._with_fallback(
+        interviewer = self.llm_interviewer(session_id, ref, actor)
+        text, used = self.with_fallback(
             session_id,
             ref,
             "interviewer",
@@ -311,14 +333,12 @@ class SessionAI(SessionCore):
             "tokens_before": conversation.tokens,
             "tokens_after": shorter.tokens,
         }
-        self._note(session_id, EventType.CONVERSATION_SUMMARISED, data, actor)
+        self.note(session_id, EventType.CONVERSATION_SUMMARISED, data, actor)
         return shorter
 
     # -- planning, follow-ups and report words -----------------------------------------
 
-    def _prepare_with(
-        self, ref: ModelRef, session: Session, seed: int, seen: frozenset[str]
-    ) -> Change:
+    def plan_with(self, ref: ModelRef, session: Session, seed: int, seen: frozenset[str]) -> Change:
         """Plan with the session's model, falling back to the offline plan.
 
         The session is not stored yet, so the plan's usage and events are applied to it
@@ -331,8 +351,8 @@ class SessionAI(SessionCore):
         from rehearse.ai.llm import LLMInterviewer
 
         account = PendingAccount(session.config.token_budget, str(ref))
-        interviewer = LLMInterviewer(self._caller(ref, "interviewer"), account)
-        now = self.clock.now()
+        interviewer = LLMInterviewer(self.caller(ref, "interviewer"), account)
+        now = self.writer.clock.now()
         fallback: list[NewEvent] = []
         try:
             questions = interviewer.plan(session.config, seed=seed, seen=seen)
@@ -383,7 +403,7 @@ class SessionAI(SessionCore):
         ]
         return session, [*events, *notes, *fallback]
 
-    def _llm_follow_up(
+    def follow_up(
         self,
         session_id: str,
         ref: ModelRef,
@@ -397,11 +417,11 @@ class SessionAI(SessionCore):
         offline: Callable[[], str | None],
     ) -> str | None:
         """The model's follow-up, reacting to the answer and the conversation so far."""
-        if self._budget_exhausted(session_id):
+        if self.budget_exhausted(session_id):
             return offline()
-        conversation = self._conversation(session_id, ref, item_id, actor, notices)
-        interviewer = self._llm_interviewer(session_id, ref, actor, conversation)
-        follow_text, _ = self._with_fallback(
+        conversation = self.conversation(session_id, ref, item_id, actor, notices)
+        interviewer = self.llm_interviewer(session_id, ref, actor, conversation)
+        follow_text, _ = self.with_fallback(
             session_id,
             ref,
             "interviewer",
@@ -412,21 +432,21 @@ class SessionAI(SessionCore):
         )
         return follow_text
 
-    def _evaluator_label(self, session: Session, attempts: list[Attempt]) -> str:
+    def evaluator_label(self, session: Session, attempts: list[Attempt]) -> str:
         """Who scored the answers: the evaluator's name, or each one an LLM session used."""
-        ref = self._model_ref(session)
+        ref = self.model_ref(session)
         if ref is None:
             return self.evaluator.name
         names = [str(a.evaluation.get("evaluator")) for a in attempts if a.evaluation]
         unique = list(dict.fromkeys(n for n in names if n and n != "None"))
         return " + ".join(unique) if unique else str(ref)
 
-    def _draft_report(
+    def draft_report(
         self, session: Session, ref: ModelRef, draft: Report, answers: int, actor: str
     ) -> None:
         """Let the model word the report of ``draft`` (``report_drafted``), or leave it."""
-        evaluator = self._llm_evaluator(session.id, ref, actor)
-        words, used = self._with_fallback(
+        evaluator = self.llm_evaluator(session.id, ref, actor)
+        words, used = self.with_fallback(
             session.id,
             ref,
             "report",
@@ -444,11 +464,11 @@ class SessionAI(SessionCore):
                 "model": ref.model,
                 "prompt_version": PROMPT_VERSION,
             }
-            self._note(session.id, EventType.REPORT_DRAFTED, data, actor)
+            self.note(session.id, EventType.REPORT_DRAFTED, data, actor)
 
-    def _with_ai_words(self, session_id: str, report: Report, answers: int) -> Report:
+    def with_ai_words(self, session_id: str, report: Report, answers: int) -> Report:
         """The report with the model's drafted words, and a note of any fallback."""
-        events = self.store.get_events(
+        events = self.writer.store.get_events(
             session_id,
             types=(EventType.REPORT_DRAFTED.value, EventType.PROVIDER_FALLBACK.value),
         )

@@ -1,10 +1,10 @@
-"""The interview flow on top of the session core (issue 3; seeds ``000_*`` and ``004_*``).
+"""The interview: plan, questions, answers, skips, whiteboards (issue 3; seeds 000, 004).
 
 A session is planned when it is created (the interviewer draws its questions), takes
 answers while active (each saved in its own transaction before it is evaluated, so a
 crash loses nothing), gets follow-ups when an answer misses key points, and gets a
 report when it ends. Report generation never loses answers: a failure is recorded
-(``report_failed``) and :meth:`InterviewFlow.get_report` tries again.
+(``report_failed``) and :meth:`ReportService.get_report` tries again.
 
 The interviewer and evaluator are chosen per session by its ``ai_provider`` (issue 5,
 :mod:`rehearse.service.ai_parts`): the offline parts by default, an LLM with the offline
@@ -16,37 +16,40 @@ ends; scores and the report's figures are always computed the same way.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import threading
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from rehearse.ai.budget import requests_disabled
 from rehearse.ai.protocols import Evaluator, Interviewer
 from rehearse.ai.providers import ModelRef
+from rehearse.domain.access import Principal
 from rehearse.domain.events import EventType, NewEvent
 from rehearse.domain.interviews import (
     apply_answer,
     apply_evaluation,
+    apply_evaluation_failed,
     apply_follow_up,
     apply_plan,
-    apply_report,
     apply_skip,
 )
 from rehearse.domain.lifecycle import SessionStatus, guard_change
-from rehearse.domain.plan import InterviewState, PlanItem, ReportStatus
+from rehearse.domain.plan import InterviewState, PlanItem
 from rehearse.domain.questions import Question
-from rehearse.domain.reports import Attempt, Report, build_report
+from rehearse.domain.reports import Attempt
 from rehearse.domain.sessions import Change, Session
-from rehearse.errors import InvalidStateError
-from rehearse.files import SessionFolders, check_png
+from rehearse.errors import InvalidStateError, SessionNotFoundError
 from rehearse.scoring import AnswerEvaluation
-from rehearse.service.ai_parts import SessionAI
+from rehearse.service import access
+from rehearse.service.ai_parts import AIParts
+from rehearse.service.writer import SessionWriter
 from rehearse.storage import SessionQuery
+from rehearse.storage.folders import SessionFolders, check_png
 
 #: Sessions whose planned questions are kept in memory (oldest dropped first).
 QUESTION_CACHE_SIZE = 512
@@ -80,30 +83,70 @@ class AnswerOutcome(BaseModel):
     next_question: PlanItem | None
     notices: list[str] = []
 
+    def visible_to(self, principal: Principal) -> AnswerOutcome:
+        """The outcome as ``principal`` may read it (mock and assessment keep scores back)."""
+        if access.scores_visible(self.session, principal):
+            return self
+        session = self.session
 
-class InterviewFlow(SessionAI):
-    """Interview operations of the session manager (see :class:`SessionManager`)."""
+        def hide(item: PlanItem | None) -> PlanItem | None:
+            return None if item is None else access.item_for(item, session, principal)
 
-    interviewer: Interviewer
-    evaluator: Evaluator
-    folders: SessionFolders
-    _question_cache: dict[str, dict[str, Question]]
-    _question_cache_lock: threading.Lock
+        return self.model_copy(
+            update={
+                "session": access.session_for(session, principal),
+                "item": access.item_for(self.item, session, principal),
+                "evaluation": None,
+                "follow_up": hide(self.follow_up),
+                "next_question": hide(self.next_question),
+            }
+        )
+
+
+class InterviewService:
+    """Plans, asks, takes answers, skips and whiteboards (issue 3; seeds 000 and 004).
+
+    Args:
+        writer: the session writer.
+        ai: the AI collaborator (chooses offline or LLM parts per session).
+        folders: the session folders on disk (whiteboards).
+    """
+
+    def __init__(self, writer: SessionWriter, ai: AIParts, folders: SessionFolders) -> None:
+        self.writer = writer
+        self.ai = ai
+        self.folders = folders
+        self._question_cache: dict[str, dict[str, Question]] = {}
+        self._question_cache_lock = threading.Lock()
+        #: (session, item, attempt) being evaluated by this process right now
+        self._in_flight: set[tuple[str, str, int]] = set()
+        self._in_flight_lock = threading.Lock()
+
+    @property
+    def interviewer(self) -> Interviewer:
+        """The offline interviewer."""
+        return self.ai.interviewer
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """The offline evaluator."""
+        return self.ai.evaluator
 
     # -- planning -----------------------------------------------------------------
 
-    def _prepare(self, session: Session) -> Change:
+    def prepare(self, session: Session) -> Change:
+        """What a new session gets before it is stored: its question plan."""
         seed = session.config.plan_seed
         if seed is None:
             seed = secrets.randbelow(2**31)
         seen = self._seen_by(session)
-        ref = self._model_ref(session)
+        ref = self.ai.model_ref(session)
         if ref is None:
             questions = self.interviewer.plan(session.config, seed=seed, seen=seen)
             return apply_plan(
-                session, questions, seed, session.config.max_follow_ups, self.clock.now()
+                session, questions, seed, session.config.max_follow_ups, self.writer.clock.now()
             )
-        return self._prepare_with(ref, session, seed, seen)
+        return self.ai.plan_with(ref, session, seed, seen)
 
     def _seen_by(self, session: Session) -> frozenset[str]:
         """Question ids of the candidate's last :data:`RECENT_SESSIONS` sessions.
@@ -124,12 +167,12 @@ class InterviewFlow(SessionAI):
                 candidate_name_is=config.candidate_name, limit=RECENT_SESSIONS, include_total=False
             )
         seen: set[str] = set()
-        for other in self.store.list_sessions(query).sessions:
+        for other in self.writer.store.list_sessions(query).sessions:
             if other.interview is not None:
                 seen.update(item.question_id for item in other.interview.items)
         return frozenset(seen)
 
-    def _questions(self, session_id: str) -> dict[str, Question]:
+    def questions(self, session_id: str) -> dict[str, Question]:
         """The question snapshots stored with the plan, by id.
 
         A plan never changes once stored, so the snapshots are cached per session
@@ -139,7 +182,9 @@ class InterviewFlow(SessionAI):
         cached = self._question_cache.get(session_id)
         if cached is not None:
             return cached
-        planned = self.store.get_events(session_id, types=(EventType.QUESTIONS_PLANNED.value,))
+        planned = self.writer.store.get_events(
+            session_id, types=(EventType.QUESTIONS_PLANNED.value,)
+        )
         questions: dict[str, Question] = {}
         for event in planned:
             for data in event.data.get("questions", []):
@@ -161,7 +206,7 @@ class InterviewFlow(SessionAI):
             SessionNotFoundError: no such session.
             InvalidStateError: the session has no plan (created before plans existed).
         """
-        session = self.get_session(session_id)
+        session = self.writer.read(session_id)
         if session.interview is None:
             raise InvalidStateError(session_id, "without a question plan", "read the plan of")
         return session.interview
@@ -202,7 +247,7 @@ class InterviewFlow(SessionAI):
             InvalidStateError: the session is not active.
             SessionImmutableError: the session is final or its time ran out.
         """
-        session = self._change(
+        session = self.writer.change(
             session_id,
             lambda s, now: apply_answer(s, question_id, text, time_spent_seconds, now),
             "answer",
@@ -211,56 +256,138 @@ class InterviewFlow(SessionAI):
         assert session.interview is not None
         item = session.interview.item(session_id, question_id)
         attempt = item.attempts
-        ref = self._model_ref(session)
         notices: list[str] = []
-        evaluation, evaluator = self._evaluate(
-            session_id, ref, item, text.strip(), time_spent_seconds, actor, notices
+        before = {i.id for i in session.interview.items}
+        session, evaluation = self._settle(
+            session, item, attempt, text.strip(), time_spent_seconds, actor, notices
         )
-        follow_up: PlanItem | None = None
-        if evaluation is not None:
-            before = {i.id for i in session.interview.items}
-            session = self._record_evaluation(
-                session_id,
+        assert session.interview is not None
+        follow_up = next((i for i in session.interview.items if i.id not in before), None)
+        return AnswerOutcome(
+            session=session,
+            item=session.interview.item(session_id, question_id),
+            attempt=attempt,
+            evaluation=evaluation,
+            follow_up=follow_up,
+            next_question=session.interview.current(),
+            notices=notices,
+        )
+
+    def recover(self, session_id: str, *, grace_seconds: float = 0.0) -> int:
+        """Evaluate every saved answer that has neither an evaluation nor a recorded failure.
+
+        Such an answer is left by a crash between an answer's two commits (issue 10,
+        item 3). Answers this process is evaluating right now are left alone, and so
+        are answers younger than ``grace_seconds`` (another worker may be scoring them;
+        two evaluations of one attempt keep the first, see ``apply_evaluation``).
+
+        Returns:
+            How many answers were settled.
+
+        Raises:
+            SessionNotFoundError: no such session.
+        """
+        session = self.writer.store.get(session_id)
+        if session is None:
+            raise SessionNotFoundError(session_id)
+        waiting = self._unsettled(session)
+        if not waiting:
+            return 0
+        attempts = {(a.item_id, a.attempt): a for a in self.attempts(session_id)}
+        oldest = self.writer.clock.now() - timedelta(seconds=grace_seconds)
+        settled = 0
+        for item, number in waiting:
+            answer = attempts.get((item.id, number))
+            recent = (
+                answer is not None
+                and answer.submitted_at is not None
+                and (answer.submitted_at > oldest)
+            )
+            if answer is None or (grace_seconds and recent):
+                continue
+            session, _ = self._settle(
+                session, item, number, answer.text, answer.time_spent_seconds, "system", []
+            )
+            settled += 1
+        return settled
+
+    def is_settled(self, session: Session) -> bool:
+        """True when every answer of ``session`` has an evaluation or a recorded failure."""
+        return session.interview is None or not session.interview.unsettled()
+
+    def _unsettled(self, session: Session) -> list[tuple[PlanItem, int]]:
+        """Answers waiting for an evaluation that this process is not making now."""
+        if session.interview is None:
+            return []
+        with self._in_flight_lock:
+            busy = set(self._in_flight)
+        return [
+            (item, n)
+            for item, n in session.interview.unsettled()
+            if (session.id, item.id, n) not in busy
+        ]
+
+    def _settle(
+        self,
+        session: Session,
+        item: PlanItem,
+        attempt: int,
+        text: str,
+        time_spent: float,
+        actor: str,
+        notices: list[str],
+    ) -> tuple[Session, AnswerEvaluation | None]:
+        """Evaluate one saved attempt and store the evaluation (or the failure) and follow-up."""
+        key = (session.id, item.id, attempt)
+        with self._in_flight_lock:
+            self._in_flight.add(key)
+        try:
+            ref = self.ai.model_ref(session)
+            evaluation, evaluator = self._evaluate(
+                session.id, ref, item, attempt, text, time_spent, actor, notices
+            )
+            if evaluation is None:
+                return self.writer.store.get(session.id) or session, None
+            assert session.interview is not None
+            stored = self._record_evaluation(
+                session.id,
                 ref,
                 item,
                 attempt,
                 evaluation,
                 evaluator,
-                text.strip(),
+                text,
                 actor,
                 notices,
                 session.interview,
             )
-            assert session.interview is not None
-            follow_up = next((i for i in session.interview.items if i.id not in before), None)
-            item = session.interview.item(session_id, question_id)
-        return AnswerOutcome(
-            session=session,
-            item=item,
-            attempt=attempt,
-            evaluation=evaluation,
-            follow_up=follow_up,
-            next_question=session.interview.current() if session.interview else None,
-            notices=notices,
-        )
+            return stored, evaluation
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.discard(key)
 
     def _evaluate(
         self,
         session_id: str,
         ref: ModelRef | None,
         item: PlanItem,
+        attempt: int,
         text: str,
         time_spent: float,
         actor: str,
         notices: list[str],
     ) -> tuple[AnswerEvaluation | None, str]:
-        """The evaluation and the name of the evaluator that made it."""
-        question = self._questions(session_id).get(item.question_id)
+        """The evaluation and the name of the evaluator that made it.
+
+        ``None`` when the evaluator failed; the failure is then recorded, which settles
+        the attempt (the report counts it answered, without a score).
+        """
+        question = self.questions(session_id).get(item.question_id)
         if question is None:
             return None, self.evaluator.name
         answer = text
         if item.parent_id is not None:
-            parent_answers = self._attempts(session_id, item.parent_id)
+            parent_answers = self.attempts(session_id, item.parent_id)
             if parent_answers:
                 answer = f"{parent_answers[-1].text}\n\n{text}"
         spent = time_spent or None
@@ -271,13 +398,13 @@ class InterviewFlow(SessionAI):
         try:
             if ref is None:
                 return offline(), self.evaluator.name
-            evaluation, used = self._with_fallback(
+            evaluation, used = self.ai.with_fallback(
                 session_id,
                 ref,
                 "evaluator",
                 actor,
                 notices,
-                lambda: self._llm_evaluator(session_id, ref, actor).evaluate(
+                lambda: self.ai.llm_evaluator(session_id, ref, actor).evaluate(
                     question, answer, time_spent_seconds=spent
                 ),
                 offline,
@@ -286,7 +413,14 @@ class InterviewFlow(SessionAI):
         except Exception as exc:
             if requests_disabled(exc):
                 raise
-            self._record_failure(session_id, "evaluator", exc, actor)
+            failed = _failure("evaluator", exc)
+            self.writer.change(
+                session_id,
+                lambda s, now: apply_evaluation_failed(s, item.id, attempt, failed, now),
+                "record a failure of",
+                actor,
+                expire_first=False,
+            )
             return None, self.evaluator.name
 
     def _record_evaluation(
@@ -307,7 +441,7 @@ class InterviewFlow(SessionAI):
         data |= evaluation.model_dump(mode="json") | {"evaluator": evaluator}
         follow_text: str | None = None
         if item.kind == "question":
-            question = self._questions(session_id).get(item.question_id)
+            question = self.questions(session_id).get(item.question_id)
             asked = [f.text for f in plan.follow_ups_of(item.id)]
             if question is not None and len(asked) < plan.max_follow_ups:
 
@@ -319,7 +453,7 @@ class InterviewFlow(SessionAI):
                     if ref is None:
                         follow_text = offline()
                     else:
-                        follow_text = self._llm_follow_up(
+                        follow_text = self.ai.follow_up(
                             session_id,
                             ref,
                             item.id,
@@ -334,23 +468,18 @@ class InterviewFlow(SessionAI):
                 except Exception as exc:
                     if requests_disabled(exc):
                         raise
-                    self._record_failure(session_id, "interviewer", exc, actor)
+                    self.writer.note(
+                        session_id, EventType.PROVIDER_FAILED, _failure("interviewer", exc), actor
+                    )
 
         def rule(session: Session, now: datetime) -> Change:
             session, events = apply_evaluation(session, item.id, attempt, data, now)
-            if follow_text:
+            if follow_text and events:
                 session, more = apply_follow_up(session, item.id, follow_text, now)
                 events = [*events, *more]
             return session, events
 
-        return self._change(session_id, rule, "evaluate", actor, expire_first=False)
-
-    def _record_failure(self, session_id: str, part: str, exc: Exception, actor: str) -> None:
-        def rule(session: Session, now: datetime) -> Change:
-            data = {"part": part, "error": type(exc).__name__, "message": str(exc)[:500]}
-            return session, [NewEvent(type=EventType.PROVIDER_FAILED, at=now, data=data)]
-
-        self._change(session_id, rule, "record a failure of", actor, expire_first=False)
+        return self.writer.change(session_id, rule, "evaluate", actor, expire_first=False)
 
     def save_whiteboard(
         self, session_id: str, question_id: str, png: bytes, *, actor: str = "local"
@@ -368,7 +497,7 @@ class InterviewFlow(SessionAI):
             SessionImmutableError: the session is final.
         """
         check_png(png)
-        session = self.get_session(session_id)
+        session = self.writer.read(session_id)
         if session.status is not SessionStatus.ACTIVE:
             guard_change(session_id, session.status, "save a whiteboard for")
             raise InvalidStateError(session_id, session.status.value, "save a whiteboard for")
@@ -386,7 +515,7 @@ class InterviewFlow(SessionAI):
             return current, [NewEvent(type=EventType.WHITEBOARD_SAVED, at=now, data=data)]
 
         try:
-            self._change(session_id, rule, "save a whiteboard for", actor)
+            self.writer.change(session_id, rule, "save a whiteboard for", actor)
         except Exception:
             self.folders.remove_file(session_id, "whiteboard", path.name)
             raise
@@ -401,12 +530,13 @@ class InterviewFlow(SessionAI):
             InvalidStateError: the session is not active.
             SessionImmutableError: the session is final or its time ran out.
         """
-        return self._change(
+        return self.writer.change(
             session_id, lambda s, now: apply_skip(s, question_id, now), "skip a question of", actor
         )
 
-    def _attempts(self, session_id: str, item_id: str | None = None) -> list[Attempt]:
-        events = self.store.get_events(
+    def attempts(self, session_id: str, item_id: str | None = None) -> list[Attempt]:
+        """Answers of the session (of ``item_id`` only, if given) with their evaluations."""
+        events = self.writer.store.get_events(
             session_id,
             types=(EventType.ANSWER_SUBMITTED.value, EventType.ANSWER_EVALUATED.value),
         )
@@ -420,6 +550,7 @@ class InterviewFlow(SessionAI):
                     attempt=int(data["attempt"]),
                     text=data["text"],
                     time_spent_seconds=float(data["time_spent_seconds"]),
+                    submitted_at=event.at,
                 )
             elif key in attempts:
                 attempts[key] = attempts[key].model_copy(update={"evaluation": data["evaluation"]})
@@ -432,103 +563,10 @@ class InterviewFlow(SessionAI):
         Raises:
             SessionNotFoundError: no such session.
         """
-        self.get_session(session_id)
-        return self._attempts(session_id)
+        self.writer.read(session_id)
+        return self.attempts(session_id)
 
-    # -- reports ------------------------------------------------------------------------
 
-    def _finished(self, session: Session) -> None:
-        if session.report_status is ReportStatus.PENDING:
-            # a failure is recorded as report_failed (not pending), and get_report retries
-            with contextlib.suppress(Exception):
-                self.generate_report(session.id)
-
-    def generate_report(self, session_id: str, *, actor: str = "system") -> Report:
-        """Build the report from the stored answers; on a final session, store it.
-
-        A failure is recorded as ``report_failed`` (``report_status`` failed) and re-raised;
-        the answers are untouched and the report can be generated again.
-
-        Raises:
-            SessionNotFoundError: no such session.
-            InvalidStateError: the session has no plan.
-        """
-        session = self.get_session(session_id)
-        if session.interview is None:
-            raise InvalidStateError(session_id, "without a question plan", "report on")
-        try:
-            attempts = self._attempts(session_id)
-            report = build_report(
-                session,
-                self._questions(session_id),
-                attempts,
-                now=self.clock.now(),
-                evaluator=self._evaluator_label(session, attempts),
-            )
-            if self._model_ref(session) is not None:
-                report = self._with_ai_words(session_id, report, len(attempts))
-        except Exception as exc:
-            if session.status.is_final:
-                message = f"{type(exc).__name__}: {exc}"[:500]
-                self._change(
-                    session_id,
-                    lambda s, now: apply_report(s, None, message, now),
-                    "report on",
-                    actor,
-                    expire_first=False,
-                )
-            raise
-        if session.status.is_final:
-            data = report.model_dump(mode="json")
-            self._change(
-                session_id,
-                lambda s, now: apply_report(s, data, None, now),
-                "report on",
-                actor,
-                expire_first=False,
-            )
-        return report
-
-    def get_report(self, session_id: str, *, regenerate: bool = False) -> Report:
-        """The session's report: the stored one when ready, else generated now.
-
-        A running session gets an interim report (not stored). ``regenerate`` rebuilds
-        and stores a fresh one.
-
-        Raises:
-            SessionNotFoundError: no such session.
-            InvalidStateError: the session has no plan.
-        """
-        session = self.get_session(session_id)
-        if session.report_status is ReportStatus.READY and not regenerate:
-            stored = self.store.get_events(session_id, types=(EventType.REPORT_GENERATED.value,))
-            if stored:
-                return Report.model_validate(stored[-1].data["report"])
-        return self.generate_report(session_id)
-
-    def end_session(self, session_id: str, *, actor: str = "local") -> Session:
-        """Complete an active or paused session (see :meth:`SessionCore.end_session`).
-
-        In an LLM session the model first drafts the report's words (``report_drafted``,
-        its usage recorded while the session can still record usage); a failure or a used
-        budget leaves the offline words.
-        """
-        stored = self.store.get(session_id)
-        ref = self._model_ref(stored) if stored is not None else None
-        if (
-            ref is not None
-            and stored is not None
-            and stored.status in (SessionStatus.ACTIVE, SessionStatus.PAUSED)
-            and not stored.is_due_to_expire(self.clock.now())
-        ):
-            attempts = self._attempts(session_id)
-            if any(a.evaluation for a in attempts):
-                draft = build_report(
-                    stored,
-                    self._questions(session_id),
-                    attempts,
-                    now=self.clock.now(),
-                    evaluator=str(ref),
-                )
-                self._draft_report(stored, ref, draft, len(attempts), actor)
-        return super().end_session(session_id, actor=actor)
+def _failure(part: str, exc: Exception) -> dict[str, Any]:
+    """The ``provider_failed`` data of a part that raised ``exc``."""
+    return {"part": part, "error": type(exc).__name__, "message": str(exc)[:500]}

@@ -1,21 +1,20 @@
 """The app factory: ``create_app`` builds the FastAPI app; the lifespan opens and closes storage.
 
-Background work: an expiry sweep every few seconds (safe with several workers: each
-expiry is a version-checked change). Request logs are one structured line per request
-(method, path, status, milliseconds), never with bodies, tokens or cookies.
+Background work has one owner, :class:`rehearse.service.background.Background`: the
+expiry sweep every few seconds (safe with several workers: each expiry is a
+version-checked change) and, at start, the evaluation of answers a crash left unscored.
+Request logs are one structured line per request (method, path, status, milliseconds),
+never with bodies, tokens or cookies.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,9 +23,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rehearse import __version__
+from rehearse.service.composition import Services
 from rehearse.service.sessions import SessionManager
 from rehearse.web import errors, login
-from rehearse.web.api import interview, sessions
+from rehearse.web.api import interview, links, sessions
 from rehearse.web.stream import router as stream_router
 
 log = logging.getLogger("rehearse.web")
@@ -35,45 +35,38 @@ SWEEP_SECONDS = 5.0
 
 
 def create_app(
-    manager_factory: Callable[[], SessionManager] | None = None,
+    services_factory: Callable[[], Services | SessionManager] | None = None,
     *,
     auth: bool = False,
-    accounts_factory: Callable[[SessionManager], Any] | None = None,
     sweep_seconds: float = SWEEP_SECONDS,
 ) -> FastAPI:
     """Build the web app.
 
     Args:
-        manager_factory: opens the session manager at start-up (default: the
-            configured database, :meth:`SessionManager.from_url`).
+        services_factory: composes the services at start-up (default: the configured
+            database, :meth:`Services.from_url`); a factory of a
+            :class:`SessionManager` is accepted too (its services are used).
         auth: require sign-in (tokens, login cookie, candidate links); off means
             every request is the local user.
-        accounts_factory: builds the account service from the manager (default: the
-            SQL account store on the manager's database).
         sweep_seconds: how often the expiry sweep runs (0: never).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        manager = await run_in_threadpool(manager_factory or SessionManager.from_url)
-        app.state.manager = manager
+        built = await run_in_threadpool(services_factory or Services.from_url)
+        services = built.services if isinstance(built, SessionManager) else built
+        app.state.services = services
         app.state.auth_enabled = auth
-        app.state.accounts = None
-        if auth:
-            app.state.accounts = (accounts_factory or _default_accounts)(manager)
-        sweeper = (
-            asyncio.create_task(_sweep_forever(manager, sweep_seconds)) if sweep_seconds else None
-        )
+        app.state.accounts = services.accounts if auth else None
+        background = services.background(sweep_seconds=sweep_seconds)
+        await background.start()
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
-            if sweeper:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
-            await run_in_threadpool(manager.close)
+            await background.stop()
+            await run_in_threadpool(services.close)
 
     app = FastAPI(
         title="rehearse",
@@ -86,6 +79,7 @@ def create_app(
     app.include_router(sessions.router)
     app.include_router(interview.router)
     app.include_router(stream_router)
+    app.include_router(links.router)
     app.include_router(login.router)
     _include_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
@@ -101,7 +95,7 @@ def create_app(
         ready = getattr(request.app.state, "ready", False)
         if ready:
             try:
-                request.app.state.manager.list_sessions(limit=1, include_total=False)
+                request.app.state.services.manager.list_sessions(limit=1, include_total=False)
             except Exception as exc:  # any storage failure means "not ready"
                 return JSONResponse(
                     {"status": "unavailable", "reason": str(exc)[:200]}, status_code=503
@@ -152,24 +146,6 @@ def _include_pages(app: FastAPI) -> None:
     except ImportError:  # pages are optional while they are being written
         return
     app.include_router(pages.router)
-
-
-def _default_accounts(manager: SessionManager) -> Any:
-    from rehearse.service.accounts import AccountService
-    from rehearse.storage.accounts import AccountStore
-
-    return AccountService(AccountStore(manager.store.engine), manager.clock)  # type: ignore[attr-defined]
-
-
-async def _sweep_forever(manager: SessionManager, seconds: float) -> None:
-    while True:
-        try:
-            expired = await run_in_threadpool(manager.sweep_expired)
-            if expired:
-                log.info("expired %d session(s)", len(expired))
-        except Exception:  # a failed sweep is retried next time; keep the server up
-            log.exception("expiry sweep failed")
-        await asyncio.sleep(seconds)
 
 
 class RequestLog:

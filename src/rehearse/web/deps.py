@@ -7,17 +7,30 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from rehearse.domain.access import Principal, PrincipalRole
+from rehearse.domain.access import Principal
 from rehearse.domain.sessions import Session
-from rehearse.errors import AccessDeniedError
+from rehearse.service.accounts import AccountService
+from rehearse.service.composition import Services
 from rehearse.service.sessions import SessionManager
 from rehearse.web.auth import resolve_principal
 
 
+async def get_services(request: Request) -> Services:
+    """The app's services (composed once by the lifespan)."""
+    services: Services = request.app.state.services
+    return services
+
+
 async def get_manager(request: Request) -> SessionManager:
-    """The app's session manager (opened by the lifespan)."""
-    manager: SessionManager = request.app.state.manager
-    return manager
+    """The app's session manager: the facade over its services."""
+    services: Services = request.app.state.services
+    return services.manager
+
+
+async def get_accounts(request: Request) -> AccountService | None:
+    """The account service in sign-in mode (``--auth``), else ``None``."""
+    accounts: AccountService | None = request.app.state.accounts
+    return accounts
 
 
 def principal_of(request: Request) -> Principal:
@@ -40,7 +53,9 @@ async def get_principal(request: Request) -> Principal:
     return principal_of(request)  # local mode: no I/O
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
 ManagerDep = Annotated[SessionManager, Depends(get_manager)]
+AccountsDep = Annotated[AccountService | None, Depends(get_accounts)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
@@ -63,13 +78,3 @@ async def get_visible_session(
 
 
 VisibleSessionDep = Annotated[Session, Depends(get_visible_session)]
-
-
-def require_staff(principal: Principal, action: str) -> None:
-    """Only interviewers and admins may ``action`` (candidates take sessions, they don't set them).
-
-    Raises:
-        AccessDeniedError: the principal is a candidate.
-    """
-    if principal.role is PrincipalRole.CANDIDATE:
-        raise AccessDeniedError(f"a candidate may not {action}; ask your interviewer")

@@ -25,12 +25,14 @@ from rehearse.errors import (
     QuestionNotFoundError,
     RehearseError,
     SessionNotFoundError,
+    UserNotFoundError,
 )
 
 STATUS: dict[type[RehearseError], int] = {
     ConfigurationError: 422,
     SessionNotFoundError: 404,
     QuestionNotFoundError: 404,
+    UserNotFoundError: 404,
     InvalidStateError: 409,
     BudgetExceededError: 409,
     ConcurrentUpdateError: 409,

@@ -3,7 +3,8 @@
 ``POST /login`` checks e-mail and password and sets the ``rehearse_session`` cookie
 (HttpOnly, SameSite=Lax, Secure over HTTPS); only its hash is stored. ``GET /join/{token}``
 turns a candidate link into a cookie for its one session and opens the interview.
-Interviewers create links with ``POST /api/v1/sessions/{id}/links``.
+Interviewers create links with ``POST /api/v1/sessions/{id}/links``
+(:mod:`rehearse.web.api.links`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from rehearse.errors import AccessDeniedError, SessionNotFoundError
+from rehearse.errors import AccessDeniedError
 from rehearse.web.auth import LINK_COOKIE, SESSION_COOKIE
-from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep, require_staff
+from rehearse.web.deps import PrincipalDep
 from rehearse.web.pages import templates  # one template environment, with the app's filters
-from rehearse.web.schemas import LinkCreate
 
 router = APIRouter()
 
@@ -93,52 +93,6 @@ def join(request: Request, token: str) -> Response:
     return response
 
 
-@router.post("/api/v1/sessions/{session_id}/links", status_code=201, tags=["sessions"])
-def create_link(
-    request: Request,
-    session: VisibleSessionDep,
-    body: LinkCreate,
-    principal: PrincipalDep,
-) -> dict[str, Any]:
-    """Create an unguessable, expiring link that lets a candidate take this one session."""
-    require_staff(principal, "create candidate links")
-    accounts = request.app.state.accounts
-    if accounts is None:
-        raise AccessDeniedError("candidate links need sign-in: start the server with --auth")
-    token, link = accounts.create_session_link(session.id, principal, body.ttl_seconds)
-    return {
-        "id": link.id,
-        "url": str(request.url_for("join", token=token)),
-        "expires_at": link.expires_at.isoformat(),
-    }
-
-
-@router.get("/api/v1/sessions/{session_id}/links", tags=["sessions"])
-def list_links(
-    request: Request, session: VisibleSessionDep, principal: PrincipalDep, manager: ManagerDep
-) -> list[dict[str, Any]]:
-    """The session's candidate links (never their tokens)."""
-    require_staff(principal, "see candidate links")
-    accounts = request.app.state.accounts
-    if accounts is None:
-        return []
-    return [link.model_dump(mode="json") for link in accounts.list_session_links(session.id)]
-
-
 def _safe_next(target: str) -> str:
     """Only same-site paths: an open redirect would let a link send people elsewhere."""
     return target if target.startswith("/") and not target.startswith("//") else "/"
-
-
-@router.delete("/api/v1/sessions/{session_id}/links/{link_id}", tags=["sessions"])
-def revoke_link(
-    request: Request, session: VisibleSessionDep, link_id: str, principal: PrincipalDep
-) -> dict[str, Any]:
-    """Revoke a candidate link of this session at once (a leaked link stops working)."""
-    require_staff(principal, "revoke candidate links")
-    accounts = request.app.state.accounts
-    if accounts is None:
-        raise AccessDeniedError("candidate links need sign-in: start the server with --auth")
-    if link_id not in {link.id for link in accounts.list_session_links(session.id)}:
-        raise SessionNotFoundError(f"{session.id}/links/{link_id}")
-    return dict(accounts.revoke_session_link(link_id).model_dump(mode="json"))

@@ -34,7 +34,6 @@ from rehearse.domain.config import (
     Role,
     SessionConfig,
 )
-from rehearse.domain.events import EventType
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.reports import DIMENSION_LABELS
 from rehearse.errors import ConfigurationError, RehearseError
@@ -169,7 +168,7 @@ def sessions_page(
                 principal=principal,
             )
             now = manager.clock.now()
-            rows = [session_public(s, now) for s in page.sessions]
+            rows = [session_public(s, now, principal) for s in page.sessions]
             total, next_cursor = page.total, page.next_cursor
         except ConfigurationError as exc:
             rows, total, next_cursor, error = [], 0, None, str(exc)
@@ -304,39 +303,14 @@ async def create_session_page(request: Request, manager: ManagerDep) -> Response
 # -- the interview room ----------------------------------------------------------------
 
 
-def progress_text(view: dict[str, Any]) -> str:
-    """The progress line of a session view, "Question 2 of 6" (``interview.js`` says the same)."""
-    progress = view.get("progress")
-    if not progress:
-        return "No questions"
-    done, total = progress["answered"] + progress["skipped"], progress["total"]
-    current = view.get("current_question")
-    if SessionStatus(view["status"]).is_final or current is None:
-        return f"{done} of {total} questions done"
-    if current["kind"] == "follow_up":
-        return f"Question {max(done, 1)} of {total} · follow-up"
-    return f"Question {done + 1} of {total}"
-
-
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
 def interview_page(request: Request, session_id: str, manager: ManagerDep) -> Response:
     """The interview room: the current question, answer box, clock, budget and controls."""
 
     def build(principal: Principal) -> Response:
         session = manager.get_session_for(session_id, principal)
-        view = session_public(session, manager.clock.now())
-        feedback = None
-        # only practice mode shows the last feedback; only it needs to read an event
-        practice = session.config.mode is InterviewMode.PRACTICE
-        evaluated = (
-            manager.store.get_events(session.id, types=(EventType.ANSWER_EVALUATED.value,))
-            if practice
-            else []
-        )
-        if evaluated and session.interview:
-            last = evaluated[-1].data
-            texts = {item.id: item.text for item in session.interview.items}
-            feedback = {"question": texts.get(last["item_id"], ""), **last["evaluation"]}
+        view = session_public(session, manager.clock.now(), principal)
+        feedback = manager.last_feedback(session, principal)
         context = {
             "session": view,
             "state": {
@@ -345,7 +319,7 @@ def interview_page(request: Request, session_id: str, manager: ManagerDep) -> Re
                 "feedback": feedback,
             },
             "feedback": feedback,
-            "progress_text": progress_text(view),
+            "progress_text": view["progress_text"],
             "whiteboard": CommunicationMode.WHITEBOARD.value in view["config"]["enabled_modes"],
             # issue 5: what the AI parts will cost, shown before the candidate starts
             "estimate": estimate_session(session.config).describe(),
@@ -364,7 +338,7 @@ def report_page(request: Request, session_id: str, manager: ManagerDep) -> Respo
 
     def build(principal: Principal) -> Response:
         session = manager.get_session_for(session_id, principal)
-        report = manager.get_report(session.id)
+        report = manager.get_report_for(session.id, principal)
         context = {"report": report, "final": session.status.is_final}
         return _render(request, "report_page.html", context)
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rehearse.domain.access import Principal
 from rehearse.domain.config import SessionConfig
 from rehearse.domain.plan import PlanItem
 from rehearse.domain.sessions import Session
+from rehearse.service import access
 
 
 class SessionCreate(SessionConfig):
@@ -56,8 +58,12 @@ class LinkCreate(BaseModel):
     ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=30 * 24 * 3600)
 
 
-def session_public(session: Session, now: datetime) -> dict[str, Any]:
-    """A session as the API shows it: its JSON view plus the question to ask now."""
+def session_public(session: Session, now: datetime, principal: Principal) -> dict[str, Any]:
+    """A session as ``principal`` may see it: its JSON view plus the question to ask now.
+
+    What the principal may see is the service's rule (:func:`access.session_for`).
+    """
+    session = access.session_for(session, principal)
     data = session.to_json(now)
     current = session.interview.current() if session.interview else None
     data["current_question"] = item_public(current) if current else None

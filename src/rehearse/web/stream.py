@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
-from rehearse.domain.access import Principal, redact_event
+from rehearse.domain.access import Principal
 from rehearse.errors import AccessDeniedError, SessionNotFoundError
 from rehearse.service.sessions import SessionManager
 from rehearse.web.auth import resolve_principal
@@ -41,7 +41,7 @@ async def stream(websocket: WebSocket, session_id: str, after: int = 0) -> None:
     Access is checked at connect and again every :data:`RECHECK_SECONDS`: a revoked
     link, a closed sign-in or a disabled user stops receiving events.
     """
-    manager: SessionManager = websocket.app.state.manager
+    manager: SessionManager = websocket.app.state.services.manager
     principal = await _allowed(websocket, manager, session_id)
     if principal is None:
         return
@@ -90,16 +90,13 @@ async def _push_new_events(
     websocket: WebSocket, manager: SessionManager, session_id: str, last: int, principal: Principal
 ) -> int:
     while True:
-        events = await run_in_threadpool(manager.store.get_events, session_id, last, REPLAY_PAGE)
+        session = await run_in_threadpool(manager.get_session, session_id)
+        events = await run_in_threadpool(manager.events_for, session, principal, last, REPLAY_PAGE)
         if not events:
             return last
-        session = await run_in_threadpool(manager.get_session, session_id)
-        now = manager.clock.now()
-        view = session_public(session, now)
-        practice = session.config.mode.value == "practice"
+        view = session_public(session, manager.clock.now(), principal)
         for event in events:
-            shown = redact_event(event, principal, practice)
-            await websocket.send_json({"type": "event", "event": shown.to_json(), "session": view})
+            await websocket.send_json({"type": "event", "event": event.to_json(), "session": view})
             last = event.seq
         if len(events) < REPLAY_PAGE:
             return last

@@ -19,9 +19,11 @@ MAX_WHITEBOARD_BYTES = 2 * 1024 * 1024
 
 
 @router.get("/{session_id}/plan")
-def get_plan(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
-    """Every question of the plan, in order, with status and best score."""
-    plan = manager.get_plan(session.id)
+def get_plan(
+    session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Every question of the plan, in order, with status and best score (when shown)."""
+    plan = manager.get_plan_for(session.id, principal)
     return {
         "items": [item_public(i) for i in plan.items],
         "progress": plan.progress(),
@@ -30,16 +32,20 @@ def get_plan(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
 
 
 @router.get("/{session_id}/questions/current")
-def current_question(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any] | None:
+def current_question(
+    session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
+) -> dict[str, Any] | None:
     """The question to answer now (``null`` when every question is done)."""
-    item = manager.next_question(session.id)
+    item = manager.get_plan_for(session.id, principal).current()
     return item_public(item) if item else None
 
 
 @router.get("/{session_id}/questions/next")
-def next_question(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any] | None:
+def next_question(
+    session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
+) -> dict[str, Any] | None:
     """The same as ``current``: the first question not yet answered or skipped."""
-    item = manager.next_question(session.id)
+    item = manager.get_plan_for(session.id, principal).current()
     return item_public(item) if item else None
 
 
@@ -49,7 +55,7 @@ def skip_question(
 ) -> dict[str, Any]:
     """Skip a pending question (it counts 0 in the report)."""
     skipped = manager.skip_question(session.id, question_id, actor=principal.id)
-    return session_public(skipped, manager.clock.now())
+    return session_public(skipped, manager.clock.now(), principal)
 
 
 @router.put(
@@ -81,16 +87,14 @@ def submit_answer(
     """Save an answer (at once), evaluate it, and maybe add a follow-up."""
     outcome = manager.submit_answer(
         session.id, body.question_id, body.text, body.time_spent_seconds, actor=principal.id
-    )
+    ).visible_to(principal)  # in mock and assessment modes feedback waits for the report
     now = manager.clock.now()
-    practice = outcome.session.config.mode.value == "practice"
     evaluation = outcome.evaluation.model_dump(mode="json") if outcome.evaluation else None
     return {
-        "session": session_public(outcome.session, now),
+        "session": session_public(outcome.session, now, principal),
         "item": item_public(outcome.item),
         "attempt": outcome.attempt,
-        # in mock and assessment modes feedback waits for the report
-        "evaluation": evaluation if practice else None,
+        "evaluation": evaluation,
         "follow_up": item_public(outcome.follow_up) if outcome.follow_up else None,
         "next_question": item_public(outcome.next_question) if outcome.next_question else None,
         # e.g. the AI provider failed or the budget ran out and the offline parts took over
@@ -99,22 +103,38 @@ def submit_answer(
 
 
 @router.get("/{session_id}/answers")
-def get_answers(session: VisibleSessionDep, manager: ManagerDep) -> list[dict[str, Any]]:
-    """Every answer submitted, in order, with its evaluation."""
-    return [a.model_dump(mode="json") for a in manager.get_answers(session.id)]
+def get_answers(
+    session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
+) -> list[dict[str, Any]]:
+    """Every answer submitted, in order, with its evaluation (when shown)."""
+    return [a.model_dump(mode="json") for a in manager.get_answers_for(session.id, principal)]
 
 
 @router.get("/{session_id}/report", response_model=None)
 def get_report(
     session: VisibleSessionDep,
     manager: ManagerDep,
+    principal: PrincipalDep,
     format: str = Query("json", pattern="^(json|md|html)$", description="json, md or html."),
     regenerate: bool = False,
 ) -> Response | dict[str, Any]:
-    """The session's report (stored once the session ends; interim while it runs)."""
-    report = manager.get_report(session.id, regenerate=regenerate)
+    """The session's report (stored once the session ends; interim while it runs).
+
+    A candidate reads it when the mode allows: practice at any time, mock once the
+    session is final, assessment once staff release it (403 ``ReportHiddenError``).
+    """
+    report = manager.get_report_for(session.id, principal, regenerate=regenerate)
     if format == "md":
         return PlainTextResponse(render_markdown(report), media_type="text/markdown")
     if format == "html":
         return HTMLResponse(render_html(report))
     return report.model_dump(mode="json")
+
+
+@router.post("/{session_id}/report/release")
+def release_report(
+    session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Release a final assessment's report to its candidate (staff only)."""
+    released = manager.release_report(session.id, principal)
+    return session_public(released, manager.clock.now(), principal)

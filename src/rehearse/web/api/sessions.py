@@ -7,9 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, status
 
-from rehearse.domain.access import redact_event
 from rehearse.domain.events import Event
-from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep, require_staff
+from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep
 from rehearse.web.schemas import SessionCreate, SessionUpdate, UsageCreate, session_public
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -22,7 +21,7 @@ def create_session(
     """Create a session (status ``created``) with its question plan."""
     config = body.model_dump(exclude={"candidate_id"}, exclude_unset=True)
     session = manager.create_session(config, created_by=principal, candidate_id=body.candidate_id)
-    return session_public(session, manager.clock.now())
+    return session_public(session, manager.clock.now(), principal)
 
 
 @router.get("")
@@ -54,16 +53,18 @@ def list_sessions(
     )
     now = manager.clock.now()
     return {
-        "sessions": [session_public(s, now) for s in page.sessions],
+        "sessions": [session_public(s, now, principal) for s in page.sessions],
         "total": page.total,
         "next_cursor": page.next_cursor,
     }
 
 
 @router.get("/{session_id}")
-async def get_session(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
+async def get_session(
+    session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
+) -> dict[str, Any]:
     """One session with its remaining time, token usage, progress and current question."""
-    return session_public(session, manager.clock.now())
+    return session_public(session, manager.clock.now(), principal)
 
 
 @router.patch("/{session_id}")
@@ -71,12 +72,12 @@ def update_session(
     session: VisibleSessionDep, body: SessionUpdate, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Change configuration fields (only some once started; none once final). Not for candidates."""
-    require_staff(principal, "change a session's settings")
+    manager.require_staff(principal, "change a session's settings")
     changes = dict(body.model_extra or {})
     updated = manager.update_session(
         session.id, expected_version=body.expected_version, actor=principal.id, **changes
     )
-    return session_public(updated, manager.clock.now())
+    return session_public(updated, manager.clock.now(), principal)
 
 
 def _transition(name: str, summary: str) -> None:
@@ -84,7 +85,7 @@ def _transition(name: str, summary: str) -> None:
         session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
     ) -> dict[str, Any]:
         moved = getattr(manager, f"{name}_session")(session.id, actor=principal.id)
-        return session_public(moved, manager.clock.now())
+        return session_public(moved, manager.clock.now(), principal)
 
     handler.__name__ = f"{name}_session"
     handler.__doc__ = summary
@@ -107,9 +108,8 @@ def get_events(
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     """The session's event log, oldest first."""
-    events: list[Event] = manager.get_events(session.id, after_seq=after, limit=limit)
-    practice = session.config.mode.value == "practice"
-    return [redact_event(e, principal, practice).to_json() for e in events]
+    events: list[Event] = manager.events_for(session, principal, after_seq=after, limit=limit)
+    return [e.to_json() for e in events]
 
 
 @router.post("/{session_id}/usage")
@@ -117,11 +117,11 @@ def record_usage(
     session: VisibleSessionDep, body: UsageCreate, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Record the token usage of an AI call (409 past the budget). Not for candidates."""
-    require_staff(principal, "record token usage")
+    manager.require_staff(principal, "record token usage")
     updated = manager.record_usage(
         session.id, body.prompt_tokens, body.completion_tokens, model=body.model, actor=principal.id
     )
-    return session_public(updated, manager.clock.now())
+    return session_public(updated, manager.clock.now(), principal)
 
 
 @router.get("/{session_id}/usage")

@@ -150,15 +150,7 @@
       list.appendChild(li);
     });
   }
-  function progressText(view) {
-    const p = view.progress;
-    if (!p) return "No questions";
-    const done = p.answered + p.skipped;
-    const q = view.current_question;
-    if (FINAL.has(view.status) || !q) return done + " of " + p.total + " questions done";
-    if (q.kind === "follow_up") return "Question " + Math.max(done, 1) + " of " + p.total + " · follow-up";
-    return "Question " + (done + 1) + " of " + p.total;
-  }
+
   function questionPath(questionId) {
     return "/questions/" + questionId.split("/").map(encodeURIComponent).join("/");
   }
@@ -238,7 +230,7 @@
   }
 
   function showFeedback(evaluation, questionText) {
-    if (!evaluation || session.config.mode !== "practice") return;
+    if (!evaluation) return; // the server sends one only when the mode shows it
     ui.feedbackScore.textContent = evaluation.score + "/100";
     ui.feedbackQuestion.textContent = questionText || "";
     fill(ui.feedbackStrengths, evaluation.strengths);
@@ -283,7 +275,7 @@
     ui.resume.hidden = st !== "paused";
     ui.end.hidden = !(active || st === "paused");
 
-    ui.progressText.textContent = progressText(view);
+    ui.progressText.textContent = view.progress_text;
     if (view.progress) {
       ui.progressBar.max = Math.max(view.progress.total, 1);
       ui.progressBar.value = view.progress.answered + view.progress.skipped;

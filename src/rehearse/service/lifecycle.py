@@ -1,4 +1,4 @@
-"""The session core: create, run, time, budget and record sessions (no interview yet).
+"""Sessions: create, read, list, run, time, budget and guard them (seeds 000 and 001).
 
 Operations keep the names of the seeds: ``create_session`` ... ``end_session`` (seed
 ``000_*``), ``update_session``, ``list_sessions``, ``get_remaining_time``,
@@ -8,7 +8,8 @@ stores the new row and its events in one transaction.
 
 Expiry is lazy and swept: any read or write of a session whose active time reached
 its limit first records ``session_expired`` (stamped at the deadline), and
-:meth:`SessionManager.sweep_expired` finds due sessions by their indexed deadline.
+:meth:`SessionService.sweep_expired` finds due sessions by their indexed deadline.
+Every change goes through the one :class:`~rehearse.service.writer.SessionWriter`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
-from rehearse.clock import Clock, SystemClock
-from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, can_access
-from rehearse.domain.config import SessionConfig, parse_config
+from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole, can_access
+from rehearse.domain.config import SessionConfig, parse_config, with_defaults
 from rehearse.domain.events import Event
 from rehearse.domain.lifecycle import Action, SessionStatus
 from rehearse.domain.sessions import (
@@ -34,66 +31,32 @@ from rehearse.domain.sessions import (
     apply_usage,
     new_session,
 )
-from rehearse.errors import (
-    AccessDeniedError,
-    ConcurrentUpdateError,
-    ConfigurationError,
-    SessionImmutableError,
-    SessionNotFoundError,
-)
+from rehearse.errors import AccessDeniedError, ConfigurationError, SessionNotFoundError
+from rehearse.service.access import check_access
+from rehearse.service.writer import SessionWriter
 from rehearse.settings import get_settings
-from rehearse.storage import SessionPage, SessionQuery, Store, open_store
+from rehearse.storage import SessionPage, SessionQuery
 
-#: How often a retry-safe change is re-read and re-applied after losing a race.
-MAX_ATTEMPTS = 12
-
-Rule = Callable[[Session, datetime], Change]
+#: Prepares a new session before it is stored (the interview draws its plan).
+Prepare = Callable[[Session], Change]
 
 
-class SessionCore:
-    """Creates and runs sessions over a :class:`~rehearse.storage.Store`.
+class SessionService:
+    """Creates and runs sessions; every change goes through ``writer``.
 
-    Thread-safe: one manager may serve many threads. Every method that names a
-    session raises :class:`SessionNotFoundError` when it does not exist and
-    :class:`DataStoreError` when the database fails (nothing half-written).
+    Thread-safe. Every method that names a session raises :class:`SessionNotFoundError`
+    when it does not exist and ``DataStoreError`` when the database fails (nothing
+    half-written).
 
     Args:
-        store: where sessions live (see :func:`rehearse.storage.open_store`).
-        clock: the time source; tests pass a :class:`~rehearse.clock.FakeClock`.
+        writer: the one session writer.
+        prepare: what a new session gets before it is stored (its question plan).
     """
 
-    def __init__(self, store: Store, clock: Clock | None = None) -> None:
-        self.store = store
-        self.clock: Clock = clock or SystemClock()
-
-    @classmethod
-    def from_url(cls, database_url: str | None = None, clock: Clock | None = None) -> Self:
-        """A manager on the database ``database_url`` names, migrated to the current schema.
-
-        No URL means ``REHEARSE_DATABASE_URL``, else the SQLite file in the user data
-        directory.
-
-        Raises:
-            ConfigurationError: the URL is malformed or unsupported.
-            DataStoreError: the database cannot be reached or migrated.
-        """
-        url = database_url or get_settings().resolved_database_url()
-        return cls(open_store(url), clock)
-
-    def close(self) -> None:
-        """Release the store's connections."""
-        self.store.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def __init__(self, writer: SessionWriter, prepare: Prepare | None = None) -> None:
+        self.writer = writer
+        self.store = writer.store
+        self.prepare: Prepare = prepare or (lambda session: (session, []))
 
     # -- creating and reading ---------------------------------------------------
 
@@ -116,27 +79,24 @@ class SessionCore:
             ConfigurationError: the config is invalid; the message names each field,
                 its value and what is allowed. Nothing is stored.
         """
-        if not isinstance(config, SessionConfig):
-            config = parse_config(config)
+        defaults = get_settings().session_defaults()
+        if isinstance(config, SessionConfig):
+            config = with_defaults(config, defaults)
+        else:
+            config = parse_config(config, defaults)
         creator = created_by or LOCAL_PRINCIPAL
-        if creator.role.value == "candidate":
+        if creator.role is PrincipalRole.CANDIDATE:
+            _require_own(creator, config, candidate_id)
             candidate_id = creator.id
         session, events = new_session(
             str(uuid.uuid4()),
             config,
-            self.clock.now(),
+            self.writer.clock.now(),
             created_by=creator.id,
             candidate_id=candidate_id,
         )
-        session, more = self._prepare(session)
+        session, more = self.prepare(session)
         return self.store.create(session, [*events, *more], creator.id)
-
-    def _prepare(self, session: Session) -> Change:
-        """Hook: what a new session gets before it is stored (the interview adds its plan)."""
-        return session, []
-
-    def _finished(self, session: Session) -> None:
-        """Hook: called once a session reached a final state (the interview writes its report)."""
 
     def get_session(self, session_id: str) -> Session:
         """The session, expired first if its time ran out.
@@ -144,12 +104,7 @@ class SessionCore:
         Raises:
             SessionNotFoundError: no such session.
         """
-        session = self.store.get(session_id)
-        if session is None:
-            raise SessionNotFoundError(session_id)
-        if session.is_due_to_expire(self.clock.now()):
-            return self._expire(session_id, "system")
-        return session
+        return self.writer.read(session_id)
 
     def list_sessions(
         self,
@@ -199,10 +154,10 @@ class SessionCore:
         except ValueError as exc:
             raise _list_error(exc, status, limit, offset) from None
         page = self.store.list_sessions(query)
-        now = self.clock.now()
+        now = self.writer.clock.now()
         if any(s.is_due_to_expire(now) for s in page.sessions):
             fresh = [
-                self._expire(s.id, "system") if s.is_due_to_expire(now) else s
+                self.writer.expire(s.id, "system") if s.is_due_to_expire(now) else s
                 for s in page.sessions
             ]
             page = page.model_copy(update={"sessions": fresh})
@@ -307,8 +262,8 @@ class SessionCore:
         only due sessions. Safe to run in several processes at once.
         """
         expired: list[str] = []
-        for session_id in self.store.due_for_expiry(self.clock.now(), limit):
-            session = self._expire(session_id, "system")
+        for session_id in self.store.due_for_expiry(self.writer.clock.now(), limit):
+            session = self.writer.expire(session_id, "system")
             if session.status is SessionStatus.EXPIRED:
                 expired.append(session_id)
         return expired
@@ -320,7 +275,7 @@ class SessionCore:
 
         A session never started has its whole limit left; paused time does not count.
         """
-        return self.get_session(session_id).remaining_seconds_at(self.clock.now())
+        return self.get_session(session_id).remaining_seconds_at(self.writer.clock.now())
 
     def is_session_expired(self, session_id: str) -> bool:
         """True when the session is expired (reading it expires it if its time ran out)."""
@@ -388,7 +343,7 @@ class SessionCore:
             SessionNotFoundError: no such session.
             AccessDeniedError: the principal may not see it.
         """
-        return self._check_access(self.get_session(session_id), principal)
+        return check_access(self.get_session(session_id), principal)
 
     def peek_session_for(self, session_id: str, principal: Principal) -> Session | None:
         """Like :meth:`get_session_for`, but only when no write is needed.
@@ -404,89 +359,42 @@ class SessionCore:
         session = self.store.get(session_id)
         if session is None:
             raise SessionNotFoundError(session_id)
-        if session.is_due_to_expire(self.clock.now()):
+        if session.is_due_to_expire(self.writer.clock.now()):
             return None
-        return self._check_access(session, principal)
-
-    def _check_access(self, session: Session, principal: Principal) -> Session:
-        if not can_access(principal, session):
-            raise AccessDeniedError(
-                f"{principal.role.value} {principal.id!r} may not access session {session.id}"
-            )
-        return session
+        return check_access(session, principal)
 
     # -- internals ----------------------------------------------------------------
 
     def _act(self, session_id: str, action: Action, actor: str) -> Session:
-        return self._change(
+        return self.writer.change(
             session_id, lambda s, now: apply_action(s, action, now), action.value, actor
-        )
-
-    def _expire(self, session_id: str, actor: str) -> Session:
-        def rule(session: Session, now: datetime) -> Change:
-            return apply_action(session, Action.EXPIRE, now)
-
-        return self._change(
-            session_id, rule, "expire", actor, expire_first=False, tolerate_final=True
         )
 
     def _change(
         self,
         session_id: str,
-        rule: Rule,
+        rule: Callable[[Session, datetime], Change],
         what: str,
         actor: str,
         expected_version: int | None = None,
-        *,
-        expire_first: bool = True,
-        tolerate_final: bool = False,
     ) -> Session:
-        """Apply ``rule`` at the clock's now; expire first if the time ran out.
+        return self.writer.change(session_id, rule, what, actor, expected_version)
 
-        Without ``expected_version`` a lost race is safe to retry (the rule is
-        re-checked against the fresh state), so it is; with one, it is not.
-        """
-        expired_instead = False
-        became_final = False
-        changed_final = False
 
-        def mutation(session: Session) -> Change:
-            nonlocal expired_instead, became_final, changed_final
-            now = self.clock.now()
-            expired_instead = became_final = changed_final = False
-            if tolerate_final and session.status.is_final:
-                return session, []
-            expired_instead = expire_first and session.is_due_to_expire(now)
-            if expired_instead:
-                result = apply_action(session, Action.EXPIRE, now)
-            else:
-                result = rule(session, now)
-            # only the writer that makes a session final (or changes a final one, such
-            # as a late evaluation) finishes it: a lost race must not report twice
-            became_final = not session.status.is_final and result[0].status.is_final
-            changed_final = session.status.is_final and bool(result[1])
-            return result
+def _require_own(creator: Principal, config: SessionConfig, candidate_id: str | None) -> None:
+    """A candidate creates sessions for themselves only (issue 10, item 7).
 
-        def attempt() -> Session:
-            session, _ = self.store.mutate(session_id, mutation, actor, expected_version)
-            return session
-
-        if expected_version is not None:
-            session = attempt()
-        else:
-            retrying = Retrying(
-                retry=retry_if_exception_type(ConcurrentUpdateError),
-                stop=stop_after_attempt(MAX_ATTEMPTS),
-                wait=wait_random_exponential(multiplier=0.002, max=0.05),
-                reraise=True,
-            )
-            session = retrying(attempt)
-        if became_final or changed_final:
-            self._finished(session)
-            session = self.store.get(session_id) or session
-        if expired_instead and what != Action.END.value:
-            raise SessionImmutableError(session_id, SessionStatus.EXPIRED.value, what)
-        return session
+    Raises:
+        AccessDeniedError: the config names another candidate's e-mail address, or
+            another candidate's principal id.
+    """
+    email = config.candidate_email
+    own = creator.email or ""
+    if (email and email.lower() != own.lower()) or (candidate_id not in (None, creator.id)):
+        raise AccessDeniedError(
+            f"a candidate may create sessions only for themselves (candidate_email "
+            f"{email!r} is not {own or 'your address'}); ask an interviewer to set one up"
+        )
 
 
 def _list_error(exc: ValueError, status: Any, limit: int, offset: int) -> ConfigurationError:

@@ -1,0 +1,127 @@
+"""The one owner of background work: started by ``rehearse serve``, usable standalone.
+
+Today it runs the expiry sweep (every ``sweep_seconds``) and, once at start, the
+recovery of answers left without an evaluation by a crash (issue 10, item 3). Later
+capabilities (transcription workers, the realtime writer) register their jobs here with
+:meth:`Background.every` instead of starting tasks of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from rehearse.domain.lifecycle import SessionStatus
+from rehearse.storage import SessionQuery
+
+if TYPE_CHECKING:
+    from rehearse.service.composition import Services
+
+log = logging.getLogger("rehearse.background")
+
+#: How far back the start-up recovery looks for sessions with unscored answers.
+RECOVERY_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A blocking function run in a worker thread every ``seconds`` (0: once, at start)."""
+
+    name: str
+    seconds: float
+    run: Callable[[], object]
+
+
+class Background:
+    """Runs the installation's periodic jobs on the running event loop.
+
+    Args:
+        services: the installation.
+        sweep_seconds: how often the expiry sweep runs (0: never).
+    """
+
+    def __init__(self, services: Services, *, sweep_seconds: float) -> None:
+        self.services = services
+        self.jobs: list[Job] = [Job("recover unscored answers", 0, self.recover_answers)]
+        if sweep_seconds:
+            self.jobs.append(Job("expiry sweep", sweep_seconds, self.sweep))
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def every(self, name: str, seconds: float, run: Callable[[], object]) -> None:
+        """Register another job (before :meth:`start`)."""
+        self.jobs.append(Job(name, seconds, run))
+
+    def sweep(self) -> int:
+        """Expire every session whose time ran out; returns how many."""
+        expired = self.services.sessions.sweep_expired()
+        if expired:
+            log.info("expired %d session(s)", len(expired))
+        return len(expired)
+
+    def recover_answers(self) -> int:
+        """Evaluate answers a crash left without an evaluation; returns how many.
+
+        Looks at sessions created in the last :data:`RECOVERY_WINDOW` that are running
+        or ended (their plans say which answers wait), and refreshes their reports.
+        """
+        services = self.services
+        since = services.clock.now() - RECOVERY_WINDOW
+        statuses = (
+            SessionStatus.ACTIVE,
+            SessionStatus.PAUSED,
+            SessionStatus.COMPLETED,
+            SessionStatus.EXPIRED,
+        )
+        settled = 0
+        cursor: str | None = None
+        while True:
+            page = services.store.list_sessions(
+                SessionQuery(
+                    statuses=statuses,
+                    created_after=since,
+                    limit=500,
+                    cursor=cursor,
+                    include_total=False,
+                )
+            )
+            for session in page.sessions:
+                if session.interview is not None and session.interview.unsettled():
+                    settled += services.interviews.recover(session.id)
+                    if session.status.is_final:
+                        with contextlib.suppress(Exception):  # recorded as report_failed
+                            services.reports.generate_report(session.id, only_if_pending=True)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        if settled:
+            log.info("evaluated %d answer(s) left unscored by a crash", settled)
+        return settled
+
+    async def start(self) -> None:
+        """Start every job on the running loop."""
+        for job in self.jobs:
+            self._tasks.append(asyncio.create_task(self._loop(job), name=job.name))
+
+    async def stop(self) -> None:
+        """Cancel every job and wait for them to stop."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _loop(self, job: Job) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(job.run)
+            except Exception:  # a failed run is retried next time; keep the server up
+                log.exception("%s failed", job.name)
+            if not job.seconds:
+                return
+            await asyncio.sleep(job.seconds)

@@ -1,0 +1,196 @@
+"""Reports: built from the stored answers when a session ends, stored once per ending.
+
+Seed ``000_*`` ends a session with an evaluation; seed ``004_*`` completes it with a
+summary, strengths and recommendations. The report is built by
+:func:`rehearse.domain.reports.build_report`; this service decides when:
+
+- the write that makes a session final (or a late evaluation on a final one) triggers
+  it through the writer's post-commit hook;
+- answers still waiting for their evaluation (a crash between an answer's two commits)
+  are evaluated first (issue 10, item 3); while one is being evaluated by this process
+  the report waits, and that evaluation's commit triggers it;
+- a report is stored only if the plan it was built from is still the stored plan and
+  the report is still pending, so one ending stores one report (issue 10, item 8);
+- a failure is recorded (``report_failed``) and :meth:`ReportService.get_report` retries;
+  the answers are never touched.
+
+In an LLM session the model drafts the report's words before the session ends
+(``report_drafted``), while the session can still record its usage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+
+from rehearse.domain.events import EventType
+from rehearse.domain.interviews import apply_report, apply_report_release
+from rehearse.domain.lifecycle import SessionStatus
+from rehearse.domain.plan import InterviewState, ReportStatus
+from rehearse.domain.reports import Report, build_report
+from rehearse.domain.sessions import Change, Session
+from rehearse.errors import InvalidStateError
+from rehearse.service.ai_parts import AIParts
+from rehearse.service.interviews import InterviewService
+from rehearse.service.writer import SessionWriter
+
+
+class ReportService:
+    """Generates, stores and serves session reports.
+
+    Args:
+        writer: the session writer (its post-commit hook is registered here).
+        interviews: the interview service (answers, questions, recovery).
+        ai: the AI collaborator (report words of LLM sessions).
+    """
+
+    def __init__(self, writer: SessionWriter, interviews: InterviewService, ai: AIParts) -> None:
+        self.writer = writer
+        self.interviews = interviews
+        self.ai = ai
+        writer.on_final(self._finished)
+
+    def _finished(self, session: Session) -> None:
+        """After a session became final (or changed while final): store its report."""
+        if session.report_status is not ReportStatus.PENDING or session.interview is None:
+            return
+        if self.interviews.recover(session.id):
+            fresh = self.writer.store.get(session.id)
+            if fresh is None:
+                return
+            session = fresh
+        if not self.interviews.is_settled(session):
+            return  # an evaluation in progress here stores it when it commits
+        # a failure is recorded as report_failed (not pending), and get_report retries
+        with contextlib.suppress(Exception):
+            self.generate_report(session.id, only_if_pending=True)
+
+    def generate_report(
+        self, session_id: str, *, actor: str = "system", only_if_pending: bool = False
+    ) -> Report:
+        """Build the report from the stored answers; on a final session, store it.
+
+        Answers still waiting for an evaluation are evaluated first. A failure is
+        recorded as ``report_failed`` (``report_status`` failed) and re-raised; the
+        answers are untouched and the report can be generated again.
+
+        Args:
+            session_id: the session.
+            actor: who asks (recorded on the events).
+            only_if_pending: store nothing unless the stored report is still pending
+                (the post-commit hook: one report per ending).
+
+        Raises:
+            SessionNotFoundError: no such session.
+            InvalidStateError: the session has no plan.
+        """
+        self.interviews.recover(session_id)
+        session = self.writer.read(session_id)
+        if session.interview is None:
+            raise InvalidStateError(session_id, "without a question plan", "report on")
+        try:
+            report = self.build(session)
+        except Exception as exc:
+            if session.status.is_final:
+                message = f"{type(exc).__name__}: {exc}"[:500]
+                self.writer.change(
+                    session_id,
+                    lambda s, now: apply_report(s, None, message, now),
+                    "report on",
+                    actor,
+                    expire_first=False,
+                )
+            raise
+        if session.status.is_final:
+            data = report.model_dump(mode="json")
+            plan = session.interview
+
+            def rule(current: Session, now: datetime) -> Change:
+                if _stale(current, plan, only_if_pending):
+                    return current, []
+                return apply_report(current, data, None, now)
+
+            self.writer.change(session_id, rule, "report on", actor, expire_first=False)
+        return report
+
+    def build(self, session: Session) -> Report:
+        """The report of ``session`` as it stands (nothing stored)."""
+        attempts = self.interviews.attempts(session.id)
+        report = build_report(
+            session,
+            self.interviews.questions(session.id),
+            attempts,
+            now=self.writer.clock.now(),
+            evaluator=self.ai.evaluator_label(session, attempts),
+        )
+        if self.ai.model_ref(session) is not None:
+            report = self.ai.with_ai_words(session.id, report, len(attempts))
+        return report
+
+    def get_report(self, session_id: str, *, regenerate: bool = False) -> Report:
+        """The session's report: the stored one when ready, else generated now.
+
+        A running session gets an interim report (not stored). ``regenerate`` rebuilds
+        and stores a fresh one.
+
+        Raises:
+            SessionNotFoundError: no such session.
+            InvalidStateError: the session has no plan.
+        """
+        session = self.writer.read(session_id)
+        if session.report_status is ReportStatus.READY and not regenerate:
+            stored = self.writer.store.get_events(
+                session_id, types=(EventType.REPORT_GENERATED.value,)
+            )
+            if stored:
+                return Report.model_validate(stored[-1].data["report"])
+        return self.generate_report(session_id)
+
+    def draft_words(self, session_id: str, actor: str) -> None:
+        """Before an LLM session ends, let its model draft the report's words.
+
+        Does nothing for offline sessions, sessions not running, sessions whose time ran
+        out, or sessions with no evaluated answer; a failure or a used budget leaves the
+        offline words.
+        """
+        stored = self.writer.store.get(session_id)
+        if stored is None:
+            return
+        ref = self.ai.model_ref(stored)
+        if (
+            ref is None
+            or stored.status not in (SessionStatus.ACTIVE, SessionStatus.PAUSED)
+            or stored.is_due_to_expire(self.writer.clock.now())
+        ):
+            return
+        attempts = self.interviews.attempts(session_id)
+        if any(a.evaluation for a in attempts):
+            draft = build_report(
+                stored,
+                self.interviews.questions(session_id),
+                attempts,
+                now=self.writer.clock.now(),
+                evaluator=str(ref),
+            )
+            self.ai.draft_report(stored, ref, draft, len(attempts), actor)
+
+    def release_report(self, session_id: str, *, actor: str) -> Session:
+        """Release a final session's report to its candidate (``report_released``).
+
+        Raises:
+            InvalidStateError: the session is not final, or has no plan.
+        """
+        return self.writer.change(
+            session_id,
+            lambda s, now: apply_report_release(s, actor, now),
+            "release the report of",
+            actor,
+            expire_first=False,
+        )
+
+
+def _stale(current: Session, built_from: InterviewState, only_if_pending: bool) -> bool:
+    """True when a report built from ``built_from`` must not be stored on ``current``."""
+    if current.interview != built_from:
+        return True  # a late evaluation landed meanwhile: its own hook reports again
+    return only_if_pending and current.report_status is not ReportStatus.PENDING
