@@ -308,6 +308,8 @@ class SlowEvaluator(OfflineEvaluator):
     """Scoring takes longer than the time left, and the background sweep expires the
     session (and stores its report) before the score is recorded."""
 
+    inline = False  # a slow evaluator: its answers are saved before they are scored
+
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.sweep: Any = None
@@ -345,3 +347,31 @@ def test_racing_end_and_expiry_store_one_report(manager: SessionManager, clock: 
         session_id, "system"
     )  # a second worker finding it due from a stale read
     assert len(manager.get_events(session_id, types=["report_generated"])) == 1
+
+
+def test_an_offline_answer_and_its_evaluation_are_one_commit(manager: SessionManager) -> None:
+    """Issue 16: the offline scorer is pure and fast, so one durable commit holds all."""
+    session_id = _started(manager, question_count=3, max_follow_ups=1)
+    before = manager.get_session(session_id)
+    item_id = _first(manager, session_id)
+    outcome = manager.submit_answer(session_id, item_id, "It depends.")
+    assert outcome.session.version == before.version + 1
+    types = [e.type for e in manager.get_events(session_id, after_seq=before.last_seq)]
+    assert types == ["answer_submitted", "answer_evaluated", "follow_up_asked"]
+    assert outcome.follow_up is not None and outcome.item.settled_attempts == (1,)
+
+
+def test_an_inline_evaluator_that_fails_keeps_the_answer_in_the_same_commit(
+    store: SQLStore, clock: FakeClock
+) -> None:
+    class BrokenInline(BrokenEvaluator):
+        inline = True
+
+    manager = SessionManager(store, clock, evaluator=BrokenInline())
+    session_id = _started(manager, question_count=2)
+    before = manager.get_session(session_id)
+    outcome = manager.submit_answer(session_id, _first(manager, session_id), "kept")
+    assert outcome.evaluation is None and outcome.session.version == before.version + 1
+    types = [e.type for e in manager.get_events(session_id, after_seq=before.last_seq)]
+    assert types == ["answer_submitted", "provider_failed"]
+    assert [a.text for a in manager.get_answers(session_id)] == ["kept"]

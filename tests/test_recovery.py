@@ -115,7 +115,12 @@ def test_a_mock_question_with_a_torn_answer_gets_a_score_not_a_dead_end(
 
 
 class GatedEvaluator(OfflineEvaluator):
-    """Blocks inside ``evaluate`` until the test opens the gate."""
+    """Blocks inside ``evaluate`` until the test opens the gate (a slow evaluator).
+
+    Not ``inline``: like a model, its answers are saved before they are evaluated.
+    """
+
+    inline = False
 
     def __init__(self) -> None:
         self.entered = threading.Event()

@@ -68,6 +68,8 @@ class OfflineEvaluator:
     """The calibrated rubric scorer of :mod:`rehearse.scoring` (no model, < 20 ms an answer)."""
 
     name = f"offline:{RUBRIC_VERSION}"
+    #: pure and fast (under 5 ms): an answer and its evaluation share one commit (issue 16)
+    inline = True
 
     def evaluate(
         self,

@@ -1,7 +1,8 @@
 """The one owner of background work: started by ``rehearse serve``, usable standalone.
 
-Today it runs the expiry sweep (every ``sweep_seconds``) and, once at start, the
-recovery of answers left without an evaluation by a crash (issue 10, item 3). Later
+Today it runs the expiry sweep (every ``sweep_seconds``), builds the reports of sessions
+that just ended (off the path of the request that ended them, issue 16) and, once at
+start, the recovery of answers left without an evaluation by a crash (issue 10, item 3). Later
 capabilities (transcription workers, the realtime writer) register their jobs here with
 :meth:`Background.every` instead of starting tasks of their own.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
     from rehearse.service.composition import Services
 
 log = logging.getLogger("rehearse.background")
+
+#: How often queued reports are picked up, seconds (an ended session waits about this).
+REPORT_POLL_SECONDS = 0.05
 
 #: How far back the start-up recovery looks for sessions with unscored answers.
 RECOVERY_WINDOW = timedelta(days=30)
@@ -50,6 +55,8 @@ class Background:
         self.jobs: list[Job] = [Job("recover unscored answers", 0, self.recover_answers)]
         if sweep_seconds:
             self.jobs.append(Job("expiry sweep", sweep_seconds, self.sweep))
+        self.jobs.append(Job("reports", REPORT_POLL_SECONDS, self.build_reports))
+        self._reports: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._tasks: list[asyncio.Task[None]] = []
 
     def every(self, name: str, seconds: float, run: Callable[[], object]) -> None:
@@ -102,19 +109,33 @@ class Background:
             log.info("evaluated %d answer(s) left unscored by a crash", settled)
         return settled
 
+    def build_reports(self) -> int:
+        """Build the reports of sessions that ended since the last run; returns how many."""
+        built = 0
+        while True:
+            try:
+                session_id = self._reports.get_nowait()
+            except queue.Empty:
+                return built
+            self.services.reports.finish(session_id)
+            built += 1
+
     async def start(self) -> None:
-        """Start every job on the running loop."""
+        """Start every job on the running loop; reports are built here from now on."""
+        self.services.reports.defer_to(self._reports.put)
         for job in self.jobs:
             self._tasks.append(asyncio.create_task(self._loop(job), name=job.name))
 
     async def stop(self) -> None:
-        """Cancel every job and wait for them to stop."""
+        """Cancel every job, wait for them to stop, and build the reports still queued."""
+        self.services.reports.defer_to(None)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await asyncio.to_thread(self.build_reports)
 
     async def _loop(self, job: Job) -> None:
         while True:

@@ -247,6 +247,9 @@ class InterviewService:
             InvalidStateError: the session is not active.
             SessionImmutableError: the session is final or its time ran out.
         """
+        stored = self.writer.read(session_id)
+        if self.ai.model_ref(stored) is None and getattr(self.evaluator, "inline", False):
+            return self._submit_inline(stored, question_id, text, time_spent_seconds, actor)
         session = self.writer.change(
             session_id,
             lambda s, now: apply_answer(s, question_id, text, time_spent_seconds, now),
@@ -271,6 +274,77 @@ class InterviewService:
             follow_up=follow_up,
             next_question=session.interview.current(),
             notices=notices,
+        )
+
+    def _submit_inline(
+        self, stored: Session, question_id: str, text: str, time_spent: float, actor: str
+    ) -> AnswerOutcome:
+        """The answer, its offline evaluation and follow-up in one transaction (issue 16).
+
+        For an evaluator that declares itself ``inline`` (pure and fast, under 5 ms: the
+        shipped offline scorer) there is nothing slow to save the answer from, so one
+        durable commit stores all three. The evaluation is computed before the
+        transaction from the plan already read; an evaluator that raises is recorded as
+        its failure in the same transaction, and the answer is kept.
+        """
+        session_id = stored.id
+        assert stored.interview is not None
+        item = stored.interview.item(session_id, question_id)
+        answer = text.strip()
+        data: dict[str, Any] | None = None
+        failed: dict[str, Any] | None = None
+        follow_text: str | None = None
+        evaluation: AnswerEvaluation | None = None
+        question = self.questions(session_id).get(item.question_id)
+        if question is not None and answer:
+            try:
+                graded = answer
+                if item.parent_id is not None:
+                    earlier = self.attempts(session_id, item.parent_id)
+                    if earlier:
+                        graded = f"{earlier[-1].text}\n\n{answer}"
+                evaluation = self.evaluator.evaluate(
+                    question, graded, time_spent_seconds=time_spent or None
+                )
+                data = {"provider": "offline", "model": "default", "prompt_version": None}
+                data |= evaluation.model_dump(mode="json") | {"evaluator": self.evaluator.name}
+                asked = [f.text for f in stored.interview.follow_ups_of(item.id)]
+                if item.kind == "question" and len(asked) < stored.interview.max_follow_ups:
+                    follow_text = self.interviewer.follow_up(question, answer, evaluation, asked)
+            except Exception as exc:
+                if requests_disabled(exc):
+                    raise
+                failed, evaluation = _failure("evaluator", exc), None
+        attempt = 0
+
+        def rule(session: Session, now: datetime) -> Change:
+            nonlocal attempt
+            session, events = apply_answer(session, question_id, text, time_spent, now)
+            assert session.interview is not None
+            attempt = session.interview.item(session_id, question_id).attempts
+            if data is not None:
+                session, more = apply_evaluation(session, item.id, attempt, data, now)
+                events = [*events, *more]
+                if follow_text:
+                    session, more = apply_follow_up(session, item.id, follow_text, now)
+                    events = [*events, *more]
+            elif failed is not None:
+                session, more = apply_evaluation_failed(session, item.id, attempt, failed, now)
+                events = [*events, *more]
+            return session, events
+
+        before = {i.id for i in stored.interview.items}
+        session = self.writer.change(session_id, rule, "answer", actor)
+        assert session.interview is not None
+        follow_up = next((i for i in session.interview.items if i.id not in before), None)
+        return AnswerOutcome(
+            session=session,
+            item=session.interview.item(session_id, question_id),
+            attempt=attempt,
+            evaluation=evaluation,
+            follow_up=follow_up,
+            next_question=session.interview.current(),
+            notices=[],
         )
 
     def recover(self, session_id: str, *, grace_seconds: float = 0.0) -> int:

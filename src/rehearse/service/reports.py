@@ -21,6 +21,7 @@ In an LLM session the model drafts the report's words before the session ends
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
 
 from rehearse.domain.events import EventType
@@ -48,11 +49,34 @@ class ReportService:
         self.writer = writer
         self.interviews = interviews
         self.ai = ai
+        self._defer: Callable[[str], None] | None = None
         writer.on_final(self._finished)
+
+    def defer_to(self, submit: Callable[[str], None] | None) -> None:
+        """Build reports off the caller's path: ``submit(session_id)`` queues the work.
+
+        The background owner of ``rehearse serve`` sets this (issue 16: ``end_session``
+        is one commit; its report follows right after). Without it, the write that ends
+        a session builds the report before it returns. Either way :meth:`get_report`
+        builds a pending report itself when asked first.
+        """
+        self._defer = submit
 
     def _finished(self, session: Session) -> None:
         """After a session became final (or changed while final): store its report."""
         if session.report_status is not ReportStatus.PENDING or session.interview is None:
+            return
+        if self._defer is not None:
+            self._defer(session.id)
+            return
+        self.finish(session.id)
+
+    def finish(self, session_id: str) -> None:
+        """Store the pending report of a final session once every answer is settled."""
+        session = self.writer.store.get(session_id)
+        if session is None or session.interview is None:
+            return
+        if session.report_status is not ReportStatus.PENDING or not session.status.is_final:
             return
         if self.interviews.recover(session.id):
             fresh = self.writer.store.get(session.id)
@@ -144,7 +168,9 @@ class ReportService:
             )
             if stored:
                 return Report.model_validate(stored[-1].data["report"])
-        return self.generate_report(session_id)
+        # a pending report may be being built in the background right now: store ours
+        # only if it still is pending, so the ending keeps one report
+        return self.generate_report(session_id, only_if_pending=not regenerate)
 
     def draft_words(self, session_id: str, actor: str) -> None:
         """Before an LLM session ends, let its model draft the report's words.
