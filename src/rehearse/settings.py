@@ -72,6 +72,9 @@ class Settings(BaseSettings):
         default_ai_model: model of that provider.
         ai_timeout_seconds: deadline of one model request, seconds (0-600); a request
             that runs out is retried like a rate limit.
+        ai_answer_deadline_seconds: how long an answer waits for the session's model,
+            seconds (issue 15); past it the candidate gets the offline evaluation at
+            once, and the model's evaluation and follow-up arrive later as events.
         ai_max_retries: retries of a model request after a timeout, a rate limit (HTTP
             429) or a provider error (HTTP 5xx, connection refused), 0-10.
         ai_retry_base_seconds: first backoff wait, seconds; it doubles with each retry
@@ -104,6 +107,7 @@ class Settings(BaseSettings):
         }
 
     ai_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    ai_answer_deadline_seconds: float = Field(default=2.0, ge=0, le=600)
     ai_max_retries: int = Field(default=3, ge=0, le=10)
     ai_retry_base_seconds: float = Field(default=1.0, ge=0, le=60)
     ai_context_tokens: int = Field(default=6_000, ge=500, le=200_000)

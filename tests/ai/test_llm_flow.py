@@ -342,3 +342,56 @@ def test_the_shipped_test_provider_runs_a_whole_interview_offline(
     assert report.evaluator == "test:default" and report.answered == 3
     assert manager.get_session(session_id).tokens_used > 0
     assert "report_drafted" in types(manager, session_id)
+
+
+def _wait_for(predicate: Any, seconds: float = 10.0) -> None:
+    import time
+
+    limit = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < limit, "the model's late evaluation never landed"
+        time.sleep(0.02)
+
+
+def test_a_slow_model_never_keeps_the_candidate_waiting(
+    llm: SessionManager, scripted: Scripted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: past the deadline the offline score comes at once; the model's replaces it."""
+    monkeypatch.setenv("REHEARSE_AI_ANSWER_DEADLINE_SECONDS", "0.05")
+    get_settings.cache_clear()
+    session_id = started(llm, max_follow_ups=1)
+    item_id = current(llm, session_id)
+    scripted.cues.append(Cue(task="evaluate", delay=0.6))
+    outcome = llm.submit_answer(session_id, item_id, "Use a B-tree index on the column.", 20)
+    assert outcome.evaluation is not None and outcome.follow_up is None
+    assert any("taking longer" in n for n in outcome.notices)
+    [provisional] = llm.get_events(session_id, types=["answer_evaluated"])
+    assert provisional.data["provisional"] is True
+    assert provisional.data["evaluation"]["evaluator"].startswith("offline")
+
+    def landed() -> bool:
+        return len(llm.get_events(session_id, types=["answer_evaluated"])) == 2
+
+    _wait_for(landed)
+    _, final = llm.get_events(session_id, types=["answer_evaluated"])
+    assert final.data["replaces_provisional"] is True
+    assert final.data["evaluation"]["evaluator"] == "openai:gpt-test"
+    _wait_for(lambda: bool(llm.get_events(session_id, types=["follow_up_asked"])))
+    plan = llm.get_plan(session_id)
+    assert plan.item(session_id, item_id).score == final.data["evaluation"]["score"]
+    assert plan.item(session_id, item_id).provisional_attempts == ()
+    llm.end_session(session_id)
+    report = llm.get_report(session_id)
+    [question] = [q for q in report.questions if q.id == item_id]
+    assert question.score == final.data["evaluation"]["score"]
+
+
+def test_a_model_within_the_deadline_answers_as_before(
+    llm: SessionManager, scripted: Scripted
+) -> None:
+    session_id = started(llm, max_follow_ups=0)
+    outcome = llm.submit_answer(session_id, current(llm, session_id), "Use a B-tree index.", 20)
+    assert outcome.notices == []
+    [evaluated] = llm.get_events(session_id, types=["answer_evaluated"])
+    assert "provisional" not in evaluated.data
+    assert evaluated.data["evaluation"]["evaluator"] == "openai:gpt-test"

@@ -140,7 +140,13 @@ def apply_answer(
 
 
 def apply_evaluation(
-    session: Session, item_id: str, attempt: int, evaluation: dict[str, Any], now: Any
+    session: Session,
+    item_id: str,
+    attempt: int,
+    evaluation: dict[str, Any],
+    now: Any,
+    *,
+    provisional: bool = False,
 ) -> Change:
     """Record the evaluation of one attempt; the item keeps its best score.
 
@@ -148,7 +154,10 @@ def apply_evaluation(
     Allowed on final sessions: it describes an answer given while the session ran. A
     report already stored (or failed) goes back to pending, to be rebuilt with this
     score. An attempt already settled is left alone (no events): two evaluators racing
-    for one answer (a recovery and the original) store one evaluation.
+    for one answer (a recovery and the original) store one evaluation; except that a
+    ``provisional`` evaluation (the offline one given while the session's model was
+    still thinking, issue 15) is replaced by the next one, and the item's best score is
+    recomputed from every attempt's score.
 
     Raises:
         QuestionNotFoundError: no such item.
@@ -156,17 +165,36 @@ def apply_evaluation(
     if session.interview is None:
         raise QuestionNotFoundError(session.id, item_id)
     item = session.interview.item(session.id, item_id)
-    if attempt in item.settled_attempts:
+    replacing = attempt in item.provisional_attempts and not provisional
+    if attempt in item.settled_attempts and not replacing:
         return session, []
     score = int(evaluation["score"])
-    best = score if item.score is None else max(item.score, score)
+    scores = (*((n, s) for n, s in item.attempt_scores if n != attempt), (attempt, score))
+    best = max(s for _, s in scores)
+    if not replacing and item.score is not None and not item.attempt_scores:
+        best = max(best, item.score)  # an item stored before attempt_scores existed
+    provisional_attempts = tuple(n for n in item.provisional_attempts if n != attempt)
+    if provisional:
+        provisional_attempts = (*provisional_attempts, attempt)
+    settled = item.settled_attempts if replacing else (*item.settled_attempts, attempt)
     updated = item.model_copy(
-        update={"score": best, "settled_attempts": (*item.settled_attempts, attempt)}
+        update={
+            "score": best,
+            "settled_attempts": settled,
+            "attempt_scores": scores,
+            "provisional_attempts": provisional_attempts,
+        }
     )
     event = NewEvent(
         type=EventType.ANSWER_EVALUATED,
         at=now,
-        data={"item_id": item.id, "attempt": attempt, "evaluation": evaluation},
+        data={
+            "item_id": item.id,
+            "attempt": attempt,
+            "evaluation": evaluation,
+            **({"provisional": True} if provisional else {}),
+            **({"replaces_provisional": True} if replacing else {}),
+        },
     )
     return _settled(session, updated, now), [event]
 

@@ -49,6 +49,9 @@ class PlanItem(BaseModel):
         settled_attempts: attempts whose evaluation is stored or whose evaluator failed
             (recorded); any other attempt up to ``attempts`` still waits for its
             evaluation, e.g. after a crash between an answer's two commits (issue 10).
+        attempt_scores: ``(attempt, score)`` of each evaluated attempt.
+        provisional_attempts: attempts scored offline while the session's model was
+            still thinking; the model's evaluation replaces theirs (issue 15).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -64,6 +67,8 @@ class PlanItem(BaseModel):
     attempts: int = 0
     score: int | None = None
     settled_attempts: tuple[int, ...] = ()
+    attempt_scores: tuple[tuple[int, int], ...] = ()
+    provisional_attempts: tuple[int, ...] = ()
 
     def unsettled_attempts(self) -> list[int]:
         """Attempts answered but neither evaluated nor recorded as failed, oldest first.

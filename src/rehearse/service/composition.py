@@ -120,5 +120,6 @@ class Services:
         return Background(self, sweep_seconds=sweep_seconds)
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Stop the model workers and release the store's connections."""
+        self.interviews.close()
         self.store.close()

@@ -19,6 +19,8 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,11 +50,15 @@ from rehearse.scoring import AnswerEvaluation
 from rehearse.service import access
 from rehearse.service.ai_parts import AIParts
 from rehearse.service.writer import SessionWriter
+from rehearse.settings import get_settings
 from rehearse.storage import SessionQuery
 from rehearse.storage.folders import SessionFolders, check_png
 
 #: Sessions whose planned questions are kept in memory (oldest dropped first).
 QUESTION_CACHE_SIZE = 512
+
+#: Model calls that may run past their request at once (issue 15).
+MODEL_WORKERS = 4
 
 #: Recent sessions of the same candidate whose questions a new plan avoids.
 RECENT_SESSIONS = 10
@@ -121,6 +127,7 @@ class InterviewService:
         #: (session, item, attempt) being evaluated by this process right now
         self._in_flight: set[tuple[str, str, int]] = set()
         self._in_flight_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
 
     @property
     def interviewer(self) -> Interviewer:
@@ -261,9 +268,14 @@ class InterviewService:
         attempt = item.attempts
         notices: list[str] = []
         before = {i.id for i in session.interview.items}
-        session, evaluation = self._settle(
-            session, item, attempt, text.strip(), time_spent_seconds, actor, notices
-        )
+        if self.ai.model_ref(session) is None:
+            session, evaluation = self._settle(
+                session, item, attempt, text.strip(), time_spent_seconds, actor, notices
+            )
+        else:
+            session, evaluation = self._settle_by_deadline(
+                session, item, attempt, text.strip(), time_spent_seconds, actor, notices
+            )
         assert session.interview is not None
         follow_up = next((i for i in session.interview.items if i.id not in before), None)
         return AnswerOutcome(
@@ -346,6 +358,78 @@ class InterviewService:
             next_question=session.interview.current(),
             notices=[],
         )
+
+    def _settle_by_deadline(
+        self,
+        session: Session,
+        item: PlanItem,
+        attempt: int,
+        text: str,
+        time_spent: float,
+        actor: str,
+        notices: list[str],
+    ) -> tuple[Session, AnswerEvaluation | None]:
+        """The model's evaluation if it comes within the deadline, else the offline one now.
+
+        Issue 15: a candidate never waits on a model. The model's evaluation and
+        follow-up are asked for in a worker thread; past
+        ``ai_answer_deadline_seconds`` the offline evaluation is stored as provisional
+        and returned, and the model's, when it validates, replaces it (an
+        ``answer_evaluated`` event with ``replaces_provisional``) together with its
+        follow-up, which reach the room over the live stream.
+        """
+        later: list[str] = []
+        job = self._pool().submit(
+            self._settle, session, item, attempt, text, time_spent, actor, later
+        )
+        deadline = get_settings().ai_answer_deadline_seconds
+        try:
+            result = job.result(timeout=deadline)
+        except FutureTimeout:
+            pass
+        else:
+            notices.extend(later)
+            return result
+        question = self.questions(session.id).get(item.question_id)
+        if question is None:
+            return self.writer.store.get(session.id) or session, None
+        answer = text
+        if item.parent_id is not None:
+            earlier = self.attempts(session.id, item.parent_id)
+            if earlier:
+                answer = f"{earlier[-1].text}\n\n{text}"
+        offline = self.evaluator.evaluate(question, answer, time_spent_seconds=time_spent or None)
+        data = {"provider": "offline", "model": "default", "prompt_version": None}
+        data |= offline.model_dump(mode="json") | {"evaluator": self.evaluator.name}
+        stored = self.writer.change(
+            session.id,
+            lambda s, now: apply_evaluation(s, item.id, attempt, data, now, provisional=True),
+            "evaluate",
+            actor,
+            expire_first=False,
+        )
+        notices.append(
+            f"The AI evaluator is taking longer than {deadline:g} s, so this is the offline "
+            "evaluation; the AI's replaces it when it arrives."
+        )
+        if job.done() and job.exception() is None:
+            notices.extend(later)
+            return job.result()  # it landed first after all: it is the one stored
+        return stored, offline
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """Worker threads for model calls that outlive the request (created on first use)."""
+        with self._in_flight_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=MODEL_WORKERS, thread_name_prefix="rehearse-model"
+                )
+            return self._executor
+
+    def close(self) -> None:
+        """Stop taking model work; calls under way finish in their threads."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     def recover(self, session_id: str, *, grace_seconds: float = 0.0) -> int:
         """Evaluate every saved answer that has neither an evaluation nor a recorded failure.
@@ -547,6 +631,13 @@ class InterviewService:
                     )
 
         def rule(session: Session, now: datetime) -> Change:
+            assert session.interview is not None
+            waiting = attempt in session.interview.item(session_id, item.id).provisional_attempts
+            if waiting and evaluator == self.evaluator.name:
+                # the model fell back to offline: the provisional score stands as it is
+                if follow_text:
+                    return apply_follow_up(session, item.id, follow_text, now)
+                return session, []
             session, events = apply_evaluation(session, item.id, attempt, data, now)
             if follow_text and events:
                 session, more = apply_follow_up(session, item.id, follow_text, now)
