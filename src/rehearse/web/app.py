@@ -2,7 +2,10 @@
 
 Background work: an expiry sweep every few seconds (safe with several workers: each
 expiry is a version-checked change). Request logs are one structured line per request
-(method, path, status, milliseconds), never with bodies, tokens or cookies.
+(method, path, status, milliseconds), never with bodies, tokens or cookies; link tokens
+and query-string secrets in the path are redacted (:mod:`rehearse.web.redaction`).
+Every request passes :class:`~rehearse.web.guard.EdgeGuard` (allowed hosts, origin,
+authentication and body limits) before the app reads its body.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,9 +27,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rehearse import __version__
+from rehearse.clock import Clock, ScaledClock
+from rehearse.errors import ConfigurationError
 from rehearse.service.sessions import SessionManager
+from rehearse.settings import get_settings
 from rehearse.web import errors, login
 from rehearse.web.api import interview, sessions
+from rehearse.web.guard import EdgeGuard, allowed_hosts_for
+from rehearse.web.redaction import install_redaction, redact
 from rehearse.web.stream import router as stream_router
 
 log = logging.getLogger("rehearse.web")
@@ -40,6 +48,9 @@ def create_app(
     auth: bool = False,
     accounts_factory: Callable[[SessionManager], Any] | None = None,
     sweep_seconds: float = SWEEP_SECONDS,
+    allowed_hosts: Collection[str] | None = None,
+    max_body_bytes: int | None = None,
+    max_upload_bytes: int | None = None,
 ) -> FastAPI:
     """Build the web app.
 
@@ -51,7 +62,15 @@ def create_app(
         accounts_factory: builds the account service from the manager (default: the
             SQL account store on the manager's database).
         sweep_seconds: how often the expiry sweep runs (0: never).
+        allowed_hosts: host names the ``Host`` header may name (see
+            :func:`~rehearse.web.guard.allowed_hosts_for`); ``None`` checks none, which
+            only an app driven in-process should do (``rehearse serve`` always passes them).
+        max_body_bytes: request body limit, bytes (default: ``REHEARSE_MAX_BODY_BYTES``).
+        max_upload_bytes: whiteboard upload limit, bytes (default:
+            ``REHEARSE_MAX_UPLOAD_BYTES``).
     """
+    settings = get_settings()
+    install_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +101,12 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(
+        EdgeGuard,
+        allowed_hosts=allowed_hosts,
+        max_body_bytes=max_body_bytes or settings.max_body_bytes,
+        max_upload_bytes=max_upload_bytes or settings.max_upload_bytes,
+    )
     app.add_middleware(RequestLog)
     app.include_router(sessions.router)
     app.include_router(interview.router)
@@ -115,10 +140,45 @@ def create_app(
 def app_from_environment() -> FastAPI:
     """The app ``rehearse serve`` runs in each worker: database and auth from the environment.
 
-    ``REHEARSE_DATABASE_URL`` (or the default SQLite file) and ``REHEARSE_AUTH=1``.
+    ``REHEARSE_DATABASE_URL`` (or the default SQLite file), ``REHEARSE_AUTH=1``, the
+    address ``rehearse serve`` bound (``REHEARSE_SERVE_HOST``) with
+    ``REHEARSE_ALLOWED_HOSTS``, and, under test only, ``REHEARSE_TEST_CLOCK``.
     """
     configure_logging()
-    return create_app(auth=os.environ.get("REHEARSE_AUTH") == "1")
+    clock = test_clock_from_environment()
+    hosts = allowed_hosts_for(
+        os.environ.get("REHEARSE_SERVE_HOST", "127.0.0.1"), get_settings().allowed_hosts
+    )
+    return create_app(
+        (lambda: SessionManager.from_url(clock=clock)) if clock else None,
+        auth=os.environ.get("REHEARSE_AUTH") == "1",
+        allowed_hosts=hosts,
+    )
+
+
+def test_clock_from_environment() -> Clock | None:
+    """The fake clock of ``REHEARSE_TEST_CLOCK``, honoured only when ``REHEARSE_TESTING=1``.
+
+    ``REHEARSE_TEST_CLOCK="<ISO instant>[@<rate>]"`` starts the server's clock at that
+    instant, running ``rate`` times real time (:class:`~rehearse.clock.ScaledClock`).
+    Without ``REHEARSE_TESTING=1`` it is ignored with a warning: a production server
+    always runs on the system clock.
+
+    Raises:
+        ConfigurationError: the variable is malformed (with the test flag set).
+    """
+    spec = os.environ.get("REHEARSE_TEST_CLOCK", "")
+    if not spec:
+        return None
+    if os.environ.get("REHEARSE_TESTING") != "1":
+        log.warning("REHEARSE_TEST_CLOCK ignored: honoured only with REHEARSE_TESTING=1")
+        return None
+    try:
+        clock = ScaledClock.parse(spec)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+    log.warning("test clock in use: %s at %sx real time", clock.start.isoformat(), clock.rate)
+    return clock
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -201,11 +261,12 @@ class RequestLog:
             await self.app(scope, receive, send_and_note)
         finally:
             if log.isEnabledFor(logging.INFO):
+                query = scope.get("query_string", b"").decode("latin-1")
                 log.info(
                     "request",
                     extra={
                         "method": scope["method"],
-                        "path": scope["path"],
+                        "path": redact(scope["path"] + (f"?{query}" if query else "")),
                         "status": status,
                         "ms": round((time.perf_counter() - started) * 1000, 2),
                     },

@@ -15,11 +15,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from rehearse.errors import AccessDeniedError, SessionNotFoundError
 from rehearse.web.auth import LINK_COOKIE, SESSION_COOKIE
+from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep, require_staff
 from rehearse.web.pages import templates  # one template environment, with the app's filters
 from rehearse.web.schemas import LinkCreate
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 def _cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, status
+from pydantic import AwareDatetime
 
 from rehearse.domain.access import redact_event
 from rehearse.domain.events import Event
+from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep, require_staff
 from rehearse.web.schemas import SessionCreate, SessionUpdate, UsageCreate, session_public
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], route_class=StrictJSONRoute)
+
+#: Largest ``offset`` and ``after``: event ``seq`` is a 32-bit column on PostgreSQL, and no
+#: list is anywhere near 2**31 rows; beyond it is a 422, never a database overflow.
+MAX_POSITION = 2**31 - 1
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -34,11 +39,15 @@ def list_sessions(
         None, description="Text in the candidate's name, or their e-mail."
     ),
     role: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    limit: int = Query(50, description="Page size, 1-500."),
-    cursor: str | None = None,
-    offset: int = 0,
+    created_after: AwareDatetime | None = Query(
+        None, description="Only sessions created at or after this instant (with a time zone)."
+    ),
+    created_before: AwareDatetime | None = Query(
+        None, description="Only sessions created before this instant (with a time zone)."
+    ),
+    limit: int = Query(50, ge=1, le=500, description="Page size, 1-500."),
+    cursor: str | None = Query(None, max_length=200, description="next_cursor of a page."),
+    offset: int = Query(0, ge=0, le=MAX_POSITION, description="Sessions to skip."),
 ) -> dict[str, Any]:
     """Sessions the caller may see, newest first, with the total and the next page's cursor."""
     page = manager.list_sessions(
@@ -103,7 +112,9 @@ def get_events(
     session: VisibleSessionDep,
     manager: ManagerDep,
     principal: PrincipalDep,
-    after: int = Query(0, ge=0, description="Only events after this sequence number."),
+    after: int = Query(
+        0, ge=0, le=MAX_POSITION, description="Only events after this sequence number."
+    ),
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     """The session's event log, oldest first."""
