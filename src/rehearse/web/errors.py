@@ -124,9 +124,14 @@ def echo(value: Any) -> Any:
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app serves at this request's path (for ``Allow``)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET", "type": "http"})
-        if match is not Match.NONE:
+    scope = {**request.scope, "method": "GET", "type": "http"}
+    routes = list(request.app.router.routes)
+    while routes:
+        route = routes.pop()
+        included = getattr(route, "original_router", None)  # FastAPI's include_router wrapper
+        if included is not None:
+            routes.extend(included.routes)
+        elif route.matches(scope)[0] is not Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
     if "GET" in methods:
         methods.add("HEAD")

@@ -24,7 +24,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(
             r"([?&;](?:[\w.-]*(?:"
             + "|".join(p.replace("_", "[-_]?") for p in SECRET_PARAMETERS)
-            + r"))=)[^&#\s\"']*",
+            + r"))=)[^&;#\s\"']*",
             re.IGNORECASE,
         ),
         rf"\g<1>{REDACTED}",
