@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -78,23 +78,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
-        fields: list[dict[str, Any]] = []
-        for item in error.errors():
-            location = [str(part) for part in item["loc"] if part not in ("body", "query", "path")]
-            fields.append(
-                {
-                    "field": ".".join(location) or "body",
-                    "value": echo(item.get("input")),
-                    "message": describe_error(item, SessionConfig),
-                }
-            )
-        message = "; ".join(f"{f['field']}={f['value']!r}: {f['message']}" for f in fields)
-        body = {
-            "error": "ConfigurationError",
-            "message": f"invalid request: {message}",
-            "fields": fields,
-        }
-        return JSONResponse(body, status_code=422)
+        return JSONResponse(validation_body(error.errors()), status_code=422)
+
+    @app.exception_handler(WebSocketRequestValidationError)
+    async def _websocket_validation(
+        websocket: WebSocket, error: WebSocketRequestValidationError
+    ) -> None:
+        # accepted, then closed with 4422: the browser sees the code (a close before the
+        # accept is a bare HTTP 403); the reason names the field, within the 123-byte cap
+        body = validation_body(error.errors())
+        reason = body["message"].encode("utf-8")[:120].decode("utf-8", "ignore")
+        await websocket.accept()
+        await websocket.close(code=4422, reason=reason)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -106,6 +101,28 @@ def install(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(allowed_methods(request))
         body = {"error": "HTTPError", "message": str(error.detail)}
         return JSONResponse(body, status_code=error.status_code, headers=headers or None)
+
+
+def validation_body(errors: Any) -> dict[str, Any]:
+    """The 422 body of pydantic errors: ``{"error", "message", "fields": [...]}``."""
+    fields: list[dict[str, Any]] = []
+    for item in errors:
+        location = [
+            echo(str(part)) for part in item["loc"] if part not in ("body", "query", "path")
+        ]
+        fields.append(
+            {
+                "field": ".".join(location) or "body",
+                "value": echo(item.get("input")),
+                "message": describe_error(item, SessionConfig),
+            }
+        )
+    message = "; ".join(f"{f['field']}={f['value']!r}: {f['message']}" for f in fields)
+    return {
+        "error": "ConfigurationError",
+        "message": f"invalid request: {message}",
+        "fields": fields,
+    }
 
 
 def echo(value: Any) -> Any:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from rehearse.domain.access import Principal, redact_event
@@ -37,7 +37,9 @@ REPLAY_PAGE = 500
 
 
 @router.websocket("/api/v1/sessions/{session_id}/stream")
-async def stream(websocket: WebSocket, session_id: str, after: int = 0) -> None:
+async def stream(
+    websocket: WebSocket, session_id: str, after: int = Query(0, ge=0, le=2**31 - 1)
+) -> None:
     """Replay events after ``after``, then push new ones and a tick every second.
 
     Access is checked at connect and again every :data:`RECHECK_SECONDS`: a revoked
