@@ -35,6 +35,7 @@ from rehearse.web import errors, login
 from rehearse.web.api import interview, sessions
 from rehearse.web.guard import EdgeGuard, allowed_hosts_for
 from rehearse.web.redaction import install_redaction, redact
+from rehearse.web.schemas import HealthPublic
 from rehearse.web.stream import router as stream_router
 
 log = logging.getLogger("rehearse.web")
@@ -115,12 +116,19 @@ def create_app(
     _include_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], response_model=HealthPublic)
     def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], response_model=None)
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=HealthPublic,
+        responses={
+            503: {"model": HealthPublic, "description": "Starting, stopping or no storage."}
+        },
+    )
     def readyz(request: Request) -> JSONResponse:
         """Storage answers and the app is not shutting down (503 otherwise)."""
         ready = getattr(request.app.state, "ready", False)

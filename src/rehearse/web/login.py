@@ -18,7 +18,7 @@ from rehearse.web.auth import LINK_COOKIE, SESSION_COOKIE
 from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep, require_staff
 from rehearse.web.pages import templates  # one template environment, with the app's filters
-from rehearse.web.schemas import LinkCreate
+from rehearse.web.schemas import ERROR_RESPONSES, LinkCreate, LinkCreatedPublic, LinkPublic
 
 router = APIRouter(route_class=StrictJSONRoute)
 
@@ -94,7 +94,14 @@ def join(request: Request, token: str) -> Response:
     return response
 
 
-@router.post("/api/v1/sessions/{session_id}/links", status_code=201, tags=["sessions"])
+@router.post(
+    "/api/v1/sessions/{session_id}/links",
+    status_code=201,
+    tags=["sessions"],
+    response_model=LinkCreatedPublic,
+    response_model_exclude_unset=True,
+    responses=ERROR_RESPONSES,
+)
 def create_link(
     request: Request,
     session: VisibleSessionDep,
@@ -114,7 +121,13 @@ def create_link(
     }
 
 
-@router.get("/api/v1/sessions/{session_id}/links", tags=["sessions"])
+@router.get(
+    "/api/v1/sessions/{session_id}/links",
+    tags=["sessions"],
+    response_model=list[LinkPublic],
+    response_model_exclude_unset=True,
+    responses=ERROR_RESPONSES,
+)
 def list_links(
     request: Request, session: VisibleSessionDep, principal: PrincipalDep, manager: ManagerDep
 ) -> list[dict[str, Any]]:
@@ -131,7 +144,13 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
-@router.delete("/api/v1/sessions/{session_id}/links/{link_id}", tags=["sessions"])
+@router.delete(
+    "/api/v1/sessions/{session_id}/links/{link_id}",
+    tags=["sessions"],
+    response_model=LinkPublic,
+    response_model_exclude_unset=True,
+    responses=ERROR_RESPONSES,
+)
 def revoke_link(
     request: Request, session: VisibleSessionDep, link_id: str, principal: PrincipalDep
 ) -> dict[str, Any]:

@@ -12,15 +12,32 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from rehearse.rendering import render_html, render_markdown
 from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep
-from rehearse.web.schemas import AnswerCreate, item_public, session_public
+from rehearse.web.schemas import (
+    ERROR_RESPONSES,
+    AnswerCreate,
+    AnswerOutcomePublic,
+    AnswerPublic,
+    PlanItemPublic,
+    PlanPublic,
+    ReportPublic,
+    SessionPublic,
+    WhiteboardPublic,
+    item_public,
+    session_public,
+)
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["interview"], route_class=StrictJSONRoute)
+router = APIRouter(
+    prefix="/api/v1/sessions",
+    tags=["interview"],
+    route_class=StrictJSONRoute,
+    responses=ERROR_RESPONSES,
+)
 
 #: Uploads up to this size stay in memory while they stream in; larger ones spill to disk.
 SPOOL_BYTES = 256 * 1024
 
 
-@router.get("/{session_id}/plan")
+@router.get("/{session_id}/plan", response_model=PlanPublic, response_model_exclude_unset=True)
 def get_plan(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
     """Every question of the plan, in order, with status and best score."""
     plan = manager.get_plan(session.id)
@@ -31,21 +48,33 @@ def get_plan(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
     }
 
 
-@router.get("/{session_id}/questions/current")
+@router.get(
+    "/{session_id}/questions/current",
+    response_model=PlanItemPublic | None,
+    response_model_exclude_unset=True,
+)
 def current_question(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any] | None:
     """The question to answer now (``null`` when every question is done)."""
     item = manager.next_question(session.id)
     return item_public(item) if item else None
 
 
-@router.get("/{session_id}/questions/next")
+@router.get(
+    "/{session_id}/questions/next",
+    response_model=PlanItemPublic | None,
+    response_model_exclude_unset=True,
+)
 def next_question(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any] | None:
     """The same as ``current``: the first question not yet answered or skipped."""
     item = manager.next_question(session.id)
     return item_public(item) if item else None
 
 
-@router.post("/{session_id}/questions/{question_id:path}/skip")
+@router.post(
+    "/{session_id}/questions/{question_id:path}/skip",
+    response_model=SessionPublic,
+    response_model_exclude_unset=True,
+)
 def skip_question(
     session: VisibleSessionDep, question_id: str, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -55,7 +84,16 @@ def skip_question(
 
 
 @router.put(
-    "/{session_id}/questions/{question_id:path}/whiteboard", status_code=status.HTTP_201_CREATED
+    "/{session_id}/questions/{question_id:path}/whiteboard",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WhiteboardPublic,
+    response_model_exclude_unset=True,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
 )
 async def put_whiteboard(
     session: VisibleSessionDep,
@@ -82,7 +120,12 @@ async def put_whiteboard(
     return {"file": f"whiteboard/{path.name}", "bytes": size}
 
 
-@router.post("/{session_id}/answers", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{session_id}/answers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AnswerOutcomePublic,
+    response_model_exclude_unset=True,
+)
 def submit_answer(
     session: VisibleSessionDep, body: AnswerCreate, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -106,13 +149,28 @@ def submit_answer(
     }
 
 
-@router.get("/{session_id}/answers")
+@router.get(
+    "/{session_id}/answers", response_model=list[AnswerPublic], response_model_exclude_unset=True
+)
 def get_answers(session: VisibleSessionDep, manager: ManagerDep) -> list[dict[str, Any]]:
     """Every answer submitted, in order, with its evaluation."""
     return [a.model_dump(mode="json") for a in manager.get_answers(session.id)]
 
 
-@router.get("/{session_id}/report", response_model=None)
+@router.get(
+    "/{session_id}/report",
+    response_model=ReportPublic,
+    response_model_exclude_unset=True,
+    responses={
+        200: {
+            "description": "The report: JSON, Markdown (`format=md`) or HTML (`format=html`).",
+            "content": {
+                "text/markdown": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def get_report(
     session: VisibleSessionDep,
     manager: ManagerDep,

@@ -11,16 +11,36 @@ from rehearse.domain.access import redact_event
 from rehearse.domain.events import Event
 from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep, require_staff
-from rehearse.web.schemas import SessionCreate, SessionUpdate, UsageCreate, session_public
+from rehearse.web.schemas import (
+    ERROR_RESPONSES,
+    EventPublic,
+    SessionCreate,
+    SessionListPublic,
+    SessionPublic,
+    SessionUpdate,
+    UsageCreate,
+    UsagePublic,
+    session_public,
+)
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], route_class=StrictJSONRoute)
+router = APIRouter(
+    prefix="/api/v1/sessions",
+    tags=["sessions"],
+    route_class=StrictJSONRoute,
+    responses=ERROR_RESPONSES,
+)
 
 #: Largest ``offset`` and ``after``: event ``seq`` is a 32-bit column on PostgreSQL, and no
 #: list is anywhere near 2**31 rows; beyond it is a 422, never a database overflow.
 MAX_POSITION = 2**31 - 1
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionPublic,
+    response_model_exclude_unset=True,
+)
 def create_session(
     body: SessionCreate, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -30,7 +50,7 @@ def create_session(
     return session_public(session, manager.clock.now())
 
 
-@router.get("")
+@router.get("", response_model=SessionListPublic, response_model_exclude_unset=True)
 def list_sessions(
     manager: ManagerDep,
     principal: PrincipalDep,
@@ -69,13 +89,13 @@ def list_sessions(
     }
 
 
-@router.get("/{session_id}")
+@router.get("/{session_id}", response_model=SessionPublic, response_model_exclude_unset=True)
 async def get_session(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
     """One session with its remaining time, token usage, progress and current question."""
     return session_public(session, manager.clock.now())
 
 
-@router.patch("/{session_id}")
+@router.patch("/{session_id}", response_model=SessionPublic, response_model_exclude_unset=True)
 def update_session(
     session: VisibleSessionDep, body: SessionUpdate, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -97,7 +117,12 @@ def _transition(name: str, summary: str) -> None:
 
     handler.__name__ = f"{name}_session"
     handler.__doc__ = summary
-    router.post(f"/{{session_id}}/{name}", name=f"{name}_session")(handler)
+    router.post(
+        f"/{{session_id}}/{name}",
+        name=f"{name}_session",
+        response_model=SessionPublic,
+        response_model_exclude_unset=True,
+    )(handler)
 
 
 _transition("start", "Start a created session: its clock starts.")
@@ -107,7 +132,9 @@ _transition("end", "End an active or paused session; its report is generated.")
 _transition("cancel", "Cancel a session that is not final.")
 
 
-@router.get("/{session_id}/events")
+@router.get(
+    "/{session_id}/events", response_model=list[EventPublic], response_model_exclude_unset=True
+)
 def get_events(
     session: VisibleSessionDep,
     manager: ManagerDep,
@@ -123,7 +150,7 @@ def get_events(
     return [redact_event(e, principal, practice).to_json() for e in events]
 
 
-@router.post("/{session_id}/usage")
+@router.post("/{session_id}/usage", response_model=SessionPublic, response_model_exclude_unset=True)
 def record_usage(
     session: VisibleSessionDep, body: UsageCreate, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -135,7 +162,7 @@ def record_usage(
     return session_public(updated, manager.clock.now())
 
 
-@router.get("/{session_id}/usage")
+@router.get("/{session_id}/usage", response_model=UsagePublic, response_model_exclude_unset=True)
 def get_usage(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
     """Token usage, budget and every recorded call."""
     calls = manager.get_events(session.id, types=["usage_recorded"])
