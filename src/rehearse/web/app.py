@@ -153,7 +153,7 @@ def app_from_environment() -> FastAPI:
     ``REHEARSE_ALLOWED_HOSTS``, and, under test only, ``REHEARSE_TEST_CLOCK``.
     """
     configure_logging()
-    clock = test_clock_from_environment()
+    clock = fake_clock_from_environment()
     hosts = allowed_hosts_for(
         os.environ.get("REHEARSE_SERVE_HOST", "127.0.0.1"), get_settings().allowed_hosts
     )
@@ -164,7 +164,7 @@ def app_from_environment() -> FastAPI:
     )
 
 
-def test_clock_from_environment() -> Clock | None:
+def fake_clock_from_environment() -> Clock | None:
     """The fake clock of ``REHEARSE_TEST_CLOCK``, honoured only when ``REHEARSE_TESTING=1``.
 
     ``REHEARSE_TEST_CLOCK="<ISO instant>[@<rate>]"`` starts the server's clock at that
