@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from rehearse.clock import Clock
 from rehearse.domain.access import Principal, PrincipalRole
 from rehearse.domain.sessions import Session
 from rehearse.errors import AccessDeniedError
+from rehearse.service.accounts import AccountService
 from rehearse.service.sessions import SessionManager
 from rehearse.web.auth import resolve_principal
 
@@ -40,7 +42,21 @@ async def get_principal(request: Request) -> Principal:
     return principal_of(request)  # local mode: no I/O
 
 
+async def get_accounts(request: Request) -> AccountService | None:
+    """The account service (users, tokens, web sessions, links); ``None`` without ``--auth``."""
+    accounts: AccountService | None = request.app.state.accounts
+    return accounts
+
+
+async def get_clock(request: Request) -> Clock:
+    """The clock the app runs on (the manager's: a fake one under test)."""
+    clock: Clock = request.app.state.manager.clock
+    return clock
+
+
 ManagerDep = Annotated[SessionManager, Depends(get_manager)]
+AccountsDep = Annotated[AccountService | None, Depends(get_accounts)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 

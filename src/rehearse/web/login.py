@@ -16,7 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from rehearse.errors import AccessDeniedError, SessionNotFoundError
 from rehearse.web.auth import LINK_COOKIE, SESSION_COOKIE
 from rehearse.web.bodies import StrictJSONRoute
-from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep, require_staff
+from rehearse.web.deps import (
+    AccountsDep,
+    PrincipalDep,
+    VisibleSessionDep,
+    require_staff,
+)
 from rehearse.web.pages import templates  # one template environment, with the app's filters
 from rehearse.web.schemas import ERROR_RESPONSES, LinkCreate, LinkCreatedPublic, LinkPublic
 
@@ -48,12 +53,12 @@ def login_page(request: Request, next: str = "/") -> Response:
 @router.post("/login", response_class=HTMLResponse, include_in_schema=False)
 def login(
     request: Request,
+    accounts: AccountsDep,
     email: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),
 ) -> Response:
     """Check the credentials; on success set the login cookie and go to ``next``."""
-    accounts = request.app.state.accounts
     if accounts is None:
         return RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
     try:
@@ -69,9 +74,8 @@ def login(
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, principal: PrincipalDep) -> Response:
+def logout(request: Request, principal: PrincipalDep, accounts: AccountsDep) -> Response:
     """Close the browser session (the CSRF token is checked like any unsafe request)."""
-    accounts = request.app.state.accounts
     token = request.cookies.get(SESSION_COOKIE)
     if accounts is not None and token:
         accounts.close_web_session(token)
@@ -82,9 +86,8 @@ def logout(request: Request, principal: PrincipalDep) -> Response:
 
 
 @router.get("/join/{token}", include_in_schema=False)
-def join(request: Request, token: str) -> Response:
+def join(request: Request, token: str, accounts: AccountsDep) -> Response:
     """Open a candidate link: remember it in a cookie and go to its interview."""
-    accounts = request.app.state.accounts
     if accounts is None:
         return RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
     principal = accounts.principal_for_link(token)
@@ -107,10 +110,10 @@ def create_link(
     session: VisibleSessionDep,
     body: LinkCreate,
     principal: PrincipalDep,
+    accounts: AccountsDep,
 ) -> dict[str, Any]:
     """Create an unguessable, expiring link that lets a candidate take this one session."""
     require_staff(principal, "create candidate links")
-    accounts = request.app.state.accounts
     if accounts is None:
         raise AccessDeniedError("candidate links need sign-in: start the server with --auth")
     token, link = accounts.create_session_link(session.id, principal, body.ttl_seconds)
@@ -129,11 +132,10 @@ def create_link(
     responses=ERROR_RESPONSES,
 )
 def list_links(
-    request: Request, session: VisibleSessionDep, principal: PrincipalDep, manager: ManagerDep
+    session: VisibleSessionDep, principal: PrincipalDep, accounts: AccountsDep
 ) -> list[dict[str, Any]]:
     """The session's candidate links (never their tokens)."""
     require_staff(principal, "see candidate links")
-    accounts = request.app.state.accounts
     if accounts is None:
         return []
     return [link.model_dump(mode="json") for link in accounts.list_session_links(session.id)]
@@ -152,11 +154,10 @@ def _safe_next(target: str) -> str:
     responses=ERROR_RESPONSES,
 )
 def revoke_link(
-    request: Request, session: VisibleSessionDep, link_id: str, principal: PrincipalDep
+    session: VisibleSessionDep, link_id: str, principal: PrincipalDep, accounts: AccountsDep
 ) -> dict[str, Any]:
     """Revoke a candidate link of this session at once (a leaked link stops working)."""
     require_staff(principal, "revoke candidate links")
-    accounts = request.app.state.accounts
     if accounts is None:
         raise AccessDeniedError("candidate links need sign-in: start the server with --auth")
     if link_id not in {link.id for link in accounts.list_session_links(session.id)}:
