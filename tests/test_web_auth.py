@@ -14,6 +14,7 @@ from rehearse.service.accounts import AccountService
 from rehearse.service.sessions import SessionManager
 from rehearse.storage import SQLStore
 from rehearse.web import create_app
+from rehearse.web.auth import link_csrf_token
 
 PASSWORD = "correct horse battery"
 
@@ -124,13 +125,13 @@ def test_revoked_and_unknown_tokens_fail(world: World) -> None:
         world.client.get(
             "/api/v1/sessions", headers={"authorization": f"Bearer {token}"}
         ).status_code
-        == 403
+        == 401
     )
     assert (
         world.client.get(
             "/api/v1/sessions", headers={"authorization": "Bearer rh_nonsense"}
         ).status_code
-        == 403
+        == 401
     )
 
 
@@ -200,7 +201,10 @@ def test_candidate_link_grants_one_session(world: World) -> None:
     assert candidate.get(f"/api/v1/sessions/{one['id']}").status_code == 200
     assert candidate.get(f"/api/v1/sessions/{two['id']}").status_code == 403
     assert {s["id"] for s in candidate.get("/api/v1/sessions").json()["sessions"]} == {one["id"]}
-    assert candidate.post(f"/api/v1/sessions/{one['id']}/start").status_code == 200
+    # a link cookie is a cookie: unsafe requests need its CSRF token (issue 10, item 4)
+    assert candidate.post(f"/api/v1/sessions/{one['id']}/start").status_code == 403
+    csrf = {"X-CSRF-Token": link_csrf_token(url.rsplit("/", 1)[-1])}
+    assert candidate.post(f"/api/v1/sessions/{one['id']}/start", headers=csrf).status_code == 200
     links = world.client.get(f"/api/v1/sessions/{one['id']}/links", headers=world.as_("iv")).json()
     assert len(links) == 1 and "token" not in str(links[0]).lower().replace("token_hash", "")
 
@@ -291,8 +295,8 @@ def test_a_revoked_link_stops_working_and_its_live_stream_closes(
         assert revoked.status_code == 200 and revoked.json()["revoked_at"]
         with pytest.raises(WebSocketDisconnect) as closed:
             _drain(ws)
-    assert closed.value.code == 4403
-    assert candidate.get(f"/api/v1/sessions/{session['id']}").status_code == 403
+    assert closed.value.code == 4401  # a revoked link is no credential: not signed in
+    assert candidate.get(f"/api/v1/sessions/{session['id']}").status_code == 401
     unknown = world.client.delete(
         f"/api/v1/sessions/{session['id']}/links/nope", headers=world.as_("iv")
     )

@@ -139,9 +139,21 @@ class BudgetExceededError(RehearseError):
         used: tokens used before this call.
         requested: tokens this call asked to record.
         budget: the session's token budget.
+        state: the session's status value when refused (``"active"``).
+        action: the refused action (``"record usage"``), as :class:`InvalidStateError`
+            names it, so every 409 carries ``state`` and ``action`` (the README's promise).
     """
 
-    def __init__(self, session_id: str, used: int, requested: int, budget: int) -> None:
+    def __init__(
+        self,
+        session_id: str,
+        used: int,
+        requested: int,
+        budget: int,
+        *,
+        state: str = "active",
+        action: str = "record usage",
+    ) -> None:
         super().__init__(
             f"session {session_id} token budget exceeded: {used} used + {requested} requested "
             f"> {budget} budget ({max(budget - used, 0)} remaining)"
@@ -150,11 +162,16 @@ class BudgetExceededError(RehearseError):
         self.used = used
         self.requested = requested
         self.budget = budget
+        self.state = state
+        self.action = action
 
     def to_dict(self) -> dict[str, Any]:
-        """Include the token numbers."""
+        """Include the session, state, action and token numbers."""
         return {
             **super().to_dict(),
+            "session_id": self.session_id,
+            "state": self.state,
+            "action": self.action,
             "used": self.used,
             "requested": self.requested,
             "budget": self.budget,

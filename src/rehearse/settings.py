@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 APP_NAME = "rehearse"
 
@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         ai_prices: price table, ``"provider:model"`` (or a pattern such as
             ``"openai:gpt-4o*"``) to :class:`ModelPrice`; given entries are added to
             (and override) :data:`DEFAULT_AI_PRICES`. JSON in the environment.
+        max_body_bytes: largest request body the web app reads (JSON and forms), bytes;
+            a larger one is refused with 413 while it streams in, before it is buffered.
+        max_upload_bytes: largest whiteboard image (PNG) upload, bytes (413 beyond).
+        allowed_hosts: host names the web app answers to besides the address it is bound
+            to (``Host`` header, DNS-rebinding guard); comma-separated in the environment,
+            ``*`` for any.
     """
 
     model_config = SettingsConfigDict(env_prefix="REHEARSE_", extra="ignore")
@@ -112,6 +118,16 @@ class Settings(BaseSettings):
     ai_retry_base_seconds: float = Field(default=1.0, ge=0, le=60)
     ai_context_tokens: int = Field(default=6_000, ge=500, le=200_000)
     ai_prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_AI_PRICES))
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_upload_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("ai_prices")
     @classmethod

@@ -57,6 +57,7 @@ def serve(
             "(--db postgresql+psycopg://...); SQLite serves one worker"
         )
     os.environ["REHEARSE_AUTH"] = "1" if auth else "0"
+    os.environ["REHEARSE_SERVE_HOST"] = host  # the Host check allows the bound address
     mode = "sign-in required" if auth else "local mode, no sign-in"
     typer.echo(f"rehearse on http://{host}:{port} ({mode}); Ctrl-C stops it", err=True)
     uvicorn.run(

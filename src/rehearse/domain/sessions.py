@@ -271,7 +271,9 @@ def apply_usage(
     requested = prompt_tokens + completion_tokens
     budget = session.config.token_budget
     if session.tokens_used + requested > budget:
-        raise BudgetExceededError(session.id, session.tokens_used, requested, budget)
+        raise BudgetExceededError(
+            session.id, session.tokens_used, requested, budget, state=session.status.value
+        )
     updated = session.model_copy(
         update={
             "prompt_tokens": session.prompt_tokens + prompt_tokens,

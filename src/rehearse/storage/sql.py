@@ -412,7 +412,9 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
         created_us, session_id = json.loads(base64.urlsafe_b64decode(padded))
         if not isinstance(created_us, int) or not isinstance(session_id, str):
             raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error):
+        from_us(created_us)  # an instant datetime can hold (a crafted one overflows)
+        session_id.encode("utf-8")  # a lone surrogate cannot reach the database
+    except (ValueError, TypeError, OverflowError, binascii.Error):
         raise ConfigurationError(
             f"cursor={cursor!r}: not a cursor from a previous page; pass next_cursor as given",
             [{"field": "cursor", "value": cursor, "message": "malformed"}],

@@ -2,9 +2,12 @@
 
 Background work has one owner, :class:`rehearse.service.background.Background`: the
 expiry sweep every few seconds (safe with several workers: each expiry is a
-version-checked change) and, at start, the evaluation of answers a crash left unscored.
-Request logs are one structured line per request (method, path, status, milliseconds),
-never with bodies, tokens or cookies.
+version-checked change), the reports of sessions that just ended and, at start, the
+evaluation of answers a crash left unscored. Request logs are one structured line per
+request (method, path, status, milliseconds), never with bodies, tokens or cookies; link
+tokens and query-string secrets in the path are redacted (:mod:`rehearse.web.redaction`).
+Every request passes :class:`~rehearse.web.guard.EdgeGuard` (allowed hosts, origin,
+authentication and body limits) before the app reads its body.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,10 +26,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rehearse import __version__
+from rehearse.clock import Clock, ScaledClock
+from rehearse.errors import ConfigurationError
 from rehearse.service.composition import Services
 from rehearse.service.sessions import SessionManager
+from rehearse.settings import get_settings
 from rehearse.web import errors, login
 from rehearse.web.api import interview, links, sessions
+from rehearse.web.guard import EdgeGuard, allowed_hosts_for
+from rehearse.web.redaction import install_redaction, redact
+from rehearse.web.schemas import HealthPublic
 from rehearse.web.stream import router as stream_router
 
 log = logging.getLogger("rehearse.web")
@@ -39,6 +48,9 @@ def create_app(
     *,
     auth: bool = False,
     sweep_seconds: float = SWEEP_SECONDS,
+    allowed_hosts: Collection[str] | None = None,
+    max_body_bytes: int | None = None,
+    max_upload_bytes: int | None = None,
 ) -> FastAPI:
     """Build the web app.
 
@@ -49,7 +61,15 @@ def create_app(
         auth: require sign-in (tokens, login cookie, candidate links); off means
             every request is the local user.
         sweep_seconds: how often the expiry sweep runs (0: never).
+        allowed_hosts: host names the ``Host`` header may name (see
+            :func:`~rehearse.web.guard.allowed_hosts_for`); ``None`` checks none, which
+            only an app driven in-process should do (``rehearse serve`` always passes them).
+        max_body_bytes: request body limit, bytes (default: ``REHEARSE_MAX_BODY_BYTES``).
+        max_upload_bytes: whiteboard upload limit, bytes (default:
+            ``REHEARSE_MAX_UPLOAD_BYTES``).
     """
+    settings = get_settings()
+    install_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,6 +95,12 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(
+        EdgeGuard,
+        allowed_hosts=allowed_hosts,
+        max_body_bytes=max_body_bytes or settings.max_body_bytes,
+        max_upload_bytes=max_upload_bytes or settings.max_upload_bytes,
+    )
     app.add_middleware(RequestLog)
     app.include_router(sessions.router)
     app.include_router(interview.router)
@@ -84,12 +110,19 @@ def create_app(
     _include_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], response_model=HealthPublic)
     def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], response_model=None)
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=HealthPublic,
+        responses={
+            503: {"model": HealthPublic, "description": "Starting, stopping or no storage."}
+        },
+    )
     def readyz(request: Request) -> JSONResponse:
         """Storage answers and the app is not shutting down (503 otherwise)."""
         ready = getattr(request.app.state, "ready", False)
@@ -109,10 +142,45 @@ def create_app(
 def app_from_environment() -> FastAPI:
     """The app ``rehearse serve`` runs in each worker: database and auth from the environment.
 
-    ``REHEARSE_DATABASE_URL`` (or the default SQLite file) and ``REHEARSE_AUTH=1``.
+    ``REHEARSE_DATABASE_URL`` (or the default SQLite file), ``REHEARSE_AUTH=1``, the
+    address ``rehearse serve`` bound (``REHEARSE_SERVE_HOST``) with
+    ``REHEARSE_ALLOWED_HOSTS``, and, under test only, ``REHEARSE_TEST_CLOCK``.
     """
     configure_logging()
-    return create_app(auth=os.environ.get("REHEARSE_AUTH") == "1")
+    clock = fake_clock_from_environment()
+    hosts = allowed_hosts_for(
+        os.environ.get("REHEARSE_SERVE_HOST", "127.0.0.1"), get_settings().allowed_hosts
+    )
+    return create_app(
+        (lambda: Services.from_url(clock=clock)) if clock else None,
+        auth=os.environ.get("REHEARSE_AUTH") == "1",
+        allowed_hosts=hosts,
+    )
+
+
+def fake_clock_from_environment() -> Clock | None:
+    """The fake clock of ``REHEARSE_TEST_CLOCK``, honoured only when ``REHEARSE_TESTING=1``.
+
+    ``REHEARSE_TEST_CLOCK="<ISO instant>[@<rate>]"`` starts the server's clock at that
+    instant, running ``rate`` times real time (:class:`~rehearse.clock.ScaledClock`).
+    Without ``REHEARSE_TESTING=1`` it is ignored with a warning: a production server
+    always runs on the system clock.
+
+    Raises:
+        ConfigurationError: the variable is malformed (with the test flag set).
+    """
+    spec = os.environ.get("REHEARSE_TEST_CLOCK", "")
+    if not spec:
+        return None
+    if os.environ.get("REHEARSE_TESTING") != "1":
+        log.warning("REHEARSE_TEST_CLOCK ignored: honoured only with REHEARSE_TESTING=1")
+        return None
+    try:
+        clock = ScaledClock.parse(spec)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+    log.warning("test clock in use: %s at %sx real time", clock.start.isoformat(), clock.rate)
+    return clock
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -177,11 +245,12 @@ class RequestLog:
             await self.app(scope, receive, send_and_note)
         finally:
             if log.isEnabledFor(logging.INFO):
+                query = scope.get("query_string", b"").decode("latin-1")
                 log.info(
                     "request",
                     extra={
                         "method": scope["method"],
-                        "path": scope["path"],
+                        "path": redact(scope["path"] + (f"?{query}" if query else "")),
                         "status": status,
                         "ms": round((time.perf_counter() - started) * 1000, 2),
                     },

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from rehearse.clock import Clock
 from rehearse.domain.access import Principal
 from rehearse.domain.sessions import Session
 from rehearse.service.accounts import AccountService
@@ -53,9 +54,16 @@ async def get_principal(request: Request) -> Principal:
     return principal_of(request)  # local mode: no I/O
 
 
+async def get_clock(request: Request) -> Clock:
+    """The clock the app runs on (the services': a fake one under test)."""
+    services: Services = request.app.state.services
+    return services.clock
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 ManagerDep = Annotated[SessionManager, Depends(get_manager)]
 AccountsDep = Annotated[AccountService | None, Depends(get_accounts)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 

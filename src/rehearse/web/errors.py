@@ -1,18 +1,22 @@
 """Expected errors as HTTP responses: one JSON shape, ``{"error", "message", ...}``.
 
-The status follows the error class (issue 4): 422 invalid input, 404 not found, 409 an
-action refused in the session's state, 403 access denied, 401 not signed in, 413 too
-large, 503 the database failed.
+The status follows the error class (issue 4): 422 invalid input (an unparseable body
+too: it is invalid input, never a bare 400), 404 not found, 409 an action refused in
+the session's state (with ``state`` and ``action``), 403 access denied, 401 not signed
+in or a credential unknown, expired or revoked, 405 with every allowed method in
+``Allow``, 413 too large, 503 the database failed.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from rehearse.domain.config import SessionConfig, describe_error
 from rehearse.errors import (
@@ -76,26 +80,78 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
-        fields: list[dict[str, Any]] = []
-        for item in error.errors():
-            location = [str(part) for part in item["loc"] if part not in ("body", "query", "path")]
-            value = item.get("input")
-            fields.append(
-                {
-                    "field": ".".join(location) or "body",
-                    "value": value if isinstance(value, str | int | float | bool | None) else None,
-                    "message": describe_error(item, SessionConfig),
-                }
-            )
-        message = "; ".join(f"{f['field']}={f['value']!r}: {f['message']}" for f in fields)
-        body = {
-            "error": "ConfigurationError",
-            "message": f"invalid request: {message}",
-            "fields": fields,
-        }
-        return JSONResponse(body, status_code=422)
+        return JSONResponse(validation_body(error.errors()), status_code=422)
+
+    @app.exception_handler(WebSocketRequestValidationError)
+    async def _websocket_validation(
+        websocket: WebSocket, error: WebSocketRequestValidationError
+    ) -> None:
+        # accepted, then closed with 4422: the browser sees the code (a close before the
+        # accept is a bare HTTP 403); the reason names the field, within the 123-byte cap
+        body = validation_body(error.errors())
+        reason = body["message"].encode("utf-8")[:120].decode("utf-8", "ignore")
+        await websocket.accept()
+        await websocket.close(code=4422, reason=reason)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 413:  # cut off while streaming (rehearse.web.guard)
+            limit = request.scope.get("starlette.max_body_size")
+            return error_response(PayloadTooLargeError(f"request body over {limit} bytes"))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         body = {"error": "HTTPError", "message": str(error.detail)}
-        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+        return JSONResponse(body, status_code=error.status_code, headers=headers or None)
+
+
+def validation_body(errors: Any) -> dict[str, Any]:
+    """The 422 body of pydantic errors: ``{"error", "message", "fields": [...]}``."""
+    fields: list[dict[str, Any]] = []
+    for item in errors:
+        location = [
+            echo(str(part)) for part in item["loc"] if part not in ("body", "query", "path")
+        ]
+        fields.append(
+            {
+                "field": ".".join(location) or "body",
+                "value": echo(item.get("input")),
+                "message": describe_error(item, SessionConfig),
+            }
+        )
+    message = "; ".join(f"{f['field']}={f['value']!r}: {f['message']}" for f in fields)
+    return {
+        "error": "ConfigurationError",
+        "message": f"invalid request: {message}",
+        "fields": fields,
+    }
+
+
+def echo(value: Any) -> Any:
+    """A request value made safe to put back in a JSON error (``None`` for structures).
+
+    ``NaN`` and infinities become their names and a lone surrogate its escape, so the
+    error that names them can itself be encoded.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value if isinstance(value, int | float | bool | None) else None
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at this request's path (for ``Allow``)."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "GET", "type": "http"}
+    routes = list(request.app.router.routes)
+    while routes:
+        route = routes.pop()
+        included = getattr(route, "original_router", None)  # FastAPI's include_router wrapper
+        if included is not None:
+            routes.extend(included.routes)
+        elif route.matches(scope)[0] is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)

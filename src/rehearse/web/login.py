@@ -16,10 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from rehearse.errors import AccessDeniedError
 from rehearse.web.auth import LINK_COOKIE, SESSION_COOKIE
-from rehearse.web.deps import PrincipalDep
+from rehearse.web.bodies import StrictJSONRoute
+from rehearse.web.deps import AccountsDep, PrincipalDep
 from rehearse.web.pages import templates  # one template environment, with the app's filters
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJSONRoute)
 
 
 def _cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
@@ -47,12 +48,12 @@ def login_page(request: Request, next: str = "/") -> Response:
 @router.post("/login", response_class=HTMLResponse, include_in_schema=False)
 def login(
     request: Request,
+    accounts: AccountsDep,
     email: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),
 ) -> Response:
     """Check the credentials; on success set the login cookie and go to ``next``."""
-    accounts = request.app.state.accounts
     if accounts is None:
         return RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
     try:
@@ -68,9 +69,8 @@ def login(
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, principal: PrincipalDep) -> Response:
+def logout(request: Request, principal: PrincipalDep, accounts: AccountsDep) -> Response:
     """Close the browser session (the CSRF token is checked like any unsafe request)."""
-    accounts = request.app.state.accounts
     token = request.cookies.get(SESSION_COOKIE)
     if accounts is not None and token:
         accounts.close_web_session(token)
@@ -81,9 +81,8 @@ def logout(request: Request, principal: PrincipalDep) -> Response:
 
 
 @router.get("/join/{token}", include_in_schema=False)
-def join(request: Request, token: str) -> Response:
+def join(request: Request, token: str, accounts: AccountsDep) -> Response:
     """Open a candidate link: remember it in a cookie and go to its interview."""
-    accounts = request.app.state.accounts
     if accounts is None:
         return RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
     principal = accounts.principal_for_link(token)

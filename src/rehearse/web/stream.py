@@ -8,7 +8,9 @@ events come from the durable log, so this works across several server workers.
 Messages (JSON):
 ``{"type": "event", "event": {seq, type, at, actor, data}, "session": {...}}`` and
 ``{"type": "tick", "status", "remaining_seconds", "server_time"}``; a refused
-connection is closed with code 4401 (not signed in), 4403 (access denied) or 4404.
+connection is accepted and then closed with code 4401 (not signed in), 4403 (access
+denied) or 4404 (no such session), so a browser's ``CloseEvent.code`` tells them apart
+(a refusal before the accept would reach it as a bare HTTP 403 at the handshake).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from rehearse.domain.access import Principal
@@ -35,7 +37,9 @@ REPLAY_PAGE = 500
 
 
 @router.websocket("/api/v1/sessions/{session_id}/stream")
-async def stream(websocket: WebSocket, session_id: str, after: int = 0) -> None:
+async def stream(
+    websocket: WebSocket, session_id: str, after: int = Query(0, ge=0, le=2**31 - 1)
+) -> None:
     """Replay events after ``after``, then push new ones and a tick every second.
 
     Access is checked at connect and again every :data:`RECHECK_SECONDS`: a revoked
@@ -75,15 +79,24 @@ async def _allowed(
         principal = await run_in_threadpool(resolve_principal, websocket)
         await run_in_threadpool(manager.get_session_for, session_id, principal)
     except NotAuthenticatedError:
-        await websocket.close(code=4401)
+        await _refuse(websocket, 4401)
         return None
     except AccessDeniedError:
-        await websocket.close(code=4403)
+        await _refuse(websocket, 4403)
         return None
     except SessionNotFoundError:
-        await websocket.close(code=4404)
+        await _refuse(websocket, 4404)
         return None
     return principal
+
+
+async def _refuse(websocket: WebSocket, code: int) -> None:
+    """Close with ``code``, accepting first if needed so the client sees the code."""
+    from starlette.websockets import WebSocketState
+
+    if websocket.application_state is WebSocketState.CONNECTING:
+        await websocket.accept()
+    await websocket.close(code=code)
 
 
 async def _push_new_events(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, status
@@ -9,16 +10,34 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from rehearse.rendering import render_html, render_markdown
+from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep
-from rehearse.web.errors import PayloadTooLargeError
-from rehearse.web.schemas import AnswerCreate, item_public, session_public
+from rehearse.web.schemas import (
+    ERROR_RESPONSES,
+    AnswerCreate,
+    AnswerOutcomePublic,
+    AnswerPublic,
+    PlanItemPublic,
+    PlanPublic,
+    ReportPublic,
+    SessionPublic,
+    WhiteboardPublic,
+    item_public,
+    session_public,
+)
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["interview"])
+router = APIRouter(
+    prefix="/api/v1/sessions",
+    tags=["interview"],
+    route_class=StrictJSONRoute,
+    responses=ERROR_RESPONSES,
+)
 
-MAX_WHITEBOARD_BYTES = 2 * 1024 * 1024
+#: Uploads up to this size stay in memory while they stream in; larger ones spill to disk.
+SPOOL_BYTES = 256 * 1024
 
 
-@router.get("/{session_id}/plan")
+@router.get("/{session_id}/plan", response_model=PlanPublic, response_model_exclude_unset=True)
 def get_plan(
     session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -31,7 +50,11 @@ def get_plan(
     }
 
 
-@router.get("/{session_id}/questions/current")
+@router.get(
+    "/{session_id}/questions/current",
+    response_model=PlanItemPublic | None,
+    response_model_exclude_unset=True,
+)
 def current_question(
     session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any] | None:
@@ -40,7 +63,11 @@ def current_question(
     return item_public(item) if item else None
 
 
-@router.get("/{session_id}/questions/next")
+@router.get(
+    "/{session_id}/questions/next",
+    response_model=PlanItemPublic | None,
+    response_model_exclude_unset=True,
+)
 def next_question(
     session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any] | None:
@@ -49,7 +76,11 @@ def next_question(
     return item_public(item) if item else None
 
 
-@router.post("/{session_id}/questions/{question_id:path}/skip")
+@router.post(
+    "/{session_id}/questions/{question_id:path}/skip",
+    response_model=SessionPublic,
+    response_model_exclude_unset=True,
+)
 def skip_question(
     session: VisibleSessionDep, question_id: str, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -59,7 +90,16 @@ def skip_question(
 
 
 @router.put(
-    "/{session_id}/questions/{question_id:path}/whiteboard", status_code=status.HTTP_201_CREATED
+    "/{session_id}/questions/{question_id:path}/whiteboard",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WhiteboardPublic,
+    response_model_exclude_unset=True,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
 )
 async def put_whiteboard(
     session: VisibleSessionDep,
@@ -68,19 +108,30 @@ async def put_whiteboard(
     manager: ManagerDep,
     principal: PrincipalDep,
 ) -> dict[str, Any]:
-    """Save the whiteboard drawn for a question (a PNG body, at most 2 MiB)."""
-    body = await request.body()
-    if len(body) > MAX_WHITEBOARD_BYTES:
-        raise PayloadTooLargeError(
-            f"whiteboard image is {len(body)} bytes; at most {MAX_WHITEBOARD_BYTES} allowed"
-        )
+    """Save the whiteboard drawn for a question (a PNG body, at most ``REHEARSE_MAX_UPLOAD_BYTES``).
+
+    The body streams into a spooled temporary file (on disk past 256 KiB) while the
+    edge guard counts it, so an oversized upload is refused (413) at the limit, never
+    held whole in memory.
+    """
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        size = spool.tell()
+        spool.seek(0)
+        png = spool.read()
     path = await run_in_threadpool(
-        manager.save_whiteboard, session.id, question_id, body, actor=principal.id
+        manager.save_whiteboard, session.id, question_id, png, actor=principal.id
     )
-    return {"file": f"whiteboard/{path.name}", "bytes": len(body)}
+    return {"file": f"whiteboard/{path.name}", "bytes": size}
 
 
-@router.post("/{session_id}/answers", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{session_id}/answers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AnswerOutcomePublic,
+    response_model_exclude_unset=True,
+)
 def submit_answer(
     session: VisibleSessionDep, body: AnswerCreate, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -102,7 +153,9 @@ def submit_answer(
     }
 
 
-@router.get("/{session_id}/answers")
+@router.get(
+    "/{session_id}/answers", response_model=list[AnswerPublic], response_model_exclude_unset=True
+)
 def get_answers(
     session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
 ) -> list[dict[str, Any]]:
@@ -110,7 +163,20 @@ def get_answers(
     return [a.model_dump(mode="json") for a in manager.get_answers_for(session.id, principal)]
 
 
-@router.get("/{session_id}/report", response_model=None)
+@router.get(
+    "/{session_id}/report",
+    response_model=ReportPublic,
+    response_model_exclude_unset=True,
+    responses={
+        200: {
+            "description": "The report: JSON, Markdown (`format=md`) or HTML (`format=html`).",
+            "content": {
+                "text/markdown": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def get_report(
     session: VisibleSessionDep,
     manager: ManagerDep,
@@ -131,7 +197,9 @@ def get_report(
     return report.model_dump(mode="json")
 
 
-@router.post("/{session_id}/report/release")
+@router.post(
+    "/{session_id}/report/release", response_model=SessionPublic, response_model_exclude_unset=True
+)
 def release_report(
     session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:

@@ -12,10 +12,16 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 
 from rehearse.errors import AccessDeniedError
+from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import AccountsDep, ManagerDep, PrincipalDep, VisibleSessionDep
-from rehearse.web.schemas import LinkCreate
+from rehearse.web.schemas import ERROR_RESPONSES, LinkCreate, LinkCreatedPublic, LinkPublic
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+router = APIRouter(
+    prefix="/api/v1/sessions",
+    tags=["sessions"],
+    route_class=StrictJSONRoute,
+    responses=ERROR_RESPONSES,
+)
 
 
 def _require_sign_in(accounts: object) -> None:
@@ -23,7 +29,12 @@ def _require_sign_in(accounts: object) -> None:
         raise AccessDeniedError("candidate links need sign-in: start the server with --auth")
 
 
-@router.post("/{session_id}/links", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{session_id}/links",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LinkCreatedPublic,
+    response_model_exclude_unset=True,
+)
 def create_link(
     request: Request,
     session: VisibleSessionDep,
@@ -43,7 +54,9 @@ def create_link(
     }
 
 
-@router.get("/{session_id}/links")
+@router.get(
+    "/{session_id}/links", response_model=list[LinkPublic], response_model_exclude_unset=True
+)
 def list_links(
     session: VisibleSessionDep, principal: PrincipalDep, manager: ManagerDep, accounts: AccountsDep
 ) -> list[dict[str, Any]]:
@@ -54,7 +67,9 @@ def list_links(
     return [link.model_dump(mode="json") for link in manager.list_links(session.id, principal)]
 
 
-@router.delete("/{session_id}/links/{link_id}")
+@router.delete(
+    "/{session_id}/links/{link_id}", response_model=LinkPublic, response_model_exclude_unset=True
+)
 def revoke_link(
     session: VisibleSessionDep,
     link_id: str,

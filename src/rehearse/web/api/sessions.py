@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, status
+from pydantic import AwareDatetime
 
 from rehearse.domain.events import Event
+from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep
-from rehearse.web.schemas import SessionCreate, SessionUpdate, UsageCreate, session_public
+from rehearse.web.schemas import (
+    ERROR_RESPONSES,
+    EventPublic,
+    SessionCreate,
+    SessionListPublic,
+    SessionPublic,
+    SessionUpdate,
+    UsageCreate,
+    UsagePublic,
+    session_public,
+)
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+router = APIRouter(
+    prefix="/api/v1/sessions",
+    tags=["sessions"],
+    route_class=StrictJSONRoute,
+    responses=ERROR_RESPONSES,
+)
+
+#: Largest ``offset`` and ``after``: event ``seq`` is a 32-bit column on PostgreSQL, and no
+#: list is anywhere near 2**31 rows; beyond it is a 422, never a database overflow.
+MAX_POSITION = 2**31 - 1
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionPublic,
+    response_model_exclude_unset=True,
+)
 def create_session(
     body: SessionCreate, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -24,7 +49,7 @@ def create_session(
     return session_public(session, manager.clock.now(), principal)
 
 
-@router.get("")
+@router.get("", response_model=SessionListPublic, response_model_exclude_unset=True)
 def list_sessions(
     manager: ManagerDep,
     principal: PrincipalDep,
@@ -33,11 +58,15 @@ def list_sessions(
         None, description="Text in the candidate's name, or their e-mail."
     ),
     role: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    limit: int = Query(50, description="Page size, 1-500."),
-    cursor: str | None = None,
-    offset: int = 0,
+    created_after: AwareDatetime | None = Query(
+        None, description="Only sessions created at or after this instant (with a time zone)."
+    ),
+    created_before: AwareDatetime | None = Query(
+        None, description="Only sessions created before this instant (with a time zone)."
+    ),
+    limit: int = Query(50, ge=1, le=500, description="Page size, 1-500."),
+    cursor: str | None = Query(None, max_length=200, description="next_cursor of a page."),
+    offset: int = Query(0, ge=0, le=MAX_POSITION, description="Sessions to skip."),
 ) -> dict[str, Any]:
     """Sessions the caller may see, newest first, with the total and the next page's cursor."""
     page = manager.list_sessions(
@@ -59,7 +88,7 @@ def list_sessions(
     }
 
 
-@router.get("/{session_id}")
+@router.get("/{session_id}", response_model=SessionPublic, response_model_exclude_unset=True)
 async def get_session(
     session: VisibleSessionDep, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -67,7 +96,7 @@ async def get_session(
     return session_public(session, manager.clock.now(), principal)
 
 
-@router.patch("/{session_id}")
+@router.patch("/{session_id}", response_model=SessionPublic, response_model_exclude_unset=True)
 def update_session(
     session: VisibleSessionDep, body: SessionUpdate, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -89,7 +118,12 @@ def _transition(name: str, summary: str) -> None:
 
     handler.__name__ = f"{name}_session"
     handler.__doc__ = summary
-    router.post(f"/{{session_id}}/{name}", name=f"{name}_session")(handler)
+    router.post(
+        f"/{{session_id}}/{name}",
+        name=f"{name}_session",
+        response_model=SessionPublic,
+        response_model_exclude_unset=True,
+    )(handler)
 
 
 _transition("start", "Start a created session: its clock starts.")
@@ -99,12 +133,16 @@ _transition("end", "End an active or paused session; its report is generated.")
 _transition("cancel", "Cancel a session that is not final.")
 
 
-@router.get("/{session_id}/events")
+@router.get(
+    "/{session_id}/events", response_model=list[EventPublic], response_model_exclude_unset=True
+)
 def get_events(
     session: VisibleSessionDep,
     manager: ManagerDep,
     principal: PrincipalDep,
-    after: int = Query(0, ge=0, description="Only events after this sequence number."),
+    after: int = Query(
+        0, ge=0, le=MAX_POSITION, description="Only events after this sequence number."
+    ),
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[dict[str, Any]]:
     """The session's event log, oldest first."""
@@ -112,7 +150,7 @@ def get_events(
     return [e.to_json() for e in events]
 
 
-@router.post("/{session_id}/usage")
+@router.post("/{session_id}/usage", response_model=SessionPublic, response_model_exclude_unset=True)
 def record_usage(
     session: VisibleSessionDep, body: UsageCreate, manager: ManagerDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -124,7 +162,7 @@ def record_usage(
     return session_public(updated, manager.clock.now(), principal)
 
 
-@router.get("/{session_id}/usage")
+@router.get("/{session_id}/usage", response_model=UsagePublic, response_model_exclude_unset=True)
 def get_usage(session: VisibleSessionDep, manager: ManagerDep) -> dict[str, Any]:
     """Token usage, budget and every recorded call."""
     calls = manager.get_events(session.id, types=["usage_recorded"])
