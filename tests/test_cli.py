@@ -1,37 +1,16 @@
-"""The CLI through its real entry point: output, --json, exit codes, one-line errors."""
+"""The CLI: output, --json, exit codes, one-line errors (in-process; a few real processes)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from command_line import run, run_json, run_process
 from rehearse import __version__
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, ok: bool = True
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearse", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        timeout=60,
-        check=False,
-    )
-    if ok:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def run_json(*args: str) -> Any:
-    return json.loads(run(*args, "--json").stdout)
 
 
 @pytest.fixture
@@ -41,6 +20,33 @@ def db(tmp_path: Path) -> str:
 
 def test_version() -> None:
     assert run("--version").stdout.strip() == f"rehearse {__version__}"
+
+
+def test_version_as_a_process() -> None:
+    result = run_process("--version")
+    assert (result.returncode, result.stdout.strip(), result.stderr) == (
+        0,
+        f"rehearse {__version__}",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "line"),
+    [
+        (["sessions", "start", "missing-id"], 3, "error: session 'missing-id' not found"),
+        (
+            ["report", "x", "--format", "pdf"],
+            2,
+            "error: --format: 'pdf' is not one of md, json, html",
+        ),
+    ],
+)
+def test_a_process_exits_with_the_code_and_one_line_on_stderr(
+    db: str, args: list[str], code: int, line: str
+) -> None:
+    result = run_process("--db", db, *args)
+    assert (result.returncode, result.stdout, result.stderr) == (code, "", line + "\n")
 
 
 def test_console_script_is_installed() -> None:
@@ -156,7 +162,7 @@ def test_default_database_is_in_the_data_directory(tmp_path: Path) -> None:
         (
             ["sessions", "create", "--candidate-name", "A", "--minutes", "many"],
             2,
-            "Invalid value for '--minutes'",
+            "error: --minutes: 'many': input should be a valid integer",
         ),
         (["sessions", "start", "missing-id"], 3, "session 'missing-id' not found"),
         (["sessions", "list", "--status", "finished"], 2, "status='finished'"),

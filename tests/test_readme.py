@@ -12,6 +12,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+import typer
+from typer.core import TyperGroup
+
 from rehearse.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +88,10 @@ def test_every_cli_command_is_documented() -> None:
 
     table = section("cli")
     root = get_command(app)
-    for group_name, group in root.commands.items():  # type: ignore[attr-defined]
+    context = typer.Context(root)
+    assert isinstance(root, TyperGroup)
+    for group_name in root.list_commands(context):  # imports each command (lazy group)
+        group = root.get_command(context, group_name)
         for command_name in getattr(group, "commands", {}):
             pattern = rf"`rehearse {group_name} [^`]*\b{re.escape(command_name)}\b[^`]*`"
             assert re.search(pattern, table), (

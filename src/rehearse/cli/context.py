@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import typer
 
-from rehearse.service.sessions import SessionManager
+if TYPE_CHECKING:  # the service (SQLAlchemy, pydantic) loads when a command needs it
+    from rehearse.service.sessions import SessionManager
 
 
 @dataclass
@@ -19,6 +21,8 @@ class AppState:
     def manager(self) -> SessionManager:
         """The session manager on the chosen database, opened once per invocation."""
         if self._manager is None:
+            from rehearse.service.sessions import SessionManager
+
             self._manager = SessionManager.from_url(self.database_url)
         return self._manager
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.text import Text
 
-from rehearse.ai.estimates import estimate_session
 from rehearse.cli.context import manager
 from rehearse.cli.options import level_option, role_option
 from rehearse.cli.render import console, emit_json, event_table, session_detail, session_table
-from rehearse.domain.sessions import Session
 from rehearse.errors import ConfigurationError
-from rehearse.service.sessions import SessionManager
+
+if TYPE_CHECKING:
+    from rehearse.domain.sessions import Session
+    from rehearse.service.sessions import SessionManager
 
 app = typer.Typer(help="Create, run and inspect interview sessions.", no_args_is_help=True)
 
@@ -75,6 +76,8 @@ def create(
     as_json: bool = JSON,
 ) -> None:
     """Create a session (it starts with `rehearse sessions start ID`)."""
+    from rehearse.ai.estimates import estimate_session  # the scoring stack, only here
+
     fields: dict[str, Any] = {
         "candidate_name": candidate_name,
         "candidate_email": candidate_email,
