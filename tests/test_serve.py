@@ -1,4 +1,5 @@
-"""`rehearse serve` as a user runs it: refusals, start-up, a real request, graceful shutdown."""
+"""`rehearse serve` as a user runs it: refusals (in-process), start-up, a real request, graceful
+shutdown and a port in use (real processes)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from command_line import run
 from rehearse.cli.serve import is_loopback
 
 
@@ -83,17 +85,9 @@ def test_loopback_detection(host: str, loopback: bool) -> None:
 def test_unsafe_or_impossible_setups_are_refused(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    env = {**os.environ, "REHEARSE_DATA_DIR": str(tmp_path)}
-    env.pop("REHEARSE_DATABASE_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearse", "serve", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    result = run("serve", *args, env={"REHEARSE_DATA_DIR": str(tmp_path)}, ok=False)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_serve_answers_and_shuts_down_gracefully_losing_nothing(tmp_path: Path) -> None:

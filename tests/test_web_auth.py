@@ -49,7 +49,8 @@ class World:
 
 
 @pytest.fixture
-def world(store: SQLStore, clock: FakeClock) -> Iterator[World]:
+def world(sqlite_store: SQLStore, clock: FakeClock) -> Iterator[World]:
+    store = sqlite_store
     accounts = AccountService(AccountStore(store.engine), clock)
     app = create_app(
         lambda: SessionManager(store, clock),

@@ -212,7 +212,9 @@ def root(
     ),
 ) -> None:
     """rehearse: AI mock interviews that run on your own machine."""
-    ctx.obj = AppState(database_url=database_url)
+    state = AppState(database_url=database_url)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
 
 
 def main() -> None:

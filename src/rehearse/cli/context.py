@@ -26,6 +26,12 @@ class AppState:
             self._manager = SessionManager.from_url(self.database_url)
         return self._manager
 
+    def close(self) -> None:
+        """Close the manager (and its database connections) if the command opened one."""
+        if self._manager is not None:
+            self._manager.close()
+            self._manager = None
+
 
 def manager(ctx: typer.Context) -> SessionManager:
     """The manager of the running command."""
