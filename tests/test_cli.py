@@ -14,8 +14,9 @@ from rehearse import __version__
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+def db(sqlite_url: str) -> str:
+    """A migrated, empty SQLite database (a copy of the suite's template)."""
+    return sqlite_url
 
 
 def test_version() -> None:
@@ -234,9 +235,42 @@ def test_bad_setting_exit_2() -> None:
     assert result.returncode == 2 and "REHEARSE_DEFAULT_TOKEN_BUDGET='lots'" in result.stderr
 
 
-def test_db_upgrade(db: str) -> None:
+def test_db_upgrade(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
     first = run_json("--db", db, "db", "upgrade")
     assert (first["before"], first["after"]) == (None, "0004")
     assert (
         run("--db", db, "db", "upgrade").stdout.strip() == "database is up to date (revision 0004)"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["report", "x", "--format", "pdf"], "error: --format: 'pdf' is not one of md, json, html"),
+        (
+            ["sessions", "list", "--limit", "lots"],
+            "error: --limit: 'lots': input should be a valid integer, unable to parse string as "
+            "an integer",
+        ),
+        (
+            ["serve", "--port", "0"],
+            "error: --port: '0': input should be greater than or equal to 1",
+        ),
+        (
+            ["sessions", "show"],
+            "error: Missing argument 'ID'. (see 'rehearse sessions show --help')",
+        ),
+        (["sessions", "bogus"], "error: No such command 'bogus'. (see 'rehearse sessions --help')"),
+        (["--bogus"], "error: No such option: --bogus (see 'rehearse --help')"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(args: list[str], line: str) -> None:
+    result = run(*args, ok=False)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", line + "\n")
+
+
+def test_no_command_prints_the_help() -> None:
+    result = run(ok=False)
+    assert result.returncode == 2 and result.stdout.count("Usage: rehearse") == 1
+    assert "sessions" in result.stdout and result.stderr == ""

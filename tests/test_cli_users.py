@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,8 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'users.db'}"
+def db(sqlite_url: str) -> str:
+    return sqlite_url
 
 
 @pytest.fixture

@@ -120,3 +120,19 @@ def test_serve_answers_and_shuts_down_gracefully_losing_nothing(tmp_path: Path) 
     finally:
         again.send_signal(signal.SIGTERM)
         again.communicate(timeout=30)
+
+
+def test_a_port_in_use_is_one_line_and_its_own_exit_code(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            "serve", "--port", str(port), env={"REHEARSE_DATA_DIR": str(tmp_path)}, ok=False
+        )
+    assert result.returncode == 5  # the README's exit-code table; 3 means "not found"
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: --port {port}: cannot listen on 127.0.0.1:{port}: the port is in use; "
+        "stop the program using it or choose another --port\n"
+    )  # and never the "rehearse on http://..." line first

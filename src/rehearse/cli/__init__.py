@@ -29,9 +29,6 @@ from typer.core import TyperGroup
 from rehearse.cli.context import AppState
 from rehearse.errors import RehearseError, exit_code
 
-#: Exit code of ``rehearse serve`` when its port is taken (see ``rehearse.cli.serve``).
-EXIT_PORT_IN_USE = 5
-
 
 @dataclass(frozen=True)
 class LazyCommand:
@@ -165,7 +162,9 @@ class LazyGroup(TyperGroup):
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click_exceptions.NoArgsIsHelpError as error:
-            typer.echo(error.ctx.get_help() if error.ctx is not None else "")
+            # Typer's Rich help prints itself while the error is made; plain help is the text
+            if error.format_message().strip():
+                typer.echo(error.format_message())
             code = error.exit_code
         except click_exceptions.ClickException as error:
             typer.echo(usage_error_line(error), err=True)

@@ -38,3 +38,18 @@ def manager(ctx: typer.Context) -> SessionManager:
     state = ctx.find_root().obj
     assert isinstance(state, AppState)
     return state.manager()
+
+
+def session_id(ctx: typer.Context, given: str) -> str:
+    """The whole session id for what was typed: a whole id, or a unique prefix of 6+ characters.
+
+    Raises:
+        ConfigurationError: the prefix is too short or ambiguous (the candidates are named).
+        SessionNotFoundError: no session id starts with it.
+    """
+    mgr = manager(ctx)
+    # the service exposes the store's look-up once it is composed (issue 8); until then the
+    # CLI, a local admin, asks the store
+    resolve = getattr(mgr, "resolve_session_id", None) or mgr.store.resolve_session_id
+    whole: str = resolve(given)
+    return whole
