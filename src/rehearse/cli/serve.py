@@ -43,9 +43,7 @@ def check_port_free(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
-            reason = (
-                "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or "")
-            )
+            reason = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or "")
             raise PortInUseError(host, port, reason) from None
 
 
