@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +76,30 @@ def refused(*args: str, code: int = 2) -> str:
     [line] = result.stderr.splitlines()
     assert line.startswith("error: ")
     return line
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_ready(port: int, process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Poll ``/readyz`` until the server on ``port`` answers; fail if it exits or never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
+                if ready.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            output = process.communicate()[0]
+            raise AssertionError(f"rehearse serve did not start: {output!r}")
+        time.sleep(0.1)
 
 
 def run_process(

@@ -9,21 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from command_line import run
+from command_line import free_port, run, wait_until_ready
 from rehearse.cli.serve import is_loopback
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def call(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -48,15 +41,9 @@ def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if call(port, "GET", "/readyz") == {"status": "ready"}:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"server did not start: {process.communicate()[0]}")
+    wait_until_ready(port, process)
+    assert call(port, "GET", "/readyz") == {"status": "ready"}
+    return process
 
 
 @pytest.mark.parametrize(
