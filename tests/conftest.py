@@ -1,14 +1,24 @@
-"""Shared fixtures: a fake clock, and stores on every backend (SQLite file, PostgreSQL)."""
+"""Shared fixtures: a fake clock, and migrated stores (SQLite file, PostgreSQL schema).
+
+Speed without losing power (issue 8 item 6): the schema is migrated once per run, into a
+SQLite template file that each test gets a copy of and into one PostgreSQL schema that is
+emptied (TRUNCATE) between tests; Alembic runs again only after a test broke the schema.
+PostgreSQL serves the store contract, the concurrency tests and the paths that differ on
+it (``store``, ``manager_on_each_backend``); the other manager, web and AI tests run on
+SQLite (``sqlite_store``, ``manager``). Real model requests are off for the whole suite.
+"""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from pydantic_ai import models
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from rehearse.clock import FakeClock
@@ -20,6 +30,18 @@ POSTGRES_URL = os.environ.get(
     "REHEARSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("REHEARSE_REQUIRE_POSTGRES") == "1"
+
+# An accidental request to a real model fails the test (issue 8 item 7); a test that talks
+# to the local fake OpenAI server opts in with ``override_allow_model_requests(True)``
+# (the ``openai_server`` fixture of tests/ai does).
+models.ALLOW_MODEL_REQUESTS = False
+
+
+@pytest.fixture(autouse=True)
+def _no_model_requests() -> Iterator[None]:
+    """Every test starts with real model requests refused, whatever the last one did."""
+    with models.override_allow_model_requests(False):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -66,24 +88,79 @@ def postgres_schema_url() -> Iterator[str]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the head revision once per run; tests copy it."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    open_store(f"sqlite:///{path}").close()
+    return path
+
+
+def copy_sqlite_template(template: Path, target: Path) -> str:
+    """Copy the migrated template to ``target`` (SQLite's backup API); returns its URL."""
+    with sqlite3.connect(template) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """The URL of a migrated, empty SQLite database of this test's own."""
+    return copy_sqlite_template(sqlite_template, tmp_path / "store.db")
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated(postgres_schema_url: str) -> Iterator[tuple[Engine, frozenset[str]]]:
+    """The private schema migrated once, with an engine to empty it and its table names."""
+    open_store(postgres_schema_url).close()
+    engine = create_engine(postgres_schema_url)
+    with engine.connect() as connection:
+        tables = frozenset(inspect(connection).get_table_names())
+    yield engine, tables
+    engine.dispose()
+
+
+def _empty_postgres(engine: Engine, migrated_tables: frozenset[str]) -> None:
+    """Empty every table; drop them all if a test broke the schema (Alembic rebuilds it)."""
+    with engine.begin() as connection:
+        tables = set(inspect(connection).get_table_names())
+        if tables == migrated_tables:
+            data = sorted(tables - {"alembic_version"})
+            connection.execute(text(f"TRUNCATE {', '.join(data)} RESTART IDENTITY CASCADE"))
+        elif tables:
+            connection.execute(text(f"DROP TABLE {', '.join(sorted(tables))} CASCADE"))
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[SQLStore]:
+    """A migrated, empty SQLite store (a copy of the template)."""
+    opened = open_store(sqlite_url)
+    yield opened
+    opened.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SQLStore]:
-    """A migrated, empty store on each backend."""
+def store(request: pytest.FixtureRequest) -> Iterator[SQLStore]:
+    """A migrated, empty store on each backend: for contract and concurrency tests."""
     if request.param == "sqlite":
-        opened = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+        opened = open_store(request.getfixturevalue("sqlite_url"))
     else:
-        url = request.getfixturevalue("postgres_schema_url")
-        engine = create_engine(url)
-        with engine.begin() as connection:  # every test starts from an empty schema
-            tables = inspect(connection).get_table_names()
-            if tables:
-                connection.execute(text(f"DROP TABLE {', '.join(tables)} CASCADE"))
-        engine.dispose()
-        opened = open_store(url)
+        engine, tables = request.getfixturevalue("postgres_migrated")
+        _empty_postgres(engine, tables)
+        opened = open_store(request.getfixturevalue("postgres_schema_url"))
     yield opened
     opened.close()
 
 
 @pytest.fixture
-def manager(store: SQLStore, clock: FakeClock) -> SessionManager:
+def manager(sqlite_store: SQLStore, clock: FakeClock) -> SessionManager:
+    """The service on SQLite: behaviour that does not depend on the backend."""
+    return SessionManager(sqlite_store, clock)
+
+
+@pytest.fixture
+def manager_on_each_backend(store: SQLStore, clock: FakeClock) -> SessionManager:
+    """The service on each backend: races, restarts and other storage-dependent paths."""
     return SessionManager(store, clock)

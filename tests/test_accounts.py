@@ -34,6 +34,12 @@ INTERVIEWER = Principal(id="iv-1", role=PrincipalRole.INTERVIEWER)
 
 
 @pytest.fixture
+def manager(store: SQLStore, clock: FakeClock) -> SessionManager:
+    """Sessions on the same backend as the accounts (links point at session rows)."""
+    return SessionManager(store, clock)
+
+
+@pytest.fixture
 def accounts(store: SQLStore, clock: FakeClock) -> AccountService:
     return AccountService(AccountStore(store.engine), clock)
 

@@ -1,46 +1,53 @@
-"""The CLI through its real entry point: output, --json, exit codes, one-line errors."""
+"""The CLI: output, --json, exit codes, one-line errors (in-process; a few real processes)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from command_line import run, run_json, run_process
 from rehearse import __version__
 
 
-def run(
-    *args: str, env: dict[str, str] | None = None, ok: bool = True
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearse", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        timeout=60,
-        check=False,
-    )
-    if ok:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def run_json(*args: str) -> Any:
-    return json.loads(run(*args, "--json").stdout)
-
-
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+def db(sqlite_url: str) -> str:
+    """A migrated, empty SQLite database (a copy of the suite's template)."""
+    return sqlite_url
 
 
 def test_version() -> None:
     assert run("--version").stdout.strip() == f"rehearse {__version__}"
+
+
+def test_version_as_a_process() -> None:
+    result = run_process("--version")
+    assert (result.returncode, result.stdout.strip(), result.stderr) == (
+        0,
+        f"rehearse {__version__}",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "line"),
+    [
+        (["sessions", "start", "missing-id"], 3, "error: session 'missing-id' not found"),
+        (
+            ["report", "x", "--format", "pdf"],
+            2,
+            "error: --format: 'pdf' is not one of md, json, html",
+        ),
+    ],
+)
+def test_a_process_exits_with_the_code_and_one_line_on_stderr(
+    db: str, args: list[str], code: int, line: str
+) -> None:
+    result = run_process("--db", db, *args)
+    assert (result.returncode, result.stdout, result.stderr) == (code, "", line + "\n")
 
 
 def test_console_script_is_installed() -> None:
@@ -156,7 +163,7 @@ def test_default_database_is_in_the_data_directory(tmp_path: Path) -> None:
         (
             ["sessions", "create", "--candidate-name", "A", "--minutes", "many"],
             2,
-            "Invalid value for '--minutes'",
+            "error: --minutes: 'many': input should be a valid integer",
         ),
         (["sessions", "start", "missing-id"], 3, "session 'missing-id' not found"),
         (["sessions", "list", "--status", "finished"], 2, "status='finished'"),
@@ -228,9 +235,42 @@ def test_bad_setting_exit_2() -> None:
     assert result.returncode == 2 and "REHEARSE_DEFAULT_TOKEN_BUDGET='lots'" in result.stderr
 
 
-def test_db_upgrade(db: str) -> None:
+def test_db_upgrade(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
     first = run_json("--db", db, "db", "upgrade")
     assert (first["before"], first["after"]) == (None, "0004")
     assert (
         run("--db", db, "db", "upgrade").stdout.strip() == "database is up to date (revision 0004)"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["report", "x", "--format", "pdf"], "error: --format: 'pdf' is not one of md, json, html"),
+        (
+            ["sessions", "list", "--limit", "lots"],
+            "error: --limit: 'lots': input should be a valid integer, unable to parse string as "
+            "an integer",
+        ),
+        (
+            ["serve", "--port", "0"],
+            "error: --port: '0': input should be greater than or equal to 1",
+        ),
+        (
+            ["sessions", "show"],
+            "error: Missing argument 'ID'. (see 'rehearse sessions show --help')",
+        ),
+        (["sessions", "bogus"], "error: No such command 'bogus'. (see 'rehearse sessions --help')"),
+        (["--bogus"], "error: No such option: --bogus (see 'rehearse --help')"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(args: list[str], line: str) -> None:
+    result = run(*args, ok=False)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", line + "\n")
+
+
+def test_no_command_prints_the_help() -> None:
+    result = run(ok=False)
+    assert result.returncode == 2 and result.stdout.count("Usage: rehearse") == 1
+    assert "sessions" in result.stdout and result.stderr == ""

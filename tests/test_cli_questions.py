@@ -1,50 +1,19 @@
-"""`rehearse questions` and `rehearse scoring` through the real entry point."""
+"""`rehearse questions` and `rehearse scoring` (in-process, through the root group)."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from command_line import refused, run, run_json
 from rehearse.bank import shipped_files, user_bank_dir
 
 SHIPPED = sum(len(bank_file.questions) for bank_file in shipped_files())
-
-
-def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearse", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},  # REHEARSE_DATA_DIR comes from conftest
-        timeout=60,
-        check=False,
-    )
-    if ok:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def run_json(*args: str) -> Any:
-    return json.loads(run(*args, "--json").stdout)
-
-
-def refused(*args: str) -> str:
-    """Run a command that must fail with exit 2 and one line on stderr; return that line."""
-    result = run(*args, ok=False)
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stdout == ""
-    [line] = result.stderr.splitlines()
-    assert line.startswith("error: ")
-    return line
 
 
 def question(question_id: str, **changes: Any) -> dict[str, Any]:

@@ -1,17 +1,14 @@
-"""``rehearse users`` through the real entry point: passwords from stdin, tokens shown once."""
+"""``rehearse users`` (in-process): passwords from stdin, tokens shown once."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from command_line import run
 from rehearse.clock import SystemClock
 from rehearse.errors import AccessDeniedError
 from rehearse.service.accounts import AccountService
@@ -21,24 +18,9 @@ from rehearse.storage.accounts import AccountStore
 PASSWORD = "correct horse battery staple"
 
 
-def run(*args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearse", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=60,
-        check=False,
-    )
-    if ok:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'users.db'}"
+def db(sqlite_url: str) -> str:
+    return sqlite_url
 
 
 @pytest.fixture

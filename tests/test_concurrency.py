@@ -14,7 +14,8 @@ LIFECYCLE_THREADS = 4
 CALLS = 15
 
 
-def test_usage_racing_transitions(manager: SessionManager) -> None:
+def test_usage_racing_transitions(manager_on_each_backend: SessionManager) -> None:
+    manager = manager_on_each_backend
     session_id = manager.create_session({"candidate_name": "Ada", "token_budget": 200_000}).id
     manager.start_session(session_id)
     barrier = threading.Barrier(USAGE_THREADS + LIFECYCLE_THREADS)

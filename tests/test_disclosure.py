@@ -47,8 +47,8 @@ class Server:
 
 
 @pytest.fixture
-def server(store: SQLStore, clock: FakeClock) -> Iterator[Server]:
-    app = create_app(lambda: SessionManager(store, clock), auth=True, sweep_seconds=0)
+def server(sqlite_store: SQLStore, clock: FakeClock) -> Iterator[Server]:
+    app = create_app(lambda: SessionManager(sqlite_store, clock), auth=True, sweep_seconds=0)
     with TestClient(app) as client:
         yield Server(client)
 
@@ -158,8 +158,8 @@ def test_an_assessment_report_waits_for_staff_to_release_it(server: Server) -> N
     assert [e["type"] for e in events].count("report_released") == 1
 
 
-def test_the_python_api_applies_the_same_rules(store: SQLStore, clock: FakeClock) -> None:
-    manager = SessionManager(store, clock)
+def test_the_python_api_applies_the_same_rules(sqlite_store: SQLStore, clock: FakeClock) -> None:
+    manager = SessionManager(sqlite_store, clock)
     session = manager.create_session(
         {
             "candidate_name": "Cara",
@@ -206,8 +206,8 @@ def test_a_candidate_cannot_plant_a_session_in_another_candidates_list(server: S
     assert staff.status_code == 201
 
 
-def test_staff_only_rules_hold_in_the_python_api(store: SQLStore, clock: FakeClock) -> None:
-    manager = SessionManager(store, clock)
+def test_staff_only_rules_hold_in_the_python_api(sqlite_store: SQLStore, clock: FakeClock) -> None:
+    manager = SessionManager(sqlite_store, clock)
     session = manager.create_session({"candidate_name": "Cara"}, created_by=CARA)
     with pytest.raises(AccessDeniedError, match="ask your interviewer"):
         manager.release_report(session.id, CARA)

@@ -338,7 +338,10 @@ def test_a_score_that_lands_after_the_session_ended_updates_its_report(
     assert report.questions[0].score == outcome.evaluation.score
 
 
-def test_racing_end_and_expiry_store_one_report(manager: SessionManager, clock: FakeClock) -> None:
+def test_racing_end_and_expiry_store_one_report(
+    manager_on_each_backend: SessionManager, clock: FakeClock
+) -> None:
+    manager = manager_on_each_backend
     session_id = _started(manager, question_count=1, time_limit_minutes=5)
     clock.advance(301)
     manager.sweep_expired()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
+import typer
+from typer.core import TyperGroup
+
+from command_line import free_port, wait_until_ready
 from rehearse.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,9 +45,7 @@ def test_quick_start_runs_on_the_embedded_defaults(tmp_path: Path) -> None:
     # run it as `uv run` would, on a fresh data directory with no configuration
     env = {k: v for k, v in os.environ.items() if not k.startswith("REHEARSE_")}
     env |= {"REHEARSE_DATA_DIR": str(tmp_path / "data")}
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "rehearse", *first[3:], "--port", str(port)],
         env=env,
@@ -53,15 +53,7 @@ def test_quick_start_runs_on_the_embedded_defaults(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
-                    assert ready.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "rehearse serve did not start"
-                time.sleep(0.2)
+        wait_until_ready(port, server)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
             assert "rehearse" in page.read().decode()
     finally:
@@ -85,7 +77,10 @@ def test_every_cli_command_is_documented() -> None:
 
     table = section("cli")
     root = get_command(app)
-    for group_name, group in root.commands.items():  # type: ignore[attr-defined]
+    context = typer.Context(root)
+    assert isinstance(root, TyperGroup)
+    for group_name in root.list_commands(context):  # imports each command (lazy group)
+        group = root.get_command(context, group_name)
         for command_name in getattr(group, "commands", {}):
             pattern = rf"`rehearse {group_name} [^`]*\b{re.escape(command_name)}\b[^`]*`"
             assert re.search(pattern, table), (

@@ -45,9 +45,9 @@ def _evaluated(manager: SessionManager, session_id: str) -> list[dict[str, Any]]
 
 
 def test_ending_a_session_scores_a_torn_answer_before_the_report(
-    store: SQLStore, clock: FakeClock
+    sqlite_store: SQLStore, clock: FakeClock
 ) -> None:
-    manager = SessionManager(store, clock)
+    manager = SessionManager(sqlite_store, clock)
     session_id, item_id = _torn(manager, mode="mock", question_count=2, max_follow_ups=0)
     assert _evaluated(manager, session_id) == []
     ended = manager.end_session(session_id)
@@ -72,8 +72,10 @@ def test_the_background_owner_scores_torn_answers_on_start(
     assert background.recover_answers() == 0  # nothing scored twice
 
 
-def test_the_background_owner_runs_recovery_when_started(store: SQLStore, clock: FakeClock) -> None:
-    manager = SessionManager(store, clock)
+def test_the_background_owner_runs_recovery_when_started(
+    sqlite_store: SQLStore, clock: FakeClock
+) -> None:
+    manager = SessionManager(sqlite_store, clock)
     session_id, _ = _torn(manager, question_count=2)
 
     async def run() -> None:
@@ -85,14 +87,17 @@ def test_the_background_owner_runs_recovery_when_started(store: SQLStore, clock:
             await asyncio.sleep(0.01)
         await background.stop()
 
-    asyncio.run(run())
+    # a thread of its own: the browser tests' Playwright keeps a loop on the main thread
+    runner = threading.Thread(target=lambda: asyncio.run(run()))
+    runner.start()
+    runner.join(30)
     assert len(_evaluated(manager, session_id)) == 1
 
 
 def test_a_read_scores_an_answer_left_waiting_past_the_grace_period(
-    store: SQLStore, clock: FakeClock
+    sqlite_store: SQLStore, clock: FakeClock
 ) -> None:
-    manager = SessionManager(store, clock)
+    manager = SessionManager(sqlite_store, clock)
     session_id, item_id = _torn(manager, question_count=2, time_limit_minutes=60)
     manager.get_session(session_id)
     assert _evaluated(manager, session_id) == []  # it may still be in another worker's hands
@@ -104,9 +109,9 @@ def test_a_read_scores_an_answer_left_waiting_past_the_grace_period(
 
 
 def test_a_mock_question_with_a_torn_answer_gets_a_score_not_a_dead_end(
-    store: SQLStore, clock: FakeClock
+    sqlite_store: SQLStore, clock: FakeClock
 ) -> None:
-    manager = SessionManager(store, clock)
+    manager = SessionManager(sqlite_store, clock)
     session_id, item_id = _torn(manager, mode="mock", question_count=2, max_follow_ups=0)
     manager.end_session(session_id)
     report = manager.get_report(session_id, regenerate=True)
@@ -135,10 +140,10 @@ class GatedEvaluator(OfflineEvaluator):
 
 
 def test_an_ending_during_an_evaluation_stores_one_report_with_its_score(
-    store: SQLStore, clock: FakeClock
+    sqlite_store: SQLStore, clock: FakeClock
 ) -> None:
     evaluator = GatedEvaluator()
-    manager = SessionManager(store, clock, evaluator=evaluator)
+    manager = SessionManager(sqlite_store, clock, evaluator=evaluator)
     session = manager.create_session(
         {"candidate_name": "Ada", "plan_seed": 11, "question_count": 2, "max_follow_ups": 0}
     )
@@ -162,8 +167,8 @@ def test_an_ending_during_an_evaluation_stores_one_report_with_its_score(
     assert len(manager.get_events(session.id, types=["report_generated"])) == 1
 
 
-def test_two_evaluations_of_one_attempt_store_one(store: SQLStore, clock: FakeClock) -> None:
-    manager = SessionManager(store, clock)
+def test_two_evaluations_of_one_attempt_store_one(sqlite_store: SQLStore, clock: FakeClock) -> None:
+    manager = SessionManager(sqlite_store, clock)
     session_id, _ = _torn(manager, question_count=2)
     assert manager.recover_answers(session_id) == 1
     assert manager.recover_answers(session_id) == 0

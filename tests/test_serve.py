@@ -1,4 +1,5 @@
-"""`rehearse serve` as a user runs it: refusals, start-up, a real request, graceful shutdown."""
+"""`rehearse serve` as a user runs it: refusals (in-process), start-up, a real request, graceful
+shutdown and a port in use (real processes)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from command_line import free_port, run, wait_until_ready
 from rehearse.cli.serve import is_loopback
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def call(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -46,15 +41,9 @@ def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if call(port, "GET", "/readyz") == {"status": "ready"}:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"server did not start: {process.communicate()[0]}")
+    wait_until_ready(port, process)
+    assert call(port, "GET", "/readyz") == {"status": "ready"}
+    return process
 
 
 @pytest.mark.parametrize(
@@ -83,17 +72,9 @@ def test_loopback_detection(host: str, loopback: bool) -> None:
 def test_unsafe_or_impossible_setups_are_refused(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    env = {**os.environ, "REHEARSE_DATA_DIR": str(tmp_path)}
-    env.pop("REHEARSE_DATABASE_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearse", "serve", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    result = run("serve", *args, env={"REHEARSE_DATA_DIR": str(tmp_path)}, ok=False)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_serve_answers_and_shuts_down_gracefully_losing_nothing(tmp_path: Path) -> None:
@@ -126,3 +107,19 @@ def test_serve_answers_and_shuts_down_gracefully_losing_nothing(tmp_path: Path) 
     finally:
         again.send_signal(signal.SIGTERM)
         again.communicate(timeout=30)
+
+
+def test_a_port_in_use_is_one_line_and_its_own_exit_code(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            "serve", "--port", str(port), env={"REHEARSE_DATA_DIR": str(tmp_path)}, ok=False
+        )
+    assert result.returncode == 5  # the README's exit-code table; 3 means "not found"
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: --port {port}: cannot listen on 127.0.0.1:{port}: the port is in use; "
+        "stop the program using it or choose another --port\n"
+    )  # and never the "rehearse on http://..." line first

@@ -1,11 +1,13 @@
-"""`rehearse interview` driven through a pseudo-terminal, as a person would use it."""
+"""`rehearse interview` driven through a pseudo-terminal, as a person would use it.
+
+The pty tests run the real process (signals, a terminal); option errors and the
+scripted-model interview, which need neither, run in-process.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 import pexpect
 import pytest
 
+from command_line import run, run_json
 from rehearse.bank import load_bank
 
 if TYPE_CHECKING:
@@ -39,17 +42,8 @@ def spawn(args: list[str], data_dir: Path) -> Spawn:
 
 
 def cli_json(data_dir: Path, *args: str) -> object:
-    env = {**os.environ, "REHEARSE_DATA_DIR": str(data_dir)}
-    env.pop("REHEARSE_DATABASE_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearse", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=TIMEOUT,
-        check=True,
-    )
-    return json.loads(result.stdout)
+    """What the saved session looks like, read in-process on the interview's data directory."""
+    return run_json(*args, env={"REHEARSE_DATA_DIR": str(data_dir), "REHEARSE_DATABASE_URL": None})
 
 
 def session_id_of(child: Spawn) -> str:
@@ -185,44 +179,26 @@ def test_ctrl_c_pauses_and_resume_continues(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", [["--minutes", "2"], ["--level", "guru"]])
 def test_bad_options_are_one_line_errors(tmp_path: Path, bad: list[str]) -> None:
-    env = {**os.environ, "REHEARSE_DATA_DIR": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-m", "rehearse", "interview", *bad],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = run("interview", *bad, env={"REHEARSE_DATA_DIR": str(tmp_path)}, ok=False)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
 def test_interview_with_an_ai_provider_chosen_on_the_command_line(tmp_path: Path) -> None:
     """The shipped scripted `test` model stands in for an LLM: no network, same path."""
-    env = {**os.environ, "REHEARSE_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
-    env.pop("REHEARSE_DATABASE_URL", None)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rehearse",
-            "interview",
-            "--name",
-            "Ada",
-            "--questions",
-            "1",
-            "--provider",
-            "test",
-            "--model",
-            "interviewer",
-        ],
-        input="I would add an index on the filtered column and check the query plan.\n\n/end\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=TIMEOUT,
-        check=False,
+    result = run(
+        "interview",
+        "--name",
+        "Ada",
+        "--questions",
+        "1",
+        "--provider",
+        "test",
+        "--model",
+        "interviewer",
+        stdin="I would add an index on the filtered column and check the query plan.\n\n/end\n",
+        env={"REHEARSE_DATA_DIR": str(tmp_path), "REHEARSE_DATABASE_URL": None},
+        ok=False,
     )
     assert result.returncode == 0, result.stderr
     assert "Interview report: Ada" in result.stdout

@@ -16,8 +16,8 @@ from rehearse.web import create_app
 
 
 @pytest.fixture
-def client(store: SQLStore, clock: FakeClock) -> Iterator[TestClient]:
-    app = create_app(lambda: SessionManager(store, clock), sweep_seconds=0)
+def client(sqlite_store: SQLStore, clock: FakeClock) -> Iterator[TestClient]:
+    app = create_app(lambda: SessionManager(sqlite_store, clock), sweep_seconds=0)
     with TestClient(app) as test_client:
         yield test_client
 

@@ -49,7 +49,8 @@ class World:
 
 
 @pytest.fixture
-def world(store: SQLStore, clock: FakeClock) -> Iterator[World]:
+def world(sqlite_store: SQLStore, clock: FakeClock) -> Iterator[World]:
+    store = sqlite_store
     app = create_app(lambda: SessionManager(store, clock), auth=True, sweep_seconds=0)
     with TestClient(app) as client:
         yield World(client, app.state.accounts)

@@ -235,6 +235,22 @@ class ModelRequestsDisabledError(RuntimeError):
     """
 
 
+class PortInUseError(RehearseError):
+    """``rehearse serve`` cannot listen: another program holds the address (exit code 5).
+
+    Attributes:
+        host, port: the address that is taken.
+    """
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(
+            f"--port {port}: cannot listen on {host}:{port}: {reason}; stop the program "
+            "using it or choose another --port"
+        )
+        self.host = host
+        self.port = port
+
+
 #: CLI exit code for each error class (issue 2): most specific class wins.
 EXIT_CODES: dict[type[RehearseError], int] = {
     ConfigurationError: 2,
@@ -244,11 +260,12 @@ EXIT_CODES: dict[type[RehearseError], int] = {
     InvalidStateError: 4,
     SessionImmutableError: 4,
     BudgetExceededError: 4,
+    PortInUseError: 5,  # issue 11 item 8: uvicorn's own start-up failure is 3, "not found"
 }
 
 
 def exit_code(error: RehearseError) -> int:
-    """The CLI exit code for ``error``: 2 invalid input, 3 not found, 4 refused, else 1."""
+    """The CLI exit code: 2 invalid input, 3 not found, 4 refused, 5 port in use, else 1."""
     for cls in type(error).__mro__:
         if cls in EXIT_CODES:
             return EXIT_CODES[cls]

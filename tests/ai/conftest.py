@@ -1,6 +1,6 @@
 """AI tests: no real model request ever, provider settings isolated, a local OpenAI server.
 
-Real model requests are switched off for every test here (pydantic-ai's
+Real model requests are switched off for the whole suite by tests/conftest.py (pydantic-ai's
 ``ALLOW_MODEL_REQUESTS``); pydantic-ai's test models are not affected. A test that
 needs the real client path opts in with the ``openai_server`` fixture, which points
 ``OPENAI_BASE_URL`` at a server on 127.0.0.1 started for that test.
@@ -26,13 +26,6 @@ PROVIDER_VARIABLES = (
     "OLLAMA_BASE_URL",
     "OLLAMA_API_KEY",
 )
-
-
-@pytest.fixture(autouse=True)
-def _no_model_requests() -> Iterator[None]:
-    """An accidental request to a real model fails the test."""
-    with override_allow_model_requests(False):
-        yield
 
 
 @pytest.fixture(autouse=True)

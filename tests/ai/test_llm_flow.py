@@ -31,8 +31,8 @@ def scripted() -> Scripted:
 
 
 @pytest.fixture
-def llm(store: SQLStore, clock: FakeClock, scripted: Scripted) -> SessionManager:
-    return SessionManager(store, clock, models=StaticModels({"openai:*": scripted.model}))
+def llm(sqlite_store: SQLStore, clock: FakeClock, scripted: Scripted) -> SessionManager:
+    return SessionManager(sqlite_store, clock, models=StaticModels({"openai:*": scripted.model}))
 
 
 def config(**fields: Any) -> dict[str, Any]:

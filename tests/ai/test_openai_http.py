@@ -8,9 +8,6 @@ token usage and can answer 429, 500 or garbage on cue.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+import command_line
+from command_line import Ran
 from rehearse.clock import FakeClock
 from rehearse.service.sessions import SessionManager
 from rehearse.settings import get_settings
@@ -113,8 +112,8 @@ def test_a_failing_server_is_retried_then_the_interview_goes_on_offline(
 
 
 @pytest.fixture
-def client(store: SQLStore, clock: FakeClock) -> Iterator[TestClient]:
-    app = create_app(lambda: SessionManager(store, clock), sweep_seconds=0)
+def client(sqlite_store: SQLStore, clock: FakeClock) -> Iterator[TestClient]:
+    app = create_app(lambda: SessionManager(sqlite_store, clock), sweep_seconds=0)
     with TestClient(app) as test_client:
         yield test_client
 
@@ -142,16 +141,8 @@ def test_the_web_api_runs_an_openai_session(client: TestClient, openai_server: F
     assert openai_server.tasks() == ["plan", "evaluate", "follow_up", "narrate"]
 
 
-def run(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rehearse", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200", **env},
-        timeout=120,
-        check=False,
-    )
+def run(*args: str, env: dict[str, str], stdin: str = "") -> Ran:
+    return command_line.run(*args, env=env, stdin=stdin, ok=False)
 
 
 def test_the_cli_runs_an_openai_session_with_follow_ups_and_llm_scoring(

@@ -35,7 +35,18 @@ class OfflineInterviewer:
     name = "offline"
 
     def __init__(self, bank: QuestionBank | None = None) -> None:
-        self.bank = bank if bank is not None else load_bank()
+        self._bank = bank
+
+    @property
+    def bank(self) -> QuestionBank:
+        """The questions, read on first use: a command that plans nothing never parses them.
+
+        Raises:
+            ConfigurationError: an imported bank file is invalid, or reuses an id.
+        """
+        if self._bank is None:
+            self._bank = load_bank()
+        return self._bank
 
     def plan(self, config: SessionConfig, *, seed: int, seen: frozenset[str]) -> list[Question]:
         """Questions by :func:`rehearse.domain.selection.select_questions`."""

@@ -17,7 +17,7 @@ import typer
 from rich.markdown import Markdown
 from rich.panel import Panel
 
-from rehearse.cli.context import manager
+from rehearse.cli.context import manager, session_id
 from rehearse.cli.options import level_option, role_option
 from rehearse.cli.render import console
 from rehearse.domain.config import InterviewMode
@@ -164,12 +164,16 @@ def interview(
     ),
     model: str | None = typer.Option(None, "--model", help="Model of the AI provider."),
     resume: str | None = typer.Option(
-        None, "--resume", help="Continue a paused session by id.", metavar="ID"
+        None,
+        "--resume",
+        help="Continue a paused session by id (or a unique prefix of 6+ characters).",
+        metavar="ID",
     ),
 ) -> None:
     """Run a mock interview in the terminal and print the report."""
     mgr = manager(ctx)
     if resume:
+        resume = session_id(ctx, resume)
         session = mgr.get_session(resume)
         if session.status is SessionStatus.PAUSED:
             session = mgr.resume_session(resume)

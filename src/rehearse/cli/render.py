@@ -69,7 +69,9 @@ def session_detail(session: Session, now: datetime) -> None:
 def session_table(sessions: Sequence[Session], now: datetime, total: int | None) -> None:
     """One row per session."""
     table = Table(title=f"{len(sessions)} of {total} sessions" if total is not None else None)
-    for column in ("id", "status", "candidate", "role", "level", "left", "tokens", "created"):
+    # ids are never cut or wrapped (issue 11 item 6): the other columns give way
+    table.add_column("id", no_wrap=True, min_width=36, overflow="ignore")
+    for column in ("status", "candidate", "role", "level", "left", "tokens", "created"):
         table.add_column(column)
     for session in sessions:
         table.add_row(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from rehearse.cli.context import manager
+from rehearse.cli.context import manager, session_id
 from rehearse.cli.render import emit_json
 from rehearse.errors import ConfigurationError
 from rehearse.rendering import render_html, render_markdown
@@ -24,7 +24,9 @@ class ReportFormat(StrEnum):
 
 def report(
     ctx: typer.Context,
-    session_id: str,
+    session: str = typer.Argument(
+        ..., metavar="ID", help="A session id, or a unique prefix of it (6+ characters)."
+    ),
     output_format: ReportFormat = typer.Option(
         ReportFormat.MD, "--format", help="md, json or html."
     ),
@@ -37,7 +39,7 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Show a session's report (generated on first use, stored with the session)."""
-    found = manager(ctx).get_report(session_id, regenerate=regenerate)
+    found = manager(ctx).get_report(session_id(ctx, session), regenerate=regenerate)
     fmt = ReportFormat.JSON if as_json else output_format
     if fmt is ReportFormat.JSON and output is None:
         emit_json(found.model_dump(mode="json"))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
+import socket
 
 import typer
 
 from rehearse.cli.context import AppState
-from rehearse.errors import ConfigurationError
+from rehearse.errors import ConfigurationError, PortInUseError
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -21,6 +23,28 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Bind ``host:port`` once, as uvicorn will (``SO_REUSEADDR``), and let it go.
+
+    Raises:
+        PortInUseError: another program listens there (or the address is not this
+            machine's, or binding it is not permitted).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise ConfigurationError(f"--host {host}: cannot resolve the address: {exc}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "the port is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or "")
+            raise PortInUseError(host, port, reason) from None
 
 
 def serve(
@@ -56,6 +80,7 @@ def serve(
             f"--workers {workers}: several workers need a shared PostgreSQL database "
             "(--db postgresql+psycopg://...); SQLite serves one worker"
         )
+    check_port_free(host, port)  # before saying where it serves: it would not (issue 11)
     os.environ["REHEARSE_AUTH"] = "1" if auth else "0"
     os.environ["REHEARSE_SERVE_HOST"] = host  # the Host check allows the bound address
     mode = "sign-in required" if auth else "local mode, no sign-in"

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.text import Text
 
-from rehearse.ai.estimates import estimate_session
-from rehearse.cli.context import manager
+from rehearse.cli.context import manager, session_id
 from rehearse.cli.options import level_option, role_option
 from rehearse.cli.render import console, emit_json, event_table, session_detail, session_table
-from rehearse.domain.sessions import Session
 from rehearse.errors import ConfigurationError
-from rehearse.service.sessions import SessionManager
+
+if TYPE_CHECKING:
+    from rehearse.domain.sessions import Session
+    from rehearse.service.sessions import SessionManager
 
 app = typer.Typer(help="Create, run and inspect interview sessions.", no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+SESSION_ID = typer.Argument(
+    ..., metavar="ID", help="A session id, or a unique prefix of it (6+ characters)."
+)
 
 
 def _read_text(path: Path | None, field: str) -> str | None:
@@ -75,6 +79,8 @@ def create(
     as_json: bool = JSON,
 ) -> None:
     """Create a session (it starts with `rehearse sessions start ID`)."""
+    from rehearse.ai.estimates import estimate_session  # the scoring stack, only here
+
     fields: dict[str, Any] = {
         "candidate_name": candidate_name,
         "candidate_email": candidate_email,
@@ -103,17 +109,17 @@ def create(
 
 
 @app.command()
-def show(ctx: typer.Context, session_id: str, as_json: bool = JSON) -> None:
+def show(ctx: typer.Context, session: str = SESSION_ID, as_json: bool = JSON) -> None:
     """Show one session with its remaining time and token usage."""
     mgr = manager(ctx)
-    _show(mgr, mgr.get_session(session_id), as_json)
+    _show(mgr, mgr.get_session(session_id(ctx, session)), as_json)
 
 
 def _transition(name: str, help_text: str) -> None:
-    def command(ctx: typer.Context, session_id: str, as_json: bool = JSON) -> None:
+    def command(ctx: typer.Context, session: str = SESSION_ID, as_json: bool = JSON) -> None:
         mgr = manager(ctx)
-        session = getattr(mgr, f"{name}_session")(session_id)
-        _show(mgr, session, as_json)
+        changed = getattr(mgr, f"{name}_session")(session_id(ctx, session))
+        _show(mgr, changed, as_json)
 
     command.__doc__ = help_text
     app.command(name)(command)
@@ -164,12 +170,12 @@ def list_(
 @app.command()
 def events(
     ctx: typer.Context,
-    session_id: str,
+    session: str = SESSION_ID,
     after: int = typer.Option(0, "--after", help="Only events after this sequence number."),
     as_json: bool = JSON,
 ) -> None:
     """Show a session's event log, oldest first."""
-    found = manager(ctx).get_events(session_id, after_seq=after)
+    found = manager(ctx).get_events(session_id(ctx, session), after_seq=after)
     if as_json:
         emit_json([e.to_json() for e in found])
     else:
@@ -179,7 +185,7 @@ def events(
 @app.command("record-usage")
 def record_usage(
     ctx: typer.Context,
-    session_id: str,
+    session: str = SESSION_ID,
     prompt_tokens: int = typer.Option(..., "--prompt-tokens", help="Prompt tokens of the call."),
     completion_tokens: int = typer.Option(..., "--completion-tokens", help="Completion tokens."),
     model: str = typer.Option(..., "--model", help="Model that used them."),
@@ -187,8 +193,8 @@ def record_usage(
 ) -> None:
     """Record the token usage of an AI call made outside rehearse."""
     mgr = manager(ctx)
-    session = mgr.record_usage(session_id, prompt_tokens, completion_tokens, model=model)
-    _show(mgr, session, as_json)
+    used = mgr.record_usage(session_id(ctx, session), prompt_tokens, completion_tokens, model=model)
+    _show(mgr, used, as_json)
 
 
 @app.command()
@@ -203,5 +209,5 @@ def sweep(
         emit_json({"expired": expired, "count": len(expired)})
     else:
         console.print(f"expired {len(expired)} session(s)")
-        for session_id in expired:
-            console.print(f"  {session_id}")
+        for expired_id in expired:
+            console.print(f"  {expired_id}")

@@ -10,11 +10,21 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import Any
 
-import snowballstemmer  # type: ignore[import-untyped]
 
-_STEMMER = snowballstemmer.stemmer("english")
+@cache
+def _english_stemmer() -> Any:
+    """The Snowball English stemmer, created on the first stem (issue 8 item 5).
+
+    Importing snowballstemmer loads its pure-Python stemmers for some 30 languages; doing it
+    on first use keeps commands that never score an answer (``rehearse --version``,
+    ``rehearse sessions show``) from paying for it.
+    """
+    import snowballstemmer  # type: ignore[import-untyped]
+
+    return snowballstemmer.stemmer("english")
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -90,7 +100,7 @@ def stem(word: str) -> str:
         return digit
     if word.endswith("'s"):
         word = word[:-2]
-    stemmed: str = _STEMMER.stemWord(word)
+    stemmed: str = _english_stemmer().stemWord(word)
     return stemmed
 
 

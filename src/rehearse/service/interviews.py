@@ -276,17 +276,7 @@ class InterviewService:
             session, evaluation = self._settle_by_deadline(
                 session, item, attempt, text.strip(), time_spent_seconds, actor, notices
             )
-        assert session.interview is not None
-        follow_up = next((i for i in session.interview.items if i.id not in before), None)
-        return AnswerOutcome(
-            session=session,
-            item=session.interview.item(session_id, question_id),
-            attempt=attempt,
-            evaluation=evaluation,
-            follow_up=follow_up,
-            next_question=session.interview.current(),
-            notices=notices,
-        )
+        return _outcome(session, question_id, attempt, evaluation, before, notices)
 
     def _submit_inline(
         self, stored: Session, question_id: str, text: str, time_spent: float, actor: str
@@ -310,16 +300,12 @@ class InterviewService:
         question = self.questions(session_id).get(item.question_id)
         if question is not None and answer:
             try:
-                graded = answer
-                if item.parent_id is not None:
-                    earlier = self.attempts(session_id, item.parent_id)
-                    if earlier:
-                        graded = f"{earlier[-1].text}\n\n{answer}"
                 evaluation = self.evaluator.evaluate(
-                    question, graded, time_spent_seconds=time_spent or None
+                    question,
+                    self._graded(session_id, item, answer),
+                    time_spent_seconds=time_spent or None,
                 )
-                data = {"provider": "offline", "model": "default", "prompt_version": None}
-                data |= evaluation.model_dump(mode="json") | {"evaluator": self.evaluator.name}
+                data = _evaluation_data(evaluation, self.evaluator.name)
                 asked = [f.text for f in stored.interview.follow_ups_of(item.id)]
                 if item.kind == "question" and len(asked) < stored.interview.max_follow_ups:
                     follow_text = self.interviewer.follow_up(question, answer, evaluation, asked)
@@ -347,17 +333,7 @@ class InterviewService:
 
         before = {i.id for i in stored.interview.items}
         session = self.writer.change(session_id, rule, "answer", actor)
-        assert session.interview is not None
-        follow_up = next((i for i in session.interview.items if i.id not in before), None)
-        return AnswerOutcome(
-            session=session,
-            item=session.interview.item(session_id, question_id),
-            attempt=attempt,
-            evaluation=evaluation,
-            follow_up=follow_up,
-            next_question=session.interview.current(),
-            notices=[],
-        )
+        return _outcome(session, question_id, attempt, evaluation, before, [])
 
     def _settle_by_deadline(
         self,
@@ -393,14 +369,10 @@ class InterviewService:
         question = self.questions(session.id).get(item.question_id)
         if question is None:
             return self.writer.store.get(session.id) or session, None
-        answer = text
-        if item.parent_id is not None:
-            earlier = self.attempts(session.id, item.parent_id)
-            if earlier:
-                answer = f"{earlier[-1].text}\n\n{text}"
-        offline = self.evaluator.evaluate(question, answer, time_spent_seconds=time_spent or None)
-        data = {"provider": "offline", "model": "default", "prompt_version": None}
-        data |= offline.model_dump(mode="json") | {"evaluator": self.evaluator.name}
+        offline = self.evaluator.evaluate(
+            question, self._graded(session.id, item, text), time_spent_seconds=time_spent or None
+        )
+        data = _evaluation_data(offline, self.evaluator.name)
         stored = self.writer.change(
             session.id,
             lambda s, now: apply_evaluation(s, item.id, attempt, data, now, provisional=True),
@@ -416,6 +388,14 @@ class InterviewService:
             notices.extend(later)
             return job.result()  # it landed first after all: it is the one stored
         return stored, offline
+
+    def _graded(self, session_id: str, item: PlanItem, text: str) -> str:
+        """What the evaluator scores: a follow-up's answer after the answer it follows."""
+        if item.parent_id is not None:
+            earlier = self.attempts(session_id, item.parent_id)
+            if earlier:
+                return f"{earlier[-1].text}\n\n{text}"
+        return text
 
     def _pool(self) -> ThreadPoolExecutor:
         """Worker threads for model calls that outlive the request (created on first use)."""
@@ -543,11 +523,7 @@ class InterviewService:
         question = self.questions(session_id).get(item.question_id)
         if question is None:
             return None, self.evaluator.name
-        answer = text
-        if item.parent_id is not None:
-            parent_answers = self.attempts(session_id, item.parent_id)
-            if parent_answers:
-                answer = f"{parent_answers[-1].text}\n\n{text}"
+        answer = self._graded(session_id, item, text)
         spent = time_spent or None
 
         def offline() -> AnswerEvaluation:
@@ -594,9 +570,7 @@ class InterviewService:
         notices: list[str],
         plan: InterviewState,
     ) -> Session:
-        # every stored score names what made it: provider, model, prompt and rubric version
-        data = {"provider": "offline", "model": "default", "prompt_version": None}
-        data |= evaluation.model_dump(mode="json") | {"evaluator": evaluator}
+        data = _evaluation_data(evaluation, evaluator)
         follow_text: str | None = None
         if item.kind == "question":
             question = self.questions(session_id).get(item.question_id)
@@ -735,3 +709,31 @@ class InterviewService:
 def _failure(part: str, exc: Exception) -> dict[str, Any]:
     """The ``provider_failed`` data of a part that raised ``exc``."""
     return {"part": part, "error": type(exc).__name__, "message": str(exc)[:500]}
+
+
+def _evaluation_data(evaluation: AnswerEvaluation, evaluator: str) -> dict[str, Any]:
+    """The stored JSON of an evaluation: it names what made it (provider, model, versions)."""
+    data: dict[str, Any] = {"provider": "offline", "model": "default", "prompt_version": None}
+    return data | evaluation.model_dump(mode="json") | {"evaluator": evaluator}
+
+
+def _outcome(
+    session: Session,
+    question_id: str,
+    attempt: int,
+    evaluation: AnswerEvaluation | None,
+    before: set[str],
+    notices: list[str],
+) -> AnswerOutcome:
+    """The outcome of an answer to ``question_id``: ``before`` is the plan's item ids then."""
+    assert session.interview is not None
+    follow_up = next((i for i in session.interview.items if i.id not in before), None)
+    return AnswerOutcome(
+        session=session,
+        item=session.interview.item(session.id, question_id),
+        attempt=attempt,
+        evaluation=evaluation,
+        follow_up=follow_up,
+        next_question=session.interview.current(),
+        notices=notices,
+    )

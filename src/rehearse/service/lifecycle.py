@@ -106,6 +106,11 @@ class SessionService:
         """
         return self.writer.read(session_id)
 
+    def resolve_session_id(self, given: str, principal: Principal | None = None) -> str:
+        """The whole id of the one session whose id starts ``given`` (see the store)."""
+        found: str = self.store.resolve_session_id(given, visible_to=principal)
+        return found
+
     def list_sessions(
         self,
         *,

@@ -101,8 +101,9 @@ class ReportService:
         Args:
             session_id: the session.
             actor: who asks (recorded on the events).
-            only_if_pending: store nothing unless the stored report is still pending
-                (the post-commit hook: one report per ending).
+            only_if_pending: store nothing if a report of this ending is stored
+                already (the post-commit hook and a concurrent reader: one report per
+                ending); a failed one is replaced.
 
         Raises:
             SessionNotFoundError: no such session.
@@ -219,4 +220,4 @@ def _stale(current: Session, built_from: InterviewState, only_if_pending: bool) 
     """True when a report built from ``built_from`` must not be stored on ``current``."""
     if current.interview != built_from:
         return True  # a late evaluation landed meanwhile: its own hook reports again
-    return only_if_pending and current.report_status is not ReportStatus.PENDING
+    return only_if_pending and current.report_status is ReportStatus.READY

@@ -194,6 +194,19 @@ class SessionManager:
             session = self.services.sessions.get_session(session_id)
         return session
 
+    def resolve_session_id(self, given: str, principal: Principal | None = None) -> str:
+        """The whole id of the one session (``principal`` may see) whose id starts ``given``.
+
+        A whole id is returned as it is; a prefix needs at least 6 characters (issue 11:
+        ``rehearse report 05c0f6``).
+
+        Raises:
+            ConfigurationError: a prefix too short, or shared by several sessions (they
+                are named in the message).
+            SessionNotFoundError: no session id starts with it.
+        """
+        return self.services.sessions.resolve_session_id(given, principal)
+
     def list_sessions(
         self,
         *,

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import Update
 from sqlalchemy.sql.elements import ColumnElement
 
-from rehearse.domain.access import PrincipalRole
+from rehearse.domain.access import Principal, PrincipalRole
 from rehearse.domain.config import SessionConfig
 from rehearse.domain.events import Event, NewEvent
 from rehearse.domain.lifecycle import SessionStatus
@@ -41,7 +41,13 @@ from rehearse.errors import (
 )
 from rehearse.storage import migrate, transactions
 from rehearse.storage.schema import session_events, sessions
-from rehearse.storage.store import Mutation, SessionPage, SessionQuery
+from rehearse.storage.store import (
+    AMBIGUOUS_SHOWN,
+    MIN_ID_PREFIX,
+    Mutation,
+    SessionPage,
+    SessionQuery,
+)
 
 _COLUMNS = [column for column in sessions.c]
 
@@ -250,6 +256,59 @@ class SQLStore:
         )
         with self._read("find sessions due to expire") as connection:
             return list(connection.execute(statement).scalars())
+
+    def resolve_session_id(self, prefix: str, visible_to: Principal | None = None) -> str:
+        """The whole id of the one session (``visible_to`` may see) whose id starts ``prefix``.
+
+        ``prefix`` is compared case-insensitively (ids are lower-case UUIDs); a whole id is
+        returned at once. Others need at least :data:`MIN_ID_PREFIX` characters and are
+        found with ``LIKE 'prefix%'`` (issue 11 item 6: ``rehearse report 05c0f6``).
+
+        Raises:
+            ConfigurationError: a prefix shorter than :data:`MIN_ID_PREFIX` that is not a
+                whole id, or one shared by several sessions; the message names up to
+                :data:`AMBIGUOUS_SHOWN` of them, ``errors[0]["candidates"]`` lists them.
+            SessionNotFoundError: no session id starts with ``prefix``.
+        """
+        given = prefix.strip().lower()
+        visible = _conditions(SessionQuery(visible_to=visible_to))
+        with self._read(f"resolve session id {prefix!r}") as connection:
+            exact = connection.execute(
+                select(sessions.c.id).where(sessions.c.id == given, *visible)
+            ).scalar()
+            if exact is not None:
+                return str(exact)
+            if len(given) < MIN_ID_PREFIX:
+                message = (
+                    f"session_id={prefix!r}: give the whole id or at least {MIN_ID_PREFIX} "
+                    "of its first characters"
+                )
+                raise ConfigurationError(
+                    message, [{"field": "session_id", "value": prefix, "message": message}]
+                )
+            found = [
+                str(found_id)
+                for found_id in connection.execute(
+                    select(sessions.c.id)
+                    .where(sessions.c.id.startswith(given, autoescape=True), *visible)
+                    .order_by(sessions.c.id)
+                    .limit(AMBIGUOUS_SHOWN + 1)
+                ).scalars()
+            ]
+        if not found:
+            raise SessionNotFoundError(prefix)
+        if len(found) == 1:
+            return found[0]
+        shown = found[:AMBIGUOUS_SHOWN]
+        more = " and more" if len(found) > AMBIGUOUS_SHOWN else ""
+        message = (
+            f"session_id={prefix!r}: matches several sessions ({', '.join(shown)}{more}); "
+            "give more characters"
+        )
+        raise ConfigurationError(
+            message,
+            [{"field": "session_id", "value": prefix, "message": message, "candidates": shown}],
+        )
 
 
 class SessionCache:

@@ -24,6 +24,12 @@ Mutation = Callable[[Session], Change]
 
 MAX_PAGE_SIZE = 500
 
+#: The shortest session id prefix a person may type for a whole id (issue 11 item 6).
+MIN_ID_PREFIX = 6
+
+#: How many candidates an ambiguous prefix names.
+AMBIGUOUS_SHOWN = 10
+
 
 class SessionQuery(BaseModel):
     """Filters and paging for listing sessions, newest first (seed 001 ``list_sessions``).
@@ -128,4 +134,14 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+    def resolve_session_id(self, prefix: str, visible_to: Principal | None = None) -> str:
+        """The whole id of the one session (``visible_to`` may see) whose id starts ``prefix``.
+
+        Raises:
+            ConfigurationError: a prefix shorter than :data:`MIN_ID_PREFIX` that is not a
+                whole id, or one shared by several sessions (the candidates are named).
+            SessionNotFoundError: no session id starts with ``prefix``.
+        """
         ...
