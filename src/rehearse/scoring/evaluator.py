@@ -185,10 +185,9 @@ def evaluate_answer(
     """
     if is_non_answer(answer) or not content_terms(answer):
         declined = bool(words(answer))
-        missed = [point for point in key_points if point.strip()] or key_points_from_reference(
-            reference_answer
-        )
-        return _empty(answer, category, time_spent_seconds, missed, declined=declined)
+        unstated = [point for point in key_points if point.strip()]
+        unstated = unstated or key_points_from_reference(reference_answer)
+        return _empty(answer, category, time_spent_seconds, unstated, declined=declined)
     topic = TopicQuestion(question_id, question, reference_answer, tuple(key_points))
     findings: list[Finding] = []
     repeated = repeats_itself(answer)
@@ -201,8 +200,8 @@ def evaluate_answer(
     points = given or key_points_from_reference(reference_answer)
     coverage = key_point_coverage(points, AnswerMeaning(scored), question_canonical_stems(question))
     matcher = TermMatcher(content_terms(scored))
-    _, missed = weighted_recall(content_terms(reference_answer), matcher, demoted)
-    missed_terms = [term.word for term in missed if term.stem not in demoted]
+    _, missed_reference = weighted_recall(content_terms(reference_answer), matcher, demoted)
+    missed_terms = [term.word for term in missed_reference if term.stem not in demoted]
 
     answer_counts = stems_of(scored)
     question_counts = stems_of(question)
