@@ -86,10 +86,13 @@ class OfflineEvaluator:
     """
 
     name = f"offline:{RUBRIC_VERSION}"
+    # Class-level defaults, so a subclass that skips __init__ still contrasts with the bank.
+    _bank: QuestionBank | None = None
+    _extra: tuple[Question, ...] = ()
 
     def __init__(self, bank: QuestionBank | None = None, extra: Iterable[Question] = ()) -> None:
         self._bank = bank
-        self._extra = list(extra)
+        self._extra = tuple(extra)
 
     @cached_property
     def contrast(self) -> TopicIndex:

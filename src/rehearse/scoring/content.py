@@ -159,9 +159,9 @@ class TermMatcher:
     def __init__(self, terms: Iterable[Term]) -> None:
         terms = list(terms)
         self._stems = {term.stem for term in terms}
-        self._prefixes = {
-            term.stem[:end] for term in terms for end in range(PREFIX_MIN_LENGTH, len(term.stem))
-        }
+        self._prefixes: set[str] = set()
+        for term in terms:
+            self._prefixes.update(_family_prefixes(term.stem))
         self._long_words = sorted(
             {term.word for term in terms if len(term.word) >= FUZZY_MIN_LENGTH}
         )
@@ -181,8 +181,8 @@ class TermMatcher:
         return known
 
     def _inexact(self, term: Term) -> float:
-        family = term.stem in self._prefixes or any(
-            term.stem[:end] in self._stems for end in range(PREFIX_MIN_LENGTH, len(term.stem))
+        family = term.stem in self._prefixes or not self._stems.isdisjoint(
+            _family_prefixes(term.stem)
         )
         if family:
             return PREFIX_CREDIT
@@ -194,11 +194,18 @@ class TermMatcher:
         return 0.0 if best is None else float(best[1]) / 100.0
 
 
+@lru_cache(maxsize=16384)
+def _family_prefixes(stemmed: str) -> frozenset[str]:
+    """The proper prefixes of ``stemmed`` at least :data:`PREFIX_MIN_LENGTH` long."""
+    return frozenset(stemmed[:end] for end in range(PREFIX_MIN_LENGTH, len(stemmed)))
+
+
 @lru_cache(maxsize=1024)
 def matcher_for(text: str) -> TermMatcher:
-    """A shared :class:`TermMatcher` of the content words of ``text`` (references, questions).
+    """A shared :class:`TermMatcher` of the content words of ``text``.
 
-    Cached, so the misspelling look-ups of one reference are done once across answers.
+    Cached, so the misspelling look-ups of one reference are done once across answers,
+    and those of one answer once across the evaluator's measures.
     """
     return TermMatcher(content_terms(text))
 
@@ -241,7 +248,7 @@ def content_features(question: str, reference: str, answer: str) -> ContentFeatu
         return None
     reference_terms = content_terms(reference)
     demoted = question_stems(question)
-    answer_matcher = TermMatcher(answer_terms)
+    answer_matcher = matcher_for(answer)
     recall, _ = weighted_recall(reference_terms, answer_matcher, demoted)
     precision, _ = weighted_recall(answer_terms, matcher_for(reference), demoted)
 

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from rehearse.domain.questions import QuestionCategory
 from rehearse.scoring.bands import key_point_cap
 from rehearse.scoring.content import (
-    TermMatcher,
     content_features,
     content_score,
     is_non_answer,
+    matcher_for,
     off_topic_cap,
     question_stems,
     weighted_recall,
@@ -199,7 +199,7 @@ def evaluate_answer(
     given = [point for point in key_points if point.strip()]
     points = given or key_points_from_reference(reference_answer)
     coverage = key_point_coverage(points, AnswerMeaning(scored), question_canonical_stems(question))
-    matcher = TermMatcher(content_terms(scored))
+    matcher = matcher_for(scored)
     _, missed_reference = weighted_recall(content_terms(reference_answer), matcher, demoted)
     missed_terms = [term.word for term in missed_reference if term.stem not in demoted]
 

@@ -157,6 +157,14 @@ def build_answers(questions: Sequence[Question]) -> list[tuple[Question, str, st
     return built
 
 
+def spread(questions: Sequence[Question], limit: int | None) -> list[Question]:
+    """``limit`` questions taken evenly across ``questions`` (all when ``limit`` is ``None``)."""
+    if limit is None or limit >= len(questions):
+        return list(questions)
+    step = len(questions) / limit
+    return [questions[int(number * step)] for number in range(limit)]
+
+
 def run_suite(
     questions: Sequence[Question], score: Scorer, *, evaluator: str = "offline"
 ) -> SuiteResult:

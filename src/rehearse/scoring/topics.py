@@ -32,7 +32,7 @@ OFF_TOPIC_MIN_SIMILARITY = 0.08
 GENERIC_DOCUMENT_SHARE = 0.08
 #: Words in more than this share of the questions are left out of the contrast: their
 #: inverse document frequency is near zero, and skipping them keeps it fast.
-CONTRAST_MAX_DOCUMENT_SHARE = 0.25
+CONTRAST_MAX_DOCUMENT_SHARE = 0.1
 #: Only an answer's most distinctive words (highest tf-idf) take part in the contrast.
 CONTRAST_TERMS = 40
 
@@ -144,9 +144,11 @@ class TopicIndex:
             vector = dict(top)
         own = _dot(vector, self._contrast_vector(question.document))
         scores: dict[int, float] = {}
+        get = scores.get
+        postings = self._postings
         for word, weight in vector.items():
-            for number, doc_weight in self._postings.get(word, ()):
-                scores[number] = scores.get(number, 0.0) + weight * doc_weight
+            for number, doc_weight in postings.get(word, ()):
+                scores[number] = get(number, 0.0) + weight * doc_weight
         best, best_score = None, 0.0
         text = question.text.strip()
         for number, score in scores.items():
