@@ -57,7 +57,7 @@ from rehearse.scoring.keypoints import (
 )
 from rehearse.scoring.star import StarAnalysis, analyse_star
 from rehearse.scoring.text import content_terms, filler_words, stem, words
-from rehearse.scoring.topics import TopicIndex, TopicQuestion, stems_of
+from rehearse.scoring.topics import TopicIndex, TopicQuestion, on_topic_text, stems_of
 
 #: Version of the scoring rules; stored with every evaluation so old scores stay explainable.
 RUBRIC_VERSION = "offline-2"
@@ -190,8 +190,9 @@ def evaluate_answer(
         return _empty(answer, category, time_spent_seconds, unstated, declined=declined)
     topic = TopicQuestion(question_id, question, reference_answer, tuple(key_points))
     findings: list[Finding] = []
-    repeated = repeats_itself(answer)
-    scored = without_repeats(answer) if repeated else answer
+    relevant, unrelated = on_topic_text(answer, topic)
+    repeated = repeats_itself(relevant)
+    scored = without_repeats(relevant) if repeated else relevant
 
     demoted = question_stems(question)
     features = content_features(question, reference_answer, scored)
@@ -209,7 +210,7 @@ def evaluate_answer(
     if contrast is not None:
         known = contrast.vocabulary | stems_of(topic.document).keys()
     reason = not_an_answer_reason(
-        answer, known, prose_expected=category is not QuestionCategory.CODING
+        relevant, known, prose_expected=category is not QuestionCategory.CODING
     )
     relevance = (
         contrast.relevance(topic, scored) if contrast is not None and len(contrast) else None
@@ -255,7 +256,7 @@ def evaluate_answer(
                 "this question.",
             )
         )
-    if is_term_list(answer, question):
+    if is_term_list(relevant, question):
         findings.append(
             finding(
                 FindingCode.TERM_LIST,
@@ -272,7 +273,7 @@ def evaluate_answer(
     if (
         category is QuestionCategory.CODING
         and asks_for_code(question, reference_answer)
-        and not has_code(answer)
+        and not has_code(relevant)
     ):
         findings.append(
             finding(
@@ -307,16 +308,20 @@ def evaluate_answer(
 
     fillers = filler_words(answer)
     expected_words = max(len(words(reference_answer)), MIN_EXPECTED_WORDS)
-    signals = depth_signals(answer)
-    star = analyse_star(answer) if category is QuestionCategory.BEHAVIORAL else None
+    # The form of the answer is read on what it says about the question, so an unrelated
+    # paragraph (numbers, names, length) cannot buy depth or communication points.
+    signals = depth_signals(scored)
+    star = analyse_star(scored) if category is QuestionCategory.BEHAVIORAL else None
     topic_stems = demoted | {term.stem for term in content_terms(reference_answer)}
-    structure = star.score if star is not None else structure_score(answer, topic_stems)
+    structure = star.score if star is not None else structure_score(scored, topic_stems)
     dimensions = {
         Dimension.KEY_POINTS: coverage.score,
         Dimension.CORRECTNESS: round(content),
         Dimension.DEPTH: depth_score(signals),
         Dimension.STRUCTURE: structure,
-        Dimension.COMMUNICATION: communication_score(answer, expected_words, sum(fillers.values())),
+        Dimension.COMMUNICATION: communication_score(
+            scored, expected_words, sum(filler_words(scored).values())
+        ),
     }
     base = content
     if given:
@@ -352,6 +357,7 @@ def evaluate_answer(
             filler_words=fillers,
             star=star,
             words_per_minute=pace,
+            unrelated_sentences=unrelated,
         )
     )
     return AnswerEvaluation(

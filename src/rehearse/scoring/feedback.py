@@ -63,6 +63,7 @@ class Measured:
         filler_words: filler counts by word.
         star: STAR analysis for behavioural answers, else ``None``.
         words_per_minute: pace, when a duration was given.
+        unrelated_sentences: sentences left out because they are not about the question.
     """
 
     category: QuestionCategory
@@ -83,6 +84,7 @@ class Measured:
     filler_words: dict[str, int]
     star: StarAnalysis | None
     words_per_minute: float | None
+    unrelated_sentences: int = 0
 
 
 def compose_feedback(findings: Measured) -> tuple[list[str], list[str]]:
@@ -122,6 +124,12 @@ def _issues(findings: Measured) -> list[str]:
     if _not_answering(findings):
         return issues
     issues.extend(_content_gaps(findings))
+    if findings.unrelated_sentences:
+        count = findings.unrelated_sentences
+        issues.append(
+            f"{count} sentence{' does' if count == 1 else 's do'} not address the question "
+            "and earned nothing; keep to what was asked."
+        )
     issues.extend(_length_issue(findings))
     if findings.star is not None and findings.star.missing:
         issues.append(_star_issue(findings.star))

@@ -15,6 +15,7 @@ not-an-answer findings. Pure: the caller loads the bank.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -185,3 +186,35 @@ def _dot(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
     return sum(weight * b.get(word, 0.0) for word, weight in a.items())
+
+
+#: A sentence with at least this many content words and none shared with the question,
+#: its key points or its reference is not about the question (shorter ones are kept:
+#: "That's it.", a closing brace).
+UNRELATED_MIN_WORDS = 3
+_PIECE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def on_topic_text(answer: str, question: TopicQuestion) -> tuple[str, int]:
+    """``answer`` without its sentences that share no content word with ``question``.
+
+    Padding an answer with an unrelated paragraph must never raise its score, so the
+    evaluator reads only the sentences about the question. When no sentence is about it,
+    the whole answer is kept (it is then judged off-topic or content-free).
+
+    Returns:
+        ``(text, dropped)``: the on-topic text and how many sentences were left out.
+    """
+    document = _stem_counts(question.document)
+    pieces = [piece for piece in _PIECE.split(answer) if piece.strip()]
+    kept: list[str] = []
+    dropped = 0
+    for piece in pieces:
+        stems = _stem_counts(piece)
+        if sum(stems.values()) >= UNRELATED_MIN_WORDS and not stems.keys() & document.keys():
+            dropped += 1
+        else:
+            kept.append(piece)
+    if not kept or not dropped:
+        return answer, 0
+    return "\n".join(kept), dropped
