@@ -190,7 +190,11 @@ def evaluate_answer(
         return _empty(answer, category, time_spent_seconds, unstated, declined=declined)
     topic = TopicQuestion(question_id, question, reference_answer, tuple(key_points))
     findings: list[Finding] = []
-    relevant, unrelated = on_topic_text(answer, topic)
+    # A behavioural story is the candidate's own: its sentences need not share words with
+    # the model story, so only other answers drop their unrelated sentences.
+    relevant, unrelated = (
+        (answer, 0) if category is QuestionCategory.BEHAVIORAL else on_topic_text(answer, topic)
+    )
     repeated = repeats_itself(relevant)
     scored = without_repeats(relevant) if repeated else relevant
 
