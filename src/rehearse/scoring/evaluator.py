@@ -8,6 +8,7 @@ practice, and the STAR method for behavioural answers.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from enum import StrEnum
 from functools import lru_cache
@@ -78,10 +79,14 @@ STAR_WEIGHT = 0.5
 KEY_POINT_WEIGHT = 0.4
 #: Fewest words an answer is expected to have, however short the reference.
 MIN_EXPECTED_WORDS = 5
-#: Content score (0-100) below which an on-topic answer that states no key point is wrong.
-WRONG_BELOW = 35
+#: Content score (0-100) below which an answer that states no key point is wrong: above
+#: it, the answer says much of what the model answer says, in other words.
+WRONG_BELOW = 60
 #: Fewest words before an answer that states no key point is called wrong, not thin.
 WRONG_MIN_WORDS = 12
+#: A word in more than this share of the bank's questions is too common to be specific
+#: to one question ("use", "data").
+COMMON_DOCUMENT_SHARE = 0.3
 
 
 class Dimension(StrEnum):
@@ -228,7 +233,14 @@ def evaluate_answer(
                 "The answer repeats the question instead of answering it.",
             )
         )
-    elif relevance is not None and relevance.off_topic:
+    elif (
+        relevance is not None
+        and relevance.off_topic
+        and not coverage.hit
+        and not (given and _on_subject(answer_counts, question_counts))
+    ):
+        # An answer that states a key point answers part of the question; one that
+        # names the question's subject and states none of its key points is wrong (below).
         other = (relevance.best_other_text or "").strip()
         findings.append(
             finding(
@@ -249,9 +261,7 @@ def evaluate_answer(
     elif content_free(
         answer_counts,
         _specific_stems(topic, frozenset(question_counts), contrast),
-        lambda word: (
-            word in _generic_stems() or (contrast is not None and contrast.is_generic(word))
-        ),
+        lambda word: _is_generic(word, contrast),
     ):
         findings.append(
             finding(
@@ -260,7 +270,7 @@ def evaluate_answer(
                 "this question.",
             )
         )
-    if is_term_list(relevant, question):
+    if reason is None and is_term_list(relevant, question):
         findings.append(
             finding(
                 FindingCode.TERM_LIST,
@@ -381,7 +391,8 @@ def evaluate_answer(
 
 
 _NOT_AN_ANSWER = {
-    "gibberish": "The answer is not readable text, so there is nothing to credit.",
+    "gibberish": "The answer is not readable English text (gibberish or another language), "
+    "so there is nothing to credit.",
     "language": "The answer is not in English, which this evaluator scores.",
     "code": "The question asks for an explanation and the answer is only code; say in "
     "words what it does and why.",
@@ -395,12 +406,20 @@ def _specific_stems(
     """Canonical stems the reference and key points add to the question, minus generic ones."""
     document = stems_of("\n".join([*topic.key_points, topic.reference_answer]))
     return frozenset(
-        word
-        for word in document
-        if word not in question
-        and word not in _generic_stems()
-        and (contrast is None or not contrast.is_generic(word))
+        word for word in document if word not in question and not _is_generic(word, contrast)
     )
+
+
+def _is_generic(word: str, contrast: TopicIndex | None) -> bool:
+    """Interview language (:data:`GENERIC_WORDS`), or a word most of the bank uses."""
+    return word in _generic_stems() or (
+        contrast is not None and contrast.document_share(word) > COMMON_DOCUMENT_SHARE
+    )
+
+
+def _on_subject(answer: Counter[str], question: Counter[str]) -> bool:
+    """Whether the answer names the question's subject: two of its content words, or all."""
+    return len(answer.keys() & question.keys()) >= min(2, len(question))
 
 
 @lru_cache(maxsize=1)
