@@ -233,6 +233,18 @@ def evaluate_answer(
                 "The answer repeats the question instead of answering it.",
             )
         )
+    elif content_free(
+        answer_counts,
+        _specific_stems(topic, frozenset(question_counts), contrast),
+        lambda word: _is_generic(word, contrast),
+    ):
+        findings.append(
+            finding(
+                FindingCode.CONTENT_FREE,
+                "The answer is general interview language: it names nothing specific to "
+                "this question.",
+            )
+        )
     elif (
         relevance is not None
         and relevance.off_topic
@@ -256,18 +268,6 @@ def evaluate_answer(
                 FindingCode.OFF_TOPIC,
                 "The answer does not address the question: it shares no terms with what "
                 "was asked or with the expected answer.",
-            )
-        )
-    elif content_free(
-        answer_counts,
-        _specific_stems(topic, frozenset(question_counts), contrast),
-        lambda word: _is_generic(word, contrast),
-    ):
-        findings.append(
-            finding(
-                FindingCode.CONTENT_FREE,
-                "The answer is general interview language: it names nothing specific to "
-                "this question.",
             )
         )
     if reason is None and is_term_list(relevant, question):
