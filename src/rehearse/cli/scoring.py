@@ -135,4 +135,6 @@ def _suite(
             "-" if share is None else f"{100 * share:.1f}%",
         )
     console.print(table)
-    console.print(f"ms per answer: {result.ms_per_answer:.2f}")
+    console.print(
+        f"ms per answer: {result.ms_per_answer:.2f} wall, {result.cpu_ms_per_answer:.2f} CPU"
+    )
