@@ -1,7 +1,10 @@
 """Offline answer evaluation: scores, dimensions and feedback without any model or network.
 
-Use :func:`evaluate_answer` for one answer and :func:`run_benchmark` to measure the
-evaluator against human grades (Mohler, Bunescu and Mihalcea, ACL 2011).
+Use :func:`evaluate_answer` for one answer (with a :class:`TopicIndex` of the bank to
+judge relevance by contrast), :func:`evaluate_follow_up` for a follow-up answer,
+:func:`score_band` for what a score means, :func:`run_benchmark` to measure the
+evaluator against human grades (Mohler, Bunescu and Mihalcea, ACL 2011) and
+:func:`rehearse.scoring.suite.run_suite` for the interview-answer suite.
 """
 
 from rehearse.scoring.bands import ScoreBand, score_band, score_band_class

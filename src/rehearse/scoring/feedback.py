@@ -282,8 +282,8 @@ def _lead(findings: Measured) -> str:
         stated = f"You stated {len(coverage.hit)} of {coverage.total} key points"
         if findings.band_cap < findings.raw_score:
             return (
-                f"{stated}, which caps the score at {findings.band_cap}: more key points "
-                f"open the higher bands ({band.label} now)."
+                f"{stated}, so the score is capped at {findings.band_cap} ({band.label}); "
+                "each key point you add opens a higher band."
             )
         return f"{stated}: {findings.score}/100 is in the {band.label} band."
     return f"{findings.score}/100 is in the {band.label} band: {band.meaning}."
