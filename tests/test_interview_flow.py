@@ -58,7 +58,7 @@ def test_answer_is_saved_evaluated_and_logged(manager: SessionManager) -> None:
     [evaluated] = manager.get_events(session_id, types=["answer_evaluated"])
     assert evaluated.seq == submitted.seq + 1
     assert evaluated.data["evaluation"]["score"] == outcome.evaluation.score
-    assert evaluated.data["evaluation"]["evaluator"] == "offline:offline-1"
+    assert evaluated.data["evaluation"]["evaluator"] == "offline:offline-2"
 
 
 def test_only_an_active_session_takes_answers(manager: SessionManager, clock: FakeClock) -> None:
@@ -301,7 +301,7 @@ def test_report_content(manager: SessionManager) -> None:
     assert report.recommended_topics
     assert by_id[b].key_points_missed and by_id[b].feedback
     assert "Ada answered 2 of 3 questions and skipped 1" in report.summary
-    assert report.evaluator == "offline:offline-1"
+    assert report.evaluator == "offline:offline-2"
 
 
 class SlowEvaluator(OfflineEvaluator):

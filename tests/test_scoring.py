@@ -13,6 +13,7 @@ from rehearse.scoring import (
     RUBRIC_VERSION,
     AnswerEvaluation,
     Dimension,
+    FindingCode,
     StarAnalysis,
     evaluate_answer,
 )
@@ -115,9 +116,10 @@ def test_good_answer_scores_well_above_a_vague_one() -> None:
 
 
 def test_restating_the_question_earns_less_than_answering_it() -> None:
-    restated = evaluate("A database index speeds up queries and it has a cost.", key_points=())
+    restated = evaluate("A database index speeds up queries and it has a cost.")
     answered = evaluate("It keeps column values sorted in a B-tree, so writes cost more.")
     assert answered.score > restated.score
+    assert restated.has(FindingCode.COPIES_QUESTION)
 
 
 def test_key_points_weigh_in_the_overall_score_when_given() -> None:
@@ -261,7 +263,7 @@ def test_star_is_only_analysed_for_behavioral_questions() -> None:
 
 def test_evaluation_shape() -> None:
     result = evaluate(GOOD, time_spent_seconds=60)
-    assert result.rubric_version == RUBRIC_VERSION == "offline-1"
+    assert result.rubric_version == RUBRIC_VERSION == "offline-2"
     assert set(result.dimensions) == set(Dimension)
     assert 2 <= len(result.feedback) <= 5
     assert all(sentence.endswith(".") for sentence in result.feedback)

@@ -14,11 +14,13 @@ from rehearse.scoring import BenchmarkResult, evaluate_answer, run_benchmark
 
 DEV_DATA = Path(__file__).parents[1].parent / "shared" / "asag" / "dev.jsonl"
 
-# In-sample figures of the shipped calibration on DEV_DATA (the dev half of Mohler, Bunescu
-# and Mihalcea, ACL 2011): r 0.671, RMSE 0.776. The test fails on a drop of 0.01 in r or a
-# rise of 0.02 in RMSE. Leave-question-out CV on the same data gives r 0.655, RMSE 0.791.
-MIN_PEARSON_R = 0.661
-MAX_RMSE = 0.796
+# A regression guard, not a claim: the shipped calibration scores DEV_DATA (the dev half of
+# Mohler, Bunescu and Mihalcea, ACL 2011) at r 0.654, RMSE 0.795 with the answer-quality
+# findings of rubric offline-2 (in-sample; the README reports the 5-fold grouped CV
+# figure, r 0.627 +- 0.084, RMSE 0.810 +- 0.105). The test fails on a drop of 0.01 in r or
+# a rise of 0.02 in RMSE.
+MIN_PEARSON_R = 0.644
+MAX_RMSE = 0.815
 
 GOOD_LINE: dict[str, Any] = {
     "question": "What is a pointer?",

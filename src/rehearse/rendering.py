@@ -11,6 +11,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from rehearse.domain.reports import DIMENSION_LABELS, Report
+from rehearse.scoring.bands import score_band_class
 
 
 def _minutes(seconds: float | int | None) -> str:
@@ -34,6 +35,7 @@ def _environment() -> Environment:
     )
     environment.filters["minutes"] = _minutes
     environment.filters["label"] = _label
+    environment.filters["band"] = score_band_class
     return environment
 
 
@@ -60,6 +62,7 @@ def render_markdown(report: Report) -> str:
         f"session `{report.session_id}`",
         "",
         f"**Overall score: {_score(report.overall_score)}/100** "
+        f"on {report.scored} of {report.total} questions "
         f"· {report.answered} answered, {report.skipped} skipped, {report.unanswered} not reached "
         f"of {report.total} · time used {_minutes(report.time_used_seconds)} of "
         f"{_minutes(report.time_limit_seconds)}",

@@ -62,9 +62,9 @@ def test_exhaustion_mid_interview_degrades_to_offline_without_losing_answers(
         for e in manager.get_events(session.id, types=["answer_evaluated"])
     ]
     assert len(scorers) == 5 and [a.text for a in manager.get_answers(session.id)] == answers
-    switch = scorers.index("offline:offline-1")
+    switch = scorers.index("offline:offline-2")
     assert switch >= 1 and scorers[:switch] == ["openai:gpt-test"] * switch
-    assert scorers[switch:] == ["offline:offline-1"] * (5 - switch)  # it stays offline
+    assert scorers[switch:] == ["offline:offline-2"] * (5 - switch)  # it stays offline
     [exhausted] = manager.get_events(session.id, types=["provider_fallback"])
     assert exhausted.data["reason"] == "budget_exhausted"
     assert outcomes[switch].notices == [
@@ -76,7 +76,7 @@ def test_exhaustion_mid_interview_degrades_to_offline_without_losing_answers(
     assert scripted.tasks().count("evaluate") == switch
     assert "narrate" not in scripted.tasks()
     report = manager.get_report(session.id)
-    assert "budget" in report.summary and report.evaluator == "openai:gpt-test + offline:offline-1"
+    assert "budget" in report.summary and report.evaluator == "openai:gpt-test + offline:offline-2"
 
 
 def test_the_warning_fires_once_when_llm_usage_crosses_the_threshold(
@@ -113,7 +113,7 @@ def test_raising_the_budget_brings_the_model_back(store: SQLStore, clock: FakeCl
         e.data["evaluation"]["evaluator"]
         for e in manager.get_events(session.id, types=["answer_evaluated"])
     ]
-    assert scorers == ["offline:offline-1", "openai:gpt-test"]
+    assert scorers == ["offline:offline-2", "openai:gpt-test"]
 
 
 def test_a_provider_reporting_more_than_its_cap_cannot_pass_the_budget(

@@ -126,7 +126,7 @@ def test_every_llm_score_records_provider_model_prompt_and_rubric_versions(
         "model": "gpt-test",
         "prompt_version": "llm-1",
     }
-    assert stored["rubric_version"] == "offline-1" and 0 <= stored["offline_score"] <= 100
+    assert stored["rubric_version"] == "offline-2" and 0 <= stored["offline_score"] <= 100
     assert set(stored["dimensions"]) == {
         "key_point_coverage",
         "correctness",
@@ -144,10 +144,10 @@ def test_offline_sessions_are_untouched(llm: SessionManager, scripted: Scripted)
     assert scripted.prompts == [] and outcome.notices == []
     assert "usage_recorded" not in types(llm, session_id)
     [evaluated] = llm.get_events(session_id, types=["answer_evaluated"])
-    assert evaluated.data["evaluation"]["evaluator"] == "offline:offline-1"
+    assert evaluated.data["evaluation"]["evaluator"] == "offline:offline-2"
     assert evaluated.data["evaluation"]["provider"] == "offline"
     assert evaluated.data["evaluation"]["prompt_version"] is None
-    assert llm.get_report(session_id).evaluator == "offline:offline-1"
+    assert llm.get_report(session_id).evaluator == "offline:offline-2"
 
 
 def test_the_model_drafts_the_report_words_before_the_session_ends(
@@ -208,7 +208,7 @@ def test_malformed_output_twice_falls_back_to_the_offline_evaluator(
         "fallback": "offline",
     }
     [evaluated] = llm.get_events(session_id, types=["answer_evaluated"])
-    assert evaluated.data["evaluation"]["evaluator"] == "offline:offline-1"
+    assert evaluated.data["evaluation"]["evaluator"] == "offline:offline-2"
     assert [a.text for a in llm.get_answers(session_id)] == ["my answer survives"]
 
 

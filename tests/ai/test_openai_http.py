@@ -87,7 +87,7 @@ def test_garbage_output_is_re_asked_then_falls_back_to_offline(
     session_id, outcome = answer_first(manager)
     assert outcome.evaluation is not None and outcome.notices
     [evaluated] = manager.get_events(session_id, types=["answer_evaluated"])
-    assert evaluated.data["evaluation"]["evaluator"] == "offline:offline-1"
+    assert evaluated.data["evaluation"]["evaluator"] == "offline:offline-2"
     [fallback] = manager.get_events(session_id, types=["provider_fallback"])
     assert fallback.data["reason"] == "malformed_output"
     assert [a.text for a in manager.get_answers(session_id)] == ["Add a covering index."]

@@ -47,7 +47,7 @@ from rehearse.ai.prompts import (
 from rehearse.domain.config import SessionConfig
 from rehearse.domain.questions import LevelRange, Question
 from rehearse.domain.selection import category_mix, question_count
-from rehearse.scoring import RUBRIC_VERSION, AnswerEvaluation, Dimension
+from rehearse.scoring import RUBRIC_VERSION, AnswerEvaluation, Dimension, FindingCode
 
 #: Output tokens allowed per planned question, per evaluation, per follow-up decision,
 #: per summary and per report narrative.
@@ -306,6 +306,43 @@ class LLMEvaluator:
             model=self.caller.ref.model,
             prompt_version=PROMPT_VERSION,
         )
+
+    def evaluate_follow_up(
+        self,
+        question: Question,
+        previous_answer: str,
+        follow_up_question: str,
+        follow_up_answer: str,
+        *,
+        time_spent_seconds: float | None = None,
+    ) -> AnswerEvaluation:
+        """The question's evaluation after a follow-up, judged on what the follow-up adds.
+
+        The offline rule decides whether the follow-up adds anything relevant; when it
+        does not, the offline evaluation of the previous answer stands (no model call);
+        otherwise the model scores both answers together, and the score never drops
+        below the offline score of the previous answer.
+
+        Raises:
+            ProviderCallError: no usable evaluation (the caller scores offline).
+        """
+        offline = OfflineEvaluator()
+        judged = offline.evaluate_follow_up(
+            question,
+            previous_answer,
+            follow_up_question,
+            follow_up_answer,
+            time_spent_seconds=time_spent_seconds,
+        )
+        if judged.has(FindingCode.FOLLOW_UP_ADDS_NOTHING):
+            return judged
+        combined = self.evaluate(
+            question,
+            f"{previous_answer}\n\n{follow_up_answer}",
+            time_spent_seconds=time_spent_seconds,
+        )
+        floor = offline.evaluate(question, previous_answer).score
+        return combined.model_copy(update={"score": max(combined.score, floor)})
 
     def narrate(self, report: dict[str, Any]) -> NarrativeOutput:
         """The words of a report (summary, strengths, weaknesses, topics) from its results.

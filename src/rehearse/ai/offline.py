@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from functools import cached_property
 
 from rehearse.bank import QuestionBank, load_bank
 from rehearse.domain.config import SessionConfig
 from rehearse.domain.questions import Question, QuestionCategory, keywords
 from rehearse.domain.selection import select_questions
-from rehearse.scoring import RUBRIC_VERSION, AnswerEvaluation, Dimension, evaluate_answer
+from rehearse.scoring import (
+    RUBRIC_VERSION,
+    AnswerEvaluation,
+    Dimension,
+    TopicIndex,
+    TopicQuestion,
+    evaluate_answer,
+    evaluate_follow_up,
+)
 
 #: Below this key-point coverage (0-100) an answer earns a follow-up.
 FOLLOW_UP_BELOW = 60
@@ -76,11 +85,33 @@ class OfflineInterviewer:
 
 
 class OfflineEvaluator:
-    """The calibrated rubric scorer of :mod:`rehearse.scoring` (no model, < 20 ms an answer)."""
+    """The calibrated rubric scorer of :mod:`rehearse.scoring` (no model, < 5 ms an answer).
+
+    Relevance is judged by contrast with every question of ``bank`` (an answer that fits
+    another question clearly better is off-topic), so questions of a plan that are not in
+    the bank can be added with ``extra``.
+
+    Args:
+        bank: the questions to contrast with (default: shipped plus imported banks).
+        extra: more questions to contrast with, such as a session's LLM-written plan.
+    """
 
     name = f"offline:{RUBRIC_VERSION}"
     #: pure and fast (under 5 ms): an answer and its evaluation share one commit (issue 16)
     inline = True
+    # Class-level defaults, so a subclass that skips __init__ still contrasts with the bank.
+    _bank: QuestionBank | None = None
+    _extra: tuple[Question, ...] = ()
+
+    def __init__(self, bank: QuestionBank | None = None, extra: Iterable[Question] = ()) -> None:
+        self._bank = bank
+        self._extra = tuple(extra)
+
+    @cached_property
+    def contrast(self) -> TopicIndex:
+        """The topic index of the bank and the extra questions, built on first use."""
+        questions = [*(self._bank if self._bank is not None else load_bank()), *self._extra]
+        return TopicIndex(topic_question(question) for question in questions)
 
     def evaluate(
         self,
@@ -97,4 +128,43 @@ class OfflineEvaluator:
             key_points=question.key_points,
             category=question.category,
             time_spent_seconds=time_spent_seconds,
+            contrast=self.contrast,
+            question_id=question.id,
         )
+
+    def evaluate_follow_up(
+        self,
+        question: Question,
+        previous_answer: str,
+        follow_up_question: str,
+        follow_up_answer: str,
+        *,
+        time_spent_seconds: float | None = None,
+    ) -> AnswerEvaluation:
+        """The question's evaluation after a follow-up, judged on what the follow-up adds.
+
+        See :func:`rehearse.scoring.evaluate_follow_up`: at least the previous answer's
+        score, higher only when the follow-up states a key point it missed.
+        """
+        return evaluate_follow_up(
+            question=question.text,
+            reference_answer=question.reference_answer,
+            previous_answer=previous_answer,
+            follow_up_question=follow_up_question,
+            follow_up_answer=follow_up_answer,
+            key_points=question.key_points,
+            category=question.category,
+            time_spent_seconds=time_spent_seconds,
+            contrast=self.contrast,
+            question_id=question.id,
+        )
+
+
+def topic_question(question: Question) -> TopicQuestion:
+    """What the topic index needs of a bank question."""
+    return TopicQuestion(
+        id=question.id,
+        text=question.text,
+        reference_answer=question.reference_answer,
+        key_points=tuple(question.key_points),
+    )

@@ -57,3 +57,27 @@ class Evaluator(Protocol):
     ) -> AnswerEvaluation:
         """Score ``answer`` to ``question`` (0-100 overall and per dimension, with feedback)."""
         ...
+
+    def evaluate_follow_up(
+        self,
+        question: Question,
+        previous_answer: str,
+        follow_up_question: str,
+        follow_up_answer: str,
+        *,
+        time_spent_seconds: float | None = None,
+    ) -> AnswerEvaluation:
+        """The question's evaluation after a follow-up answer, judged on what it adds.
+
+        Args:
+            question: the parent question.
+            previous_answer: the candidate's last answer to the parent question.
+            follow_up_question: the follow-up as asked.
+            follow_up_answer: the answer to the follow-up.
+            time_spent_seconds: how long the follow-up answer took.
+
+        Returns:
+            At least the previous answer's score (0-100); higher only when the follow-up
+            adds something relevant, with feedback about the follow-up first.
+        """
+        ...

@@ -8,7 +8,8 @@ summary, strengths, weaknesses and recommendations. Scoring rules:
   thin first answer);
 - the overall score is the mean over questions answered or skipped, a skipped
   question counting 0; questions never reached (time ran out, ended early) are listed
-  but not counted;
+  but not counted, and the figure says so: "85 on 1 of 5 questions"
+  (:attr:`Report.overall_label`), never a bare "85";
 - category and dimension scores are means over the answered questions.
 """
 
@@ -90,7 +91,10 @@ class Report(BaseModel):
     """The session report (stored with the session as a ``report_generated`` event).
 
     Scores are 0-100; times are seconds; ``overall_score`` is ``None`` when nothing was
-    answered or skipped.
+    answered or skipped. ``scored`` is how many questions the overall score is the mean
+    of (answered plus skipped), and ``overall_label`` the figure as shown:
+    ``"85 on 1 of 5 questions"``, ``"72 on 5 of 5 questions"`` or ``"not scored (0 of 5
+    questions)"``.
     """
 
     session_id: str
@@ -114,6 +118,8 @@ class Report(BaseModel):
     skipped: int
     unanswered: int
     total: int
+    scored: int = 0
+    overall_label: str = ""
     time_used_seconds: int
     time_limit_seconds: int
     tokens_used: int
@@ -180,12 +186,31 @@ def build_report(
         skipped=sum(1 for q in reports if q.status == ItemStatus.SKIPPED.value),
         unanswered=sum(1 for q in reports if q.status == ItemStatus.PENDING.value),
         total=len(reports),
+        scored=len(counted),
+        overall_label=overall_label(overall, len(counted), len(reports)),
         time_used_seconds=round(session.active_us_at(now) / 1_000_000),
         time_limit_seconds=config.time_limit_seconds,
         tokens_used=session.tokens_used,
         token_budget=config.token_budget,
     )
     return report.model_copy(update={"summary": _summary(report)})
+
+
+def overall_label(score: int | None, scored: int, total: int) -> str:
+    """The overall figure with how much of the interview it covers.
+
+    Args:
+        score: the mean score (0-100) of the scored questions, ``None`` if none.
+        scored: questions answered or skipped.
+        total: questions in the plan.
+
+    Returns:
+        ``"85 on 1 of 5 questions"``; ``"not scored (0 of 5 questions)"`` without a score.
+    """
+    noun = "question" if total == 1 else "questions"
+    if score is None:
+        return f"not scored (0 of {total} {noun})"
+    return f"{score} on {scored} of {total} {noun}"
 
 
 def _question_report(
@@ -289,7 +314,7 @@ def _summary(report: Report) -> str:
     parts = [
         f"{report.candidate_name} answered {report.answered} of {report.total} questions"
         f"{f' and skipped {report.skipped}' if report.skipped else ''}, "
-        f"with an overall score of {report.overall_score}/100."
+        f"with an overall score of {report.overall_label}."
     ]
     if len(report.category_scores) > 1:
         best = max(report.category_scores.items(), key=lambda kv: kv[1])

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from itertools import pairwise
 
 from rapidfuzz import fuzz, process
@@ -158,12 +159,13 @@ class TermMatcher:
     def __init__(self, terms: Iterable[Term]) -> None:
         terms = list(terms)
         self._stems = {term.stem for term in terms}
-        self._prefixes = {
-            term.stem[:end] for term in terms for end in range(PREFIX_MIN_LENGTH, len(term.stem))
-        }
+        self._prefixes: set[str] = set()
+        for term in terms:
+            self._prefixes.update(_family_prefixes(term.stem))
         self._long_words = sorted(
             {term.word for term in terms if len(term.word) >= FUZZY_MIN_LENGTH}
         )
+        self._memo: dict[Term, float] = {}
 
     def credit(self, term: Term) -> float:
         """Credit (0-1) the text earns for ``term``.
@@ -173,8 +175,14 @@ class TermMatcher:
         """
         if term.stem in self._stems:
             return 1.0
-        family = term.stem in self._prefixes or any(
-            term.stem[:end] in self._stems for end in range(PREFIX_MIN_LENGTH, len(term.stem))
+        known = self._memo.get(term)
+        if known is None:
+            known = self._memo[term] = self._inexact(term)
+        return known
+
+    def _inexact(self, term: Term) -> float:
+        family = term.stem in self._prefixes or not self._stems.isdisjoint(
+            _family_prefixes(term.stem)
         )
         if family:
             return PREFIX_CREDIT
@@ -186,6 +194,23 @@ class TermMatcher:
         return 0.0 if best is None else float(best[1]) / 100.0
 
 
+@lru_cache(maxsize=16384)
+def _family_prefixes(stemmed: str) -> frozenset[str]:
+    """The proper prefixes of ``stemmed`` at least :data:`PREFIX_MIN_LENGTH` long."""
+    return frozenset(stemmed[:end] for end in range(PREFIX_MIN_LENGTH, len(stemmed)))
+
+
+@lru_cache(maxsize=1024)
+def matcher_for(text: str) -> TermMatcher:
+    """A shared :class:`TermMatcher` of the content words of ``text``.
+
+    Cached, so the misspelling look-ups of one reference are done once across answers,
+    and those of one answer once across the evaluator's measures.
+    """
+    return TermMatcher(content_terms(text))
+
+
+@lru_cache(maxsize=1024)
 def question_stems(question: str) -> frozenset[str]:
     """Stems of every word of the question, stop words included (they never carry credit)."""
     return frozenset(stem(word) for word in words(question))
@@ -223,12 +248,12 @@ def content_features(question: str, reference: str, answer: str) -> ContentFeatu
         return None
     reference_terms = content_terms(reference)
     demoted = question_stems(question)
-    answer_matcher = TermMatcher(answer_terms)
+    answer_matcher = matcher_for(answer)
     recall, _ = weighted_recall(reference_terms, answer_matcher, demoted)
-    precision, _ = weighted_recall(answer_terms, TermMatcher(reference_terms), demoted)
+    precision, _ = weighted_recall(answer_terms, matcher_for(reference), demoted)
 
     topic_terms = [*reference_terms, *content_terms(question)]
-    topic_matcher = TermMatcher(topic_terms)
+    topic_matcher = matcher_for(f"{reference}\n{question}")
     distinct_answer = _distinct(answer_terms)
     shared = sum(1 for term in distinct_answer if topic_matcher.credit(term) > 0.0)
     from_question = sum(1 for term in distinct_answer if term.stem in demoted)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rehearse.domain.questions import QuestionCategory
+from rehearse.scoring.bands import score_band
 from rehearse.scoring.dimensions import LENGTH_WINDOW, DepthSignals
+from rehearse.scoring.findings import Finding
 from rehearse.scoring.keypoints import KeyPointCoverage
 from rehearse.scoring.star import StarAnalysis
 
@@ -23,6 +25,11 @@ FAST_PACE_WPM = 180
 HUMAN_PACE_LIMIT_WPM = 320
 #: Fillers in one answer from which they are worth pointing out.
 FILLER_NOTICE_COUNT = 3
+#: Lowest score (0-100) at which the answer's form (no fillers, specifics) is praised:
+#: delivery is no strength in an answer that does not yet say the right things.
+PRAISE_FORM_FROM = 60
+#: Lowest score (0-100) at which anything is named as a strength.
+PRAISE_FROM = 40
 
 _STAR_ADVICE = {
     "Situation": "set the scene in a sentence: where you were and what was at stake",
@@ -33,13 +40,16 @@ _STAR_ADVICE = {
 
 
 @dataclass(frozen=True, slots=True)
-class Findings:
+class Measured:
     """Everything the evaluator measured that feedback can talk about.
 
     Attributes:
         category: the kind of question.
         empty: the answer has no content (blank or declined).
-        off_topic: the answer shares nothing with the question or the reference.
+        score: the final overall score, 0-100.
+        raw_score: the score before the key-point band cap and the findings' caps.
+        band_cap: the cap from the key points stated (100 without given key points).
+        findings: the answer-quality findings, each with its cap.
         content: the calibrated content score, 0-100.
         word_count: words in the answer.
         expected_words: words in the reference answer (at least a floor).
@@ -53,11 +63,15 @@ class Findings:
         filler_words: filler counts by word.
         star: STAR analysis for behavioural answers, else ``None``.
         words_per_minute: pace, when a duration was given.
+        unrelated_sentences: sentences left out because they are not about the question.
     """
 
     category: QuestionCategory
     empty: bool
-    off_topic: bool
+    score: int
+    raw_score: int
+    band_cap: int
+    findings: list[Finding]
     content: float
     word_count: int
     expected_words: int
@@ -70,23 +84,31 @@ class Findings:
     filler_words: dict[str, int]
     star: StarAnalysis | None
     words_per_minute: float | None
+    unrelated_sentences: int = 0
 
 
-def compose_feedback(findings: Findings) -> tuple[list[str], list[str]]:
+def compose_feedback(findings: Measured) -> tuple[list[str], list[str]]:
     """Write the feedback and the strengths for one answer.
 
     Returns:
-        ``(feedback, strengths)``: feedback is 2-5 sentences, the most important first
-        (missing content before delivery); strengths is 0-4 sentences.
+        ``(feedback, strengths)``: feedback is 2-5 sentences; the first says why the
+        score is what it is (the finding that caps it, or the key points stated and the
+        band), then the most important fixes (missing content before delivery);
+        strengths is 0-4 sentences, only what really is one.
     """
     if findings.empty:
+        first = (
+            "You declined to answer, so the score is 0."
+            if findings.findings
+            else "No answer was given, so there is nothing to credit yet."
+        )
         return [
-            "No answer was given, so there is nothing to credit yet.",
+            first,
             "Even a partial answer earns credit: start with the one part you are sure of "
             "and build from there.",
         ], []
     strengths = _strengths(findings)
-    feedback = _issues(findings)[:MAX_FEEDBACK]
+    feedback = [_lead(findings), *_issues(findings)][:MAX_FEEDBACK]
     praise = [f"What worked: {strengths[0][0].lower()}{strengths[0][1:]}"] if strengths else []
     for extra in [*praise, *_next_steps(findings)]:
         if len(feedback) >= MIN_FEEDBACK:
@@ -95,19 +117,24 @@ def compose_feedback(findings: Findings) -> tuple[list[str], list[str]]:
     return feedback, strengths
 
 
-def _issues(findings: Findings) -> list[str]:
+def _issues(findings: Measured) -> list[str]:
     issues: list[str] = []
-    if findings.off_topic:
-        issues.append(
-            "The answer does not address the question: it shares no terms with what was "
-            "asked or with the expected answer."
-        )
+    for item in _findings_after_lead(findings):
+        issues.append(_with_cap(item))
+    if _not_answering(findings):
+        return issues
     issues.extend(_content_gaps(findings))
+    if findings.unrelated_sentences:
+        count = findings.unrelated_sentences
+        issues.append(
+            f"{count} sentence{' does' if count == 1 else 's do'} not address the question "
+            "and earned nothing; keep to what was asked."
+        )
     issues.extend(_length_issue(findings))
     if findings.star is not None and findings.star.missing:
         issues.append(_star_issue(findings.star))
     issues.extend(_filler_issue(findings.filler_words))
-    if findings.star is None and findings.depth_score < 50 and not findings.off_topic:
+    if findings.star is None and findings.depth_score < 50:
         issues.append(_depth_issue(findings.depth))
     pace = findings.words_per_minute
     if pace is not None and FAST_PACE_WPM < pace <= HUMAN_PACE_LIMIT_WPM:
@@ -123,15 +150,17 @@ def _issues(findings: Findings) -> list[str]:
     return issues
 
 
-def _content_gaps(findings: Findings) -> list[str]:
+def _content_gaps(findings: Measured) -> list[str]:
     missed = findings.coverage.missed
-    if findings.off_topic or not missed:
+    if not missed:
         return []
     if findings.key_points_given:
-        gaps = [f'You did not mention a key point: "{_sentence_case(point)}".' for point in missed]
-        if len(gaps) > 2:
-            gaps = [*gaps[:2], f"{len(missed) - 2} more key points were also missing."]
-        return gaps
+        named = [f'"{_sentence_case(point)}"' for point in missed[:2]]
+        if len(missed) == 1:
+            return [f"You did not mention a key point: {named[0]}."]
+        more = len(missed) - len(named)
+        tail = f", and {more} more" if more else ""
+        return [f"You did not mention these key points: {'; '.join(named)}{tail}."]
     # A behavioural story is the candidate's own: its words need not match the model story.
     behavioural = findings.category is QuestionCategory.BEHAVIORAL
     if findings.missed_terms and findings.content < 90 and not behavioural:
@@ -140,7 +169,7 @@ def _content_gaps(findings: Findings) -> list[str]:
     return []
 
 
-def _length_issue(findings: Findings) -> list[str]:
+def _length_issue(findings: Measured) -> list[str]:
     low, high = LENGTH_WINDOW
     expected = findings.expected_words
     if findings.word_count < low * expected:
@@ -192,8 +221,10 @@ def _depth_issue(depth: DepthSignals) -> str:
     return f"Make it concrete: add {wanted} to show you have done this, not just read about it."
 
 
-def _strengths(findings: Findings) -> list[str]:
+def _strengths(findings: Measured) -> list[str]:
     strengths: list[str] = []
+    if findings.score < PRAISE_FROM or _not_answering(findings):
+        return strengths
     coverage = findings.coverage
     if findings.key_points_given and coverage.hit:
         total = len(coverage.hit) + len(coverage.missed)
@@ -203,20 +234,68 @@ def _strengths(findings: Findings) -> list[str]:
         )
     if findings.content >= 80:
         strengths.append("The answer says what the model answer says.")
-    elif findings.content >= 65 and not findings.off_topic:
+    elif findings.content >= 65:
         strengths.append("The core of the answer is on the right track.")
     if findings.star is not None and not findings.star.missing:
         strengths.append(
             "Your story follows STAR: situation, task, action and result are all there."
         )
-    if findings.depth_score >= 50:
+    form = findings.score >= PRAISE_FORM_FROM and not findings.findings
+    if form and findings.depth_score >= 50:
         strengths.append("You backed the answer with specifics such as figures, names or examples.")
-    if not findings.filler_words and findings.word_count >= 20:
+    if form and not findings.filler_words and findings.word_count >= 20:
         strengths.append("The answer is free of filler words.")
     return strengths[:4]
 
 
-def _next_steps(findings: Findings) -> list[str]:
+def _binding(findings: Measured) -> Finding | None:
+    """The finding with the lowest cap, if any finding caps the score."""
+    capping = [item for item in findings.findings if item.cap is not None]
+    return min(capping, key=lambda item: item.cap or 0, default=None)
+
+
+def _not_answering(findings: Measured) -> bool:
+    return any(item.cap is not None and item.cap <= 20 for item in findings.findings)
+
+
+def _with_cap(item: Finding) -> str:
+    if item.cap is None:
+        return item.message
+    return f"{item.message} That caps the score at {item.cap}."
+
+
+def _leads(findings: Measured, binding: Finding | None) -> bool:
+    """Whether ``binding`` explains the score: it lowered it, or the answer is no answer."""
+    if binding is None or binding.cap is None:
+        return False
+    return binding.cap <= findings.raw_score or _not_answering(findings)
+
+
+def _lead(findings: Measured) -> str:
+    """The first sentence: why the score is what it is."""
+    band = score_band(findings.score)
+    binding = _binding(findings)
+    if binding is not None and _leads(findings, binding):
+        return _with_cap(binding)
+    coverage = findings.coverage
+    if findings.key_points_given:
+        stated = f"You stated {len(coverage.hit)} of {coverage.total} key points"
+        if findings.band_cap < findings.raw_score:
+            return (
+                f"{stated}, so the score is capped at {findings.band_cap} ({band.label}); "
+                "each key point you add opens a higher band."
+            )
+        return f"{stated}: {findings.score}/100 is in the {band.label} band."
+    return f"{findings.score}/100 is in the {band.label} band: {band.meaning}."
+
+
+def _findings_after_lead(findings: Measured) -> list[Finding]:
+    binding = _binding(findings)
+    led = _leads(findings, binding)
+    return [item for item in findings.findings if not (led and item is binding)]
+
+
+def _next_steps(findings: Measured) -> list[str]:
     if findings.star is not None:
         return [
             "To stand out, quantify the result and say what you would do differently next time.",

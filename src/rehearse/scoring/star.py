@@ -31,14 +31,32 @@ _SITUATION = re.compile(
     r"|when i was|while i was|while working|when working|i was working|i worked (?:at|as|on)"
     r"|we were|our team|my team|the team was|the project|a project|there was|there were"
     r"|last (?:year|month|quarter|summer)|(?:in|back in) (?:19|20)\d\d|a few (?:years|months) ago"
-    r"|the situation|the context|for context|background|a customer|a client|one time)"
+    r"|the situation|the context|for context|background|a customer|a client|one time"
+    r"|i was (?:a|an|the|halfway|part|working|building|leading|running|new|one of|on|at|in)\b"
+    r"|our (?:company|team|product|service|app|system|customers?|startup|group)"
+    r"|we had|(?:had|was|were) given|one (?:day|morning|week|quarter|sprint)|recently"
+    r"|(?:two|three|a few|several) (?:weeks|months|years) (?:ago|before|into))"
 )
+# A labelled answer names its parts: "Situation: ...", "Result - ...".
+_LABEL = r"(?:^|[\n.;]\s*|\b)(?:{words})\s*(?::|-|\u2013|\u2014)"
+_LABELS = {
+    "situation": re.compile(_LABEL.format(words="situation|context|background|setting")),
+    "task": re.compile(_LABEL.format(words="task|goal|objective|challenge|my role")),
+    "action": re.compile(_LABEL.format(words="actions?|approach|what i did|steps")),
+    "result": re.compile(_LABEL.format(words="results?|outcome|impact|reflection")),
+}
+# A story narrated in the past tense sets its scene in the first sentence.
+_PAST_TENSE = re.compile(rf"\b(?:was|were|had|\w{{3,}}ed|{_IRREGULAR_ACTIONS})\b")
 _TASK = re.compile(
     r"\b(?:my (?:task|role|job|goal|responsibility|assignment|mission) (?:was|is)"
     r"|i was (?:responsible|asked|tasked|assigned|in charge|supposed|expected)"
     r"|i (?:needed|had|wanted) to|we (?:needed|had) to|responsible for|in charge of"
     r"|(?:the|our|my) (?:goal|objective|aim|challenge|deadline|problem) (?:was|is)"
-    r"|the task|the goal|to make sure|to ensure|so i had to)"
+    r"|the task|the goal|to make sure|to ensure|so i had to"
+    r"|(?:needed|wanted|asked|agreed|expected|required|tasked|assigned|decided|volunteered|"
+    r"offered|chose) (?:\w+ ){0,2}to\b|it was (?:my|up to me)|i owned|i had to"
+    r"|\d+ (?:days|weeks|months) to\b|deadline|\bwas to\b|(?:^|[.!?] )to [a-z]+\b"
+    r"|(?:the|our|my) (?:ask|requirement|mandate))"
 )
 _ACTION = re.compile(
     rf"\b(?:i|we|so i|then i|first,? i)\s+(?:first\s+|then\s+|quickly\s+|personally\s+)?"
@@ -91,18 +109,24 @@ class StarAnalysis(BaseModel):
 
 
 def analyse_star(answer: str) -> StarAnalysis:
-    """Detect the STAR parts of ``answer`` from cue phrases.
+    """Detect the STAR parts of ``answer``, labelled ("Situation: ...") or narrated.
 
-    Returns all parts absent and score 0 for an empty answer.
+    A part is found by its label, or by the cue phrases a speaker uses to open it; a
+    story of three or more sentences whose first sentence is in the past tense has set
+    its scene. Returns all parts absent and score 0 for an empty answer.
     """
-    text = " ".join(answer.lower().replace("\u2019", "'").split())
-    situation = _SITUATION.search(text) is not None
-    task = _TASK.search(text) is not None
-    action = any(
+    lowered = answer.lower().replace("\u2019", "'")
+    text = " ".join(lowered.split())
+    labelled = {part: pattern.search(lowered) is not None for part, pattern in _LABELS.items()}
+    parts_of_story = [part for part in re.split(r"(?<=[.!?])\s+|\n+", text) if part.strip()]
+    narrated = len(parts_of_story) >= 3 and _PAST_TENSE.search(parts_of_story[0]) is not None
+    situation = labelled["situation"] or narrated or _SITUATION.search(text) is not None
+    task = labelled["task"] or _TASK.search(text) is not None
+    action = labelled["action"] or any(
         match.group("verb") is None or match.group("verb") not in _NOT_ACTIONS
         for match in _ACTION.finditer(text)
     )
-    result = _RESULT.search(text) is not None
+    result = labelled["result"] or _RESULT.search(text) is not None
     parts = (situation, task, action, result)
     return StarAnalysis(
         situation=situation,

@@ -88,8 +88,13 @@ def words(text: str) -> list[str]:
     Identifiers are split the way a reader sees them: ``StackPush`` gives ``stack``,
     ``push``.
     """
+    return list(_words(text))
+
+
+@lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[str, ...]:
     text = _CAMEL_CASE.sub(" ", text).lower().replace("\u2019", "'")
-    return _TOKEN.findall(text)
+    return tuple(_TOKEN.findall(text))
 
 
 @lru_cache(maxsize=65536)
@@ -118,8 +123,14 @@ def content_terms(text: str) -> list[Term]:
     Code phrases such as ``do...while`` keep their keywords, which the stop list would
     otherwise drop.
     """
+    return list(_content_terms(text))
+
+
+@lru_cache(maxsize=4096)
+def _content_terms(text: str) -> tuple[Term, ...]:
+    # Cached: one evaluation reads the same reference, question and answer several times.
     text = _CODE_PHRASES.sub(" dowhile ", text)
-    return [Term(word, stem(word)) for word in words(text) if word not in STOP_WORDS]
+    return tuple(Term(word, stem(word)) for word in words(text) if word not in STOP_WORDS)
 
 
 def sentences(text: str) -> list[str]:

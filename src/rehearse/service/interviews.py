@@ -300,10 +300,8 @@ class InterviewService:
         question = self.questions(session_id).get(item.question_id)
         if question is not None and answer:
             try:
-                evaluation = self.evaluator.evaluate(
-                    question,
-                    self._graded(session_id, item, answer),
-                    time_spent_seconds=time_spent or None,
+                evaluation = self._score(
+                    session_id, self.evaluator, question, item, answer, time_spent
                 )
                 data = _evaluation_data(evaluation, self.evaluator.name)
                 asked = [f.text for f in stored.interview.follow_ups_of(item.id)]
@@ -369,9 +367,7 @@ class InterviewService:
         question = self.questions(session.id).get(item.question_id)
         if question is None:
             return self.writer.store.get(session.id) or session, None
-        offline = self.evaluator.evaluate(
-            question, self._graded(session.id, item, text), time_spent_seconds=time_spent or None
-        )
+        offline = self._score(session.id, self.evaluator, question, item, text, time_spent)
         data = _evaluation_data(offline, self.evaluator.name)
         stored = self.writer.change(
             session.id,
@@ -389,13 +385,29 @@ class InterviewService:
             return job.result()  # it landed first after all: it is the one stored
         return stored, offline
 
-    def _graded(self, session_id: str, item: PlanItem, text: str) -> str:
-        """What the evaluator scores: a follow-up's answer after the answer it follows."""
+    def _score(
+        self,
+        session_id: str,
+        evaluator: Evaluator,
+        question: Question,
+        item: PlanItem,
+        text: str,
+        time_spent: float,
+    ) -> AnswerEvaluation:
+        """``evaluator``'s evaluation of ``text`` as the answer to ``item``.
+
+        A follow-up's answer is judged on what it adds to the candidate's last answer to
+        the question it follows (issue 9: it can repair a thin answer, never raise the
+        score when it adds nothing relevant); a question's answer on its own.
+        """
+        spent = time_spent or None
         if item.parent_id is not None:
             earlier = self.attempts(session_id, item.parent_id)
             if earlier:
-                return f"{earlier[-1].text}\n\n{text}"
-        return text
+                return evaluator.evaluate_follow_up(
+                    question, earlier[-1].text, item.text, text, time_spent_seconds=spent
+                )
+        return evaluator.evaluate(question, text, time_spent_seconds=spent)
 
     def _pool(self) -> ThreadPoolExecutor:
         """Worker threads for model calls that outlive the request (created on first use)."""
@@ -523,11 +535,10 @@ class InterviewService:
         question = self.questions(session_id).get(item.question_id)
         if question is None:
             return None, self.evaluator.name
-        answer = self._graded(session_id, item, text)
-        spent = time_spent or None
 
         def offline() -> AnswerEvaluation:
-            return self.evaluator.evaluate(question, answer, time_spent_seconds=spent)
+            assert question is not None
+            return self._score(session_id, self.evaluator, question, item, text, time_spent)
 
         try:
             if ref is None:
@@ -538,8 +549,13 @@ class InterviewService:
                 "evaluator",
                 actor,
                 notices,
-                lambda: self.ai.llm_evaluator(session_id, ref, actor).evaluate(
-                    question, answer, time_spent_seconds=spent
+                lambda: self._score(
+                    session_id,
+                    self.ai.llm_evaluator(session_id, ref, actor),
+                    question,
+                    item,
+                    text,
+                    time_spent,
                 ),
                 offline,
             )

@@ -37,6 +37,7 @@ from rehearse.domain.config import (
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.reports import DIMENSION_LABELS
 from rehearse.errors import ConfigurationError, RehearseError
+from rehearse.scoring.bands import score_band_class
 from rehearse.settings import get_settings
 from rehearse.web.auth import resolve_principal
 from rehearse.web.deps import ManagerDep, principal_of
@@ -99,6 +100,7 @@ def _when(value: datetime | str | None) -> str:
 
 
 _environment.filters["label"] = _label
+_environment.filters["band"] = score_band_class
 _environment.filters["duration"] = _duration
 _environment.filters["when"] = _when
 _environment.filters["dimension"] = lambda name: DIMENSION_LABELS.get(name, _label(name))

@@ -1,0 +1,220 @@
+"""Relevance by contrast: does an answer fit its own question better than any other?
+
+An answer is judged against the whole question bank (and the session's plan), not by an
+absolute overlap threshold: every question is a tf-idf vector of its text, key points
+and reference answer (sublinear term frequency, inverse document frequency over the
+bank; Salton and Buckley 1988), and an answer is compared with each by cosine
+similarity. An answer that matches another question clearly better than its own
+(:data:`OFF_TOPIC_CONTRAST` times as well) answers that other question.
+
+The same index says which words are specific to a question (rare across the bank) and
+which words English answers use at all (its vocabulary), for the content-free and
+not-an-answer findings. Pure: the caller loads the bank.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rehearse.scoring.keypoints import canonical
+from rehearse.scoring.text import content_terms
+
+#: An answer is off-topic when another question matches it this many times better.
+OFF_TOPIC_CONTRAST = 1.5
+#: ... and that other question matches it at least this well (cosine, 0-1): two faint
+#: matches say nothing.
+OFF_TOPIC_MIN_SIMILARITY = 0.08
+#: A word in more than this share of the bank's questions is generic, not specific.
+GENERIC_DOCUMENT_SHARE = 0.08
+#: Words in more than this share of the questions are left out of the contrast: their
+#: inverse document frequency is near zero, and skipping them keeps it fast.
+CONTRAST_MAX_DOCUMENT_SHARE = 0.1
+#: Only an answer's most distinctive words (highest tf-idf) take part in the contrast.
+CONTRAST_TERMS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class TopicQuestion:
+    """What the index needs of a question: an id and its texts."""
+
+    id: str
+    text: str
+    reference_answer: str
+    key_points: Sequence[str] = ()
+
+    @property
+    def document(self) -> str:
+        """The text the question's vector is built from."""
+        return "\n".join([self.text, *self.key_points, self.reference_answer])
+
+
+@dataclass(frozen=True, slots=True)
+class Relevance:
+    """How an answer matches its own question against the best other one.
+
+    Attributes:
+        own: cosine similarity (0-1) with its own question.
+        best_other: the highest cosine similarity with any other question.
+        best_other_id: that question's id, ``None`` when the index is empty.
+        best_other_text: that question's text, ``None`` when the index is empty.
+    """
+
+    own: float
+    best_other: float
+    best_other_id: str | None
+    best_other_text: str | None
+
+    @property
+    def off_topic(self) -> bool:
+        """Another question matches clearly better (see :data:`OFF_TOPIC_CONTRAST`)."""
+        return (
+            self.best_other >= OFF_TOPIC_MIN_SIMILARITY
+            and self.best_other >= OFF_TOPIC_CONTRAST * self.own
+        )
+
+
+def stems_of(text: str) -> Counter[str]:
+    """Canonical stems of the content words of ``text``, with counts (a fresh Counter)."""
+    return Counter(_stem_counts(text))
+
+
+@lru_cache(maxsize=4096)
+def _stem_counts(text: str) -> dict[str, int]:
+    return dict(Counter(canonical(term.stem) for term in content_terms(text)))
+
+
+class TopicIndex:
+    """The bank's questions as tf-idf vectors, with an inverted index for fast contrast.
+
+    Args:
+        questions: the questions to contrast with, e.g. the shipped bank and the plan.
+    """
+
+    def __init__(self, questions: Iterable[TopicQuestion]) -> None:
+        self._questions: list[TopicQuestion] = []
+        counts: list[Counter[str]] = []
+        seen: set[str] = set()
+        for question in questions:
+            if question.id in seen:
+                continue
+            seen.add(question.id)
+            self._questions.append(question)
+            counts.append(stems_of(question.document))
+        self._size = len(self._questions)
+        df: Counter[str] = Counter()
+        for bag in counts:
+            df.update(bag.keys())
+        self._df = df
+        self._vocabulary = frozenset(df)
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        limit = CONTRAST_MAX_DOCUMENT_SHARE * self._size
+        for number, bag in enumerate(counts):
+            kept = Counter({word: n for word, n in bag.items() if df[word] <= limit})
+            for word, weight in self._vector(kept).items():
+                self._postings.setdefault(word, []).append((number, weight))
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every canonical stem the bank uses."""
+        return self._vocabulary
+
+    def document_share(self, word: str) -> float:
+        """Share (0-1) of the bank's questions whose text uses the canonical stem ``word``."""
+        return self._df.get(word, 0) / self._size if self._size else 0.0
+
+    def is_generic(self, word: str) -> bool:
+        """Whether ``word`` is common across the bank (see :data:`GENERIC_DOCUMENT_SHARE`)."""
+        return self.document_share(word) > GENERIC_DOCUMENT_SHARE
+
+    def relevance(self, question: TopicQuestion, answer: str) -> Relevance:
+        """Compare ``answer`` with ``question`` and with every other question of the index.
+
+        Questions with the same id or the same text as ``question`` are not "other".
+        """
+        vector = self._contrast_vector(answer)
+        if len(vector) > CONTRAST_TERMS:
+            top = sorted(vector.items(), key=lambda item: -item[1])[:CONTRAST_TERMS]
+            vector = dict(top)
+        own = _dot(vector, self._contrast_vector(question.document))
+        scores: dict[int, float] = {}
+        get = scores.get
+        postings = self._postings
+        for word, weight in vector.items():
+            for number, doc_weight in postings.get(word, ()):
+                scores[number] = get(number, 0.0) + weight * doc_weight
+        best, best_score = None, 0.0
+        text = question.text.strip()
+        for number, score in scores.items():
+            other = self._questions[number]
+            if other.id == question.id or other.text.strip() == text:
+                continue
+            if score > best_score:
+                best, best_score = other, score
+        return Relevance(
+            own=own,
+            best_other=best_score,
+            best_other_id=best.id if best else None,
+            best_other_text=best.text if best else None,
+        )
+
+    def _contrast_vector(self, text: str) -> dict[str, float]:
+        limit = CONTRAST_MAX_DOCUMENT_SHARE * self._size
+        bag = Counter(
+            {word: n for word, n in _stem_counts(text).items() if self._df.get(word, 0) <= limit}
+        )
+        return self._vector(bag)
+
+    def _vector(self, bag: Counter[str]) -> dict[str, float]:
+        size = max(self._size, 1)
+        weights = {
+            word: (1.0 + math.log(count)) * math.log((size + 1) / (self._df.get(word, 0) + 1) + 1)
+            for word, count in bag.items()
+        }
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        return {word: w / norm for word, w in weights.items()} if norm else {}
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(weight * b.get(word, 0.0) for word, weight in a.items())
+
+
+#: A sentence with at least this many content words and none shared with the question,
+#: its key points or its reference is not about the question (shorter ones are kept:
+#: "That's it.", a closing brace).
+UNRELATED_MIN_WORDS = 3
+_PIECE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def on_topic_text(answer: str, question: TopicQuestion) -> tuple[str, int]:
+    """``answer`` without its sentences that share no content word with ``question``.
+
+    Padding an answer with an unrelated paragraph must never raise its score, so the
+    evaluator reads only the sentences about the question. When no sentence is about it,
+    the whole answer is kept (it is then judged off-topic or content-free).
+
+    Returns:
+        ``(text, dropped)``: the on-topic text and how many sentences were left out.
+    """
+    document = _stem_counts(question.document)
+    pieces = [piece for piece in _PIECE.split(answer) if piece.strip()]
+    kept: list[str] = []
+    dropped = 0
+    for piece in pieces:
+        stems = _stem_counts(piece)
+        if sum(stems.values()) >= UNRELATED_MIN_WORDS and not stems.keys() & document.keys():
+            dropped += 1
+        else:
+            kept.append(piece)
+    if not kept or not dropped:
+        return answer, 0
+    return "\n".join(kept), dropped
