@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -277,15 +275,6 @@ def test_evaluation_is_deterministic() -> None:
     second = evaluate(GOOD, time_spent_seconds=75.0)
     assert first == second
     assert first.model_dump_json() == second.model_dump_json()
-
-
-def test_evaluation_is_fast() -> None:
-    long_answer = " ".join([GOOD] * 4)  # about 280 words
-    evaluate(long_answer)
-    started = time.perf_counter()
-    for _ in range(20):
-        evaluate(long_answer, time_spent_seconds=120)
-    assert (time.perf_counter() - started) / 20 < 0.020
 
 
 _VOCABULARY = [*REFERENCE.split(), *STAR_STORY.split(), "um,", "like,", "you know", "\n\n", "42%"]
