@@ -49,6 +49,9 @@ async def get_principal(request: Request) -> Principal:
     Async on purpose: a sync dependency costs a trip to the thread pool per request
     (measured in benchmarks/bench_http.py); only a credential lookup needs one.
     """
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:  # resolved by the edge guard before the body was read
+        return cached
     if request.app.state.auth_enabled:
         return await run_in_threadpool(principal_of, request)
     return principal_of(request)  # local mode: no I/O
