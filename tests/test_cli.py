@@ -230,7 +230,7 @@ def test_bad_setting_exit_2() -> None:
 
 def test_db_upgrade(db: str) -> None:
     first = run_json("--db", db, "db", "upgrade")
-    assert (first["before"], first["after"]) == (None, "0004")
+    assert (first["before"], first["after"]) == (None, "0005")
     assert (
-        run("--db", db, "db", "upgrade").stdout.strip() == "database is up to date (revision 0004)"
+        run("--db", db, "db", "upgrade").stdout.strip() == "database is up to date (revision 0005)"
     )

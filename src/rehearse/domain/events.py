@@ -41,6 +41,7 @@ class EventType(StrEnum):
     PROVIDER_FALLBACK = "provider_fallback"
     CONVERSATION_SUMMARISED = "conversation_summarised"
     REPORT_DRAFTED = "report_drafted"
+    MILESTONE_ACHIEVED = "milestone_achieved"
 
 
 class NewEvent(BaseModel):
