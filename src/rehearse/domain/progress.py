@@ -25,7 +25,7 @@ Rules decided here (docs/decisions.md, "Progress across sessions"):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -755,7 +755,7 @@ def milestone_values(facts: MilestoneFacts) -> dict[str, float]:
 
 
 def judge_milestones(
-    facts: MilestoneFacts, recorded: dict[str, tuple[datetime, str | None]]
+    facts: MilestoneFacts, recorded: Mapping[str, tuple[datetime, str | None]]
 ) -> list[Milestone]:
     """Every milestone with its progress; one recorded earlier stays achieved at its date.
 
