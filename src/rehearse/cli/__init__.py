@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rehearse.cli import (
     db,
     interview,
+    progress,
     providers,
     questions,
     report,
@@ -45,6 +46,7 @@ app.add_typer(
 app.add_typer(scoring.app, name="scoring", help="Measure the offline answer evaluator.")
 app.add_typer(users.app, name="users", help="Manage user accounts and their API tokens.")
 app.add_typer(providers.app, name="providers")
+app.add_typer(progress.app, name="progress")
 
 
 def _version(value: bool) -> None:

@@ -14,6 +14,8 @@ created, candidates only themselves.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import threading
 import weakref
@@ -727,6 +729,29 @@ class ProgressService:
         return rows
 
 
+COHORT_COLUMNS = (
+    "user",
+    "name",
+    "sessions",
+    "scored_sessions",
+    "average_score",
+    "improvement_rate",
+    "last_active_at",
+    "weakest_area",
+)
+
+
+def cohort_csv(rows: list[CohortRow]) -> str:
+    """The cohort as CSV text: a header, then one candidate a line (empty cell for none)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COHORT_COLUMNS)
+    for row in rows:
+        data = row.model_dump(mode="json")
+        writer.writerow(["" if data[c] is None else data[c] for c in COHORT_COLUMNS])
+    return out.getvalue()
+
+
 _SERVICES: weakref.WeakKeyDictionary[Any, ProgressService] = weakref.WeakKeyDictionary()
 _SERVICES_LOCK = threading.Lock()
 
@@ -810,6 +835,7 @@ __all__ = [
     "CohortRow",
     "Preferences",
     "ProgressService",
+    "cohort_csv",
     "day_number",
     "load_preferences",
     "preferences_path",
