@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from progress_history import ScriptedEvaluator, run_session
 from typer.testing import CliRunner
 
+from progress_history import ScriptedEvaluator, run_session
 from rehearse.cli import app, main
 from rehearse.clock import FakeClock
 from rehearse.service.sessions import SessionManager
@@ -19,7 +18,7 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+def db(tmp_path: Path) -> tuple[str, list[str]]:
     """A SQLite file with three sessions of ada and one of bob."""
     url = f"sqlite:///{tmp_path / 'progress.db'}"
     store = open_store(url)
@@ -31,7 +30,7 @@ def db(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
         clock.advance(24 * 3600)
     ids.append(run_session(manager, clock, [30], email="bob@example.com", seed=9))
     store.close()
-    yield url, ids
+    return url, ids
 
 
 def invoke(url: str, *args: str) -> str:
