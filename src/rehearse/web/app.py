@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rehearse import __version__
 from rehearse.service.sessions import SessionManager
 from rehearse.web import errors, login
-from rehearse.web.api import interview, sessions
+from rehearse.web.api import interview, progress, sessions
 from rehearse.web.stream import router as stream_router
 
 log = logging.getLogger("rehearse.web")
@@ -83,6 +83,7 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(RequestLog)
+    app.include_router(progress.router)  # before sessions: /sessions/compare is not an id
     app.include_router(sessions.router)
     app.include_router(interview.router)
     app.include_router(stream_router)
@@ -152,6 +153,9 @@ def _include_pages(app: FastAPI) -> None:
     except ImportError:  # pages are optional while they are being written
         return
     app.include_router(pages.router)
+    from rehearse.web import progress_pages
+
+    app.include_router(progress_pages.router)
 
 
 def _default_accounts(manager: SessionManager) -> Any:
