@@ -226,7 +226,10 @@ class ProgressService:
             return email.lower(), Scope(key=email.lower())
         if self.queries.known_key(text):
             return text, Scope(key=text)
-        return f"name:{text.lower()}", Scope(name=text.lower())
+        named = f"name:{text.lower()}"
+        if self.queries.known_key(named):
+            return named, Scope(key=named)
+        return named, Scope(name=text.lower())
 
     def _zone(self, time_zone: str | None) -> ZoneInfo:
         return parse_time_zone(time_zone or self._preferences().time_zone)
@@ -419,23 +422,23 @@ class ProgressService:
         from rehearse.domain.access import can_access
 
         who = principal or LOCAL_PRINCIPAL
-        rows = []
+        if who.role is not PrincipalRole.ADMIN:  # admins see every session: no need to read them
+            for session_id in (a, b):
+                session: Session | None = self.store.get(session_id)
+                if session is None:
+                    raise SessionNotFoundError(session_id)
+                if not can_access(who, session):
+                    raise AccessDeniedError(
+                        f"{who.role.value} {who.id!r} may not compare session {session_id}: "
+                        "it belongs to a candidate they may not see"
+                    )
+        found, answers, topic_rows = self.queries.comparison_rows(a, b)
         for session_id in (a, b):
-            session: Session | None = self.store.get(session_id)
-            if session is None:
+            if session_id not in found:
                 raise SessionNotFoundError(session_id)
-            if not can_access(who, session):
-                raise AccessDeniedError(
-                    f"{who.role.value} {who.id!r} may not compare session {session_id}: "
-                    "it belongs to a candidate they may not see"
-                )
-            row = self.queries.session_row(session_id)
-            if row is None:
-                raise SessionNotFoundError(session_id)
-            rows.append(row)
-        first, second = rows
-        answers_a = {r.item_id: r for r in self.queries.session_answers(a)}
-        answers_b = {r.item_id: r for r in self.queries.session_answers(b)}
+        first, second = found[a], found[b]
+        answers_a = {r.item_id: r for r in answers if r.session_id == a}
+        answers_b = {r.item_id: r for r in answers if r.session_id == b}
         categories = _deltas(
             _means(answers_a.values(), "category"), _means(answers_b.values(), "category")
         )
@@ -444,8 +447,8 @@ class ProgressService:
             {d: v for d in DIMENSIONS if (v := _column_mean(answers_b.values(), d)) is not None},
         )
         topics = _deltas(
-            {t: float(v) for t, v in self.queries.session_topics(a)},
-            {t: float(v) for t, v in self.queries.session_topics(b)},
+            {r[1]: float(r[2]) for r in topic_rows if r[0] == a},
+            {r[1]: float(r[2]) for r in topic_rows if r[0] == b},
         )
         by_question_a = _best_by_question(answers_a.values())
         by_question_b = _best_by_question(answers_b.values())
@@ -701,21 +704,25 @@ class ProgressService:
         created_by = who.id if who.role is PrincipalRole.INTERVIEWER else None
         now = self.clock.now()
         weakest: dict[str, tuple[float, str]] = {}
-        for key, category, mean in self.queries.cohort_categories(created_by):
-            if key not in weakest or float(mean) < weakest[key][0]:
-                weakest[key] = (float(mean), category)
+        for key, category, answers, total in self.queries.cohort_categories(created_by):
+            if not answers:
+                continue
+            mean = float(total) / int(answers)
+            if key not in weakest or mean < weakest[key][0]:
+                weakest[key] = (mean, category)
         rows = []
-        for row in self.queries.cohort(created_by, now):
+        for row in self.queries.cohort(created_by):
+            n = int(row.n or 0)
             slope = least_squares_slope(
-                int(row.n), row.sx or 0.0, row.sy or 0.0, row.sxy or 0.0, row.sxx or 0.0
+                n, row.sx or 0.0, row.sy or 0.0, row.sxy or 0.0, row.sxx or 0.0
             )
             rows.append(
                 CohortRow(
                     user=row.candidate_key,
                     name=row.name,
                     sessions=int(row.sessions),
-                    scored_sessions=int(row.n),
-                    average_score=_round(row.mean),
+                    scored_sessions=n,
+                    average_score=round(float(row.sy) / n, 2) if n else None,
                     improvement_rate=_round(slope, 3),
                     last_active_at=None if row.last_us is None else from_us(int(row.last_us)),
                     weakest_area=weakest[row.candidate_key][1]

@@ -28,13 +28,16 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from rehearse.domain.progress import DAY_US, GOOD_SCORE, WEEK_SECONDS
+from rehearse.domain.progress import DAY_US, WEEK_SECONDS
 from rehearse.domain.sessions import to_us
 from rehearse.storage import transactions
 from rehearse.storage.projections import DIMENSIONS
 from rehearse.storage.schema import (
     answer_scores,
     answer_topics,
+    candidate_areas,
+    candidate_questions,
+    candidate_totals,
     progress_milestones,
     session_scores,
 )
@@ -59,6 +62,11 @@ class Scope:
     created_by: str | None = None
     since: datetime | None = None
 
+    @property
+    def totals(self) -> bool:
+        """True when the running totals answer this scope (all time, by key or everyone)."""
+        return self.since is None and self.name is None
+
     def where(self, table: Table, instant: str) -> list[ColumnElement[bool]]:
         """The WHERE conditions of this scope on ``table`` (``instant``: its time column)."""
         conditions: list[ColumnElement[bool]] = []
@@ -71,6 +79,36 @@ class Scope:
         if self.since is not None:
             conditions.append(table.c[instant] >= self.since)
         return conditions
+
+
+@dataclass(frozen=True)
+class _Totals:
+    total: int
+    completed: int
+    expired: int
+    cancelled: int
+    answered: int
+    skipped: int
+    active_us: int
+    last_created_us: int | None
+    n: int
+    mean: float | None
+    worst: int | None
+    best: int | None
+    squares: float
+    sx: float
+    sy: float
+    sxy: float
+    sxx: float
+
+
+@dataclass(frozen=True)
+class _TopicRow:
+    topic: str
+    answers: int
+    hit: int
+    missed: int
+    mean: float
 
 
 def _raw(column: Any) -> ColumnElement[int]:
@@ -110,6 +148,8 @@ class ProgressQueries:
 
         ``x`` is weeks since ``origin`` (float), ``y`` the overall score.
         """
+        if scope.totals:
+            return self._running_totals(scope)
         t = session_scores.c
         scored = _scored()
         score = cast(t.overall_score, Float)
@@ -140,14 +180,69 @@ class ProgressQueries:
         ).where(*scope.where(session_scores, "created_at"))
         return self._all(statement, "sum up sessions")[0]
 
+    def _running_totals(self, scope: Scope) -> Any:
+        """The same figures as :meth:`session_totals`, from ``candidate_totals`` rows."""
+        c = candidate_totals.c
+
+        def total(column: Any) -> Any:
+            return func.coalesce(func.sum(column), 0)
+
+        row = self._all(
+            select(
+                total(c.sessions).label("total"),
+                total(c.completed).label("completed"),
+                total(c.expired).label("expired"),
+                total(c.cancelled).label("cancelled"),
+                total(c.answered).label("answered"),
+                total(c.skipped).label("skipped"),
+                total(c.active_us).label("active_us"),
+                func.max(_raw(c.last_created_at)).label("last_created_us"),
+                total(c.scored).label("n"),
+                total(c.score_sum).label("sy"),
+                total(c.score_squares).label("squares"),
+                total(c.t_sum).label("sx"),
+                total(c.ty_sum).label("sxy"),
+                total(c.t_squares).label("sxx"),
+            ).where(*scope.where(candidate_totals, "")),
+            "read the running totals",
+        )[0]
+        t = session_scores.c
+        extremes = self._all(
+            select(func.min(t.scored_score), func.max(t.scored_score)).where(
+                *scope.where(session_scores, "created_at")
+            ),
+            "find the best and worst scores",
+        )[0]
+        n = int(row.n)
+        return _Totals(
+            total=row.total,
+            completed=row.completed,
+            expired=row.expired,
+            cancelled=row.cancelled,
+            answered=row.answered,
+            skipped=row.skipped,
+            active_us=row.active_us,
+            last_created_us=row.last_created_us,
+            n=n,
+            mean=float(row.sy) / n if n else None,
+            worst=extremes[0],
+            best=extremes[1],
+            squares=float(row.squares),
+            sx=float(row.sx),
+            sy=float(row.sy),
+            sxy=float(row.sxy),
+            sxx=float(row.sxx),
+        )
+
     def median(self, scope: Scope, n: int) -> float | None:
         """The median overall score of ``n`` scored sessions (mean of the middle two if even)."""
         if n == 0:
             return None
+        t = session_scores.c
         statement = (
-            select(session_scores.c.overall_score)
-            .where(*scope.where(session_scores, "created_at"), _scored())
-            .order_by(session_scores.c.overall_score)
+            select(t.scored_score)
+            .where(*scope.where(session_scores, "created_at"), t.scored_score.is_not(None))
+            .order_by(t.scored_score)
             .limit(1 if n % 2 else 2)
             .offset((n - 1) // 2)
         )
@@ -156,6 +251,8 @@ class ProgressQueries:
 
     def category_averages(self, scope: Scope) -> dict[str, float]:
         """Mean answer score per question category."""
+        if scope.totals:
+            return {row[0]: row[2] / row[1] for row in self._areas(scope, "category") if row[1]}
         t = answer_scores.c
         statement = (
             select(t.category, func.avg(cast(t.score, Float)))
@@ -166,6 +263,9 @@ class ProgressQueries:
 
     def dimension_averages(self, scope: Scope) -> dict[str, float]:
         """Mean answer score per evaluation dimension (dimensions never scored left out)."""
+        if scope.totals:
+            found = {row[0]: row[2] / row[1] for row in self._areas(scope, "dimension") if row[1]}
+            return {name: found[name] for name in DIMENSIONS if name in found}
         columns = [func.avg(cast(answer_scores.c[name], Float)) for name in DIMENSIONS]
         row = self._all(
             select(*columns).where(*scope.where(answer_scores, "at")), "average dimensions"
@@ -178,6 +278,12 @@ class ProgressQueries:
 
     def topics(self, scope: Scope) -> list[Any]:
         """Per topic: answers, key points hit and missed, mean score."""
+        if scope.totals:
+            return [
+                _TopicRow(topic=r[0], answers=r[1], hit=r[3], missed=r[4], mean=r[2] / r[1])
+                for r in self._areas(scope, "topic")
+                if r[1]
+            ]
         t = answer_topics.c
         statement = (
             select(
@@ -191,6 +297,25 @@ class ProgressQueries:
             .group_by(t.topic)
         )
         return self._all(statement, "sum up topics")
+
+    def _areas(self, scope: Scope, kind: str) -> list[Any]:
+        """(area, answers, score sum, key points hit, missed) from ``candidate_areas``."""
+        a = candidate_areas.c
+        statement = (
+            select(
+                a.area,
+                func.sum(a.answers),
+                func.sum(a.score_sum),
+                func.sum(a.key_points_hit),
+                func.sum(a.key_points_missed),
+            )
+            .where(*scope.where(candidate_areas, ""), a.kind == kind)
+            .group_by(a.area)
+        )
+        return [
+            (r[0], int(r[1] or 0), float(r[2] or 0), int(r[3] or 0), int(r[4] or 0))
+            for r in self._all(statement, f"read the {kind} totals")
+        ]
 
     def practice_days(self, scope: Scope, segments: Sequence[tuple[int, int]]) -> list[int]:
         """Distinct local day numbers on which a session was started."""
@@ -277,44 +402,42 @@ class ProgressQueries:
         return self._all(statement, "group scores by level")
 
     def question_histories(self, scope: Scope) -> list[Any]:
-        """Per main question answered: answers, poor answers, latest score and instant."""
-        t = answer_scores.c
-        conditions = [*scope.where(answer_scores, "at"), t.kind == "question"]
-        grouped = (
+        """Per main question answered (all time): answers, poor answers, latest score, instant."""
+        q = candidate_questions.c
+        conditions = []
+        if scope.key is not None:
+            conditions.append(q.candidate_key == scope.key)
+        if scope.created_by is not None:
+            conditions.append(q.created_by == scope.created_by)
+        statement = (
             select(
-                t.question_id,
-                func.count().label("answers"),
-                func.sum(case((t.score < GOOD_SCORE, 1), else_=0)).label("poor"),
-                func.max(_raw(t.at)).label("last_us"),
+                q.question_id,
+                func.sum(q.answers).label("answers"),
+                func.sum(q.poor_answers).label("poor"),
+                func.max(_raw(q.last_at)).label("last_us"),
+                func.max(q.last_score).label("score"),
             )
-            .where(*conditions)
-            .group_by(t.question_id)
-            .subquery()
-        )
-        latest = (
-            select(t.question_id, func.max(t.score).label("score"), _raw(t.at).label("at_us"))
-            .where(*conditions)
-            .group_by(t.question_id, _raw(t.at))
-            .subquery()
-        )
-        statement = select(
-            grouped.c.question_id,
-            grouped.c.answers,
-            grouped.c.poor,
-            grouped.c.last_us,
-            latest.c.score,
-        ).join_from(
-            grouped,
-            latest,
-            and_(
-                latest.c.question_id == grouped.c.question_id, latest.c.at_us == grouped.c.last_us
-            ),
+            .where(*conditions, q.answers > 0)
+            .group_by(q.question_id)
         )
         return self._all(statement, "find question histories")
 
     def answer_facts(self, scope: Scope) -> Any:
         """Evaluated answers, the best answer score and distinct categories answered."""
         t = answer_scores.c
+        if scope.totals:
+            c = candidate_totals.c
+            count = self._all(
+                select(func.coalesce(func.sum(c.answers), 0)).where(
+                    *scope.where(candidate_totals, "")
+                ),
+                "count answers",
+            )[0][0]
+            best = self._all(
+                select(func.max(t.score)).where(*scope.where(answer_scores, "at")), "best answer"
+            )[0][0]
+            tried = sum(1 for row in self._areas(scope, "category") if row[1])
+            return int(count), best, tried
         statement = select(
             func.count(), func.max(t.score), func.count(func.distinct(t.category))
         ).where(*scope.where(answer_scores, "at"))
@@ -383,6 +506,24 @@ class ProgressQueries:
         )
         return {row[0]: (row[1], row[2]) for row in rows}
 
+    def comparison_rows(self, a: str, b: str) -> tuple[dict[str, Any], list[Any], list[Any]]:
+        """For two sessions, in one read: their score rows by id, their answers, topic means."""
+        ids = [a, b]
+        t = answer_topics.c
+        with transactions.read(self.engine, f"read sessions {a} and {b}") as connection:
+            rows = connection.execute(
+                select(session_scores).where(session_scores.c.session_id.in_(ids))
+            ).all()
+            answers = connection.execute(
+                select(answer_scores).where(answer_scores.c.session_id.in_(ids))
+            ).all()
+            topics = connection.execute(
+                select(t.session_id, t.topic, func.avg(cast(t.score, Float)))
+                .where(t.session_id.in_(ids))
+                .group_by(t.session_id, t.topic)
+            ).all()
+        return {row.session_id: row for row in rows}, list(answers), list(topics)
+
     def session_row(self, session_id: str) -> Any:
         """The ``session_scores`` row of one session, or ``None``."""
         rows = self._all(
@@ -408,39 +549,41 @@ class ProgressQueries:
             f"read the topics of session {session_id}",
         )
 
-    def cohort(self, created_by: str | None, origin: datetime) -> list[Any]:
-        """Per candidate: sessions, mean score, trend sums and last activity.
+    def cohort(self, created_by: str | None) -> list[Any]:
+        """Per candidate, from the running totals: sessions, scored sessions, sums, last activity.
 
         ``created_by`` limits it to one interviewer's sessions (``None``: everyone's).
         """
-        t = session_scores.c
-        scored = _scored()
-        score = cast(t.overall_score, Float)
-        x = cast(_raw(t.created_at) - to_us(origin), Float) / WEEK_US
-        statement = select(
-            t.candidate_key,
-            func.max(t.candidate_name).label("name"),
-            func.count().label("sessions"),
-            func.coalesce(func.sum(case((scored, 1), else_=0)), 0).label("n"),
-            func.avg(case((scored, score))).label("mean"),
-            func.sum(case((scored, x))).label("sx"),
-            func.sum(case((scored, score))).label("sy"),
-            func.sum(case((scored, x * score))).label("sxy"),
-            func.sum(case((scored, x * x))).label("sxx"),
-            func.max(_raw(t.created_at)).label("last_us"),
-        ).group_by(t.candidate_key)
+        c = candidate_totals.c
+        statement = (
+            select(
+                c.candidate_key,
+                func.max(c.candidate_name).label("name"),
+                func.sum(c.sessions).label("sessions"),
+                func.sum(c.scored).label("n"),
+                func.sum(c.score_sum).label("sy"),
+                func.sum(c.t_sum).label("sx"),
+                func.sum(c.ty_sum).label("sxy"),
+                func.sum(c.t_squares).label("sxx"),
+                func.max(_raw(c.last_created_at)).label("last_us"),
+            )
+            .group_by(c.candidate_key)
+            .having(func.sum(c.sessions) > 0)
+        )
         if created_by is not None:
-            statement = statement.where(t.created_by == created_by)
+            statement = statement.where(c.created_by == created_by)
         return self._all(statement, "sum up the cohort")
 
     def cohort_categories(self, created_by: str | None) -> list[Any]:
-        """Per candidate and category: mean answer score (for each one's weakest area)."""
-        t = answer_scores.c
-        statement = select(t.candidate_key, t.category, func.avg(cast(t.score, Float))).group_by(
-            t.candidate_key, t.category
+        """Per candidate and category: answers and score sum (for each one's weakest area)."""
+        a = candidate_areas.c
+        statement = (
+            select(a.candidate_key, a.area, func.sum(a.answers), func.sum(a.score_sum))
+            .where(a.kind == "category")
+            .group_by(a.candidate_key, a.area)
         )
         if created_by is not None:
-            statement = statement.where(t.created_by == created_by)
+            statement = statement.where(a.created_by == created_by)
         return self._all(statement, "sum up the cohort's categories")
 
     def known_key(self, key: str) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -182,6 +183,7 @@ session_scores = Table(
     Column("interview_type", String(20), nullable=False),
     Column("mode", String(20), nullable=False),
     Column("overall_score", Integer),  # the report's, 0-100
+    Column("scored_score", Integer),  # overall_score of a completed or expired session, else NULL
     Column("answered", Integer, nullable=False),
     Column("skipped", Integer, nullable=False),
     Column("questions", Integer, nullable=False),
@@ -192,6 +194,8 @@ session_scores = Table(
     Index("ix_session_scores_candidate", "candidate_key", "created_at"),
     Index("ix_session_scores_name", "candidate_name", "created_at"),
     Index("ix_session_scores_created", "created_at"),
+    Index("ix_session_scores_scored", "candidate_key", "scored_score"),
+    Index("ix_session_scores_started", "candidate_key", "started_at"),
 )
 
 answer_scores = Table(
@@ -217,6 +221,7 @@ answer_scores = Table(
     Index("ix_answer_scores_candidate", "candidate_key", "at"),
     Index("ix_answer_scores_question", "candidate_key", "question_id", "at"),
     Index("ix_answer_scores_name", "candidate_name", "at"),
+    Index("ix_answer_scores_best", "candidate_key", "score"),
 )
 
 answer_topics = Table(
@@ -234,6 +239,7 @@ answer_topics = Table(
     Column("at", Instant, nullable=False),
     Index("ix_answer_topics_candidate", "candidate_key", "topic", "at"),
     Index("ix_answer_topics_name", "candidate_name", "topic", "at"),
+    Index("ix_answer_topics_at", "candidate_key", "at"),
 )
 
 session_questions = Table(
@@ -252,4 +258,58 @@ progress_milestones = Table(
     Column("milestone", String(40), primary_key=True),
     Column("session_id", String(36), nullable=False),
     Column("achieved_at", Instant, nullable=False),
+)
+
+# Running totals per candidate (and per interviewer who created the sessions: ``created_by``,
+# "" when none), kept by the projections in the same transaction: all-time figures and the
+# cohort read a handful of these rows instead of every session or answer.
+# ``t`` is a session's creation instant in weeks since the epoch (least-squares sums).
+
+candidate_totals = Table(
+    "candidate_totals",
+    metadata,
+    Column("candidate_key", String(330), primary_key=True),
+    Column("created_by", String(64), primary_key=True),
+    Column("candidate_name", String(200), nullable=False),
+    Column("sessions", Integer, nullable=False),
+    Column("completed", Integer, nullable=False),
+    Column("expired", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),
+    Column("answered", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("active_us", BigInteger, nullable=False),
+    Column("scored", Integer, nullable=False),
+    Column("score_sum", Float, nullable=False),
+    Column("score_squares", Float, nullable=False),
+    Column("t_sum", Float, nullable=False),
+    Column("t_squares", Float, nullable=False),
+    Column("ty_sum", Float, nullable=False),
+    Column("answers", Integer, nullable=False),
+    Column("last_created_at", Instant),
+)
+
+candidate_areas = Table(
+    "candidate_areas",
+    metadata,
+    Column("candidate_key", String(330), primary_key=True),
+    Column("created_by", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # category, dimension or topic
+    Column("area", String(80), primary_key=True),
+    Column("answers", Integer, nullable=False),
+    Column("score_sum", Float, nullable=False),
+    Column("key_points_hit", Integer, nullable=False),
+    Column("key_points_missed", Integer, nullable=False),
+)
+
+# One row per candidate and main question answered: the spaced-repetition schedule's inputs.
+candidate_questions = Table(
+    "candidate_questions",
+    metadata,
+    Column("candidate_key", String(330), primary_key=True),
+    Column("created_by", String(64), primary_key=True),
+    Column("question_id", String(80), primary_key=True),
+    Column("answers", Integer, nullable=False),
+    Column("poor_answers", Integer, nullable=False),
+    Column("last_score", Integer, nullable=False),
+    Column("last_at", Instant, nullable=False),
 )

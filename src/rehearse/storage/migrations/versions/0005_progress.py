@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("interview_type", sa.String(20), nullable=False),
         sa.Column("mode", sa.String(20), nullable=False),
         sa.Column("overall_score", sa.Integer),
+        sa.Column("scored_score", sa.Integer),
         sa.Column("answered", sa.Integer, nullable=False),
         sa.Column("skipped", sa.Integer, nullable=False),
         sa.Column("questions", sa.Integer, nullable=False),
@@ -46,6 +47,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_session_scores_name", "session_scores", ["candidate_name", "created_at"])
     op.create_index("ix_session_scores_created", "session_scores", ["created_at"])
+    op.create_index("ix_session_scores_scored", "session_scores", ["candidate_key", "scored_score"])
+    op.create_index("ix_session_scores_started", "session_scores", ["candidate_key", "started_at"])
     op.create_table(
         "answer_scores",
         sa.Column("session_id", sa.String(36), primary_key=True),
@@ -71,6 +74,7 @@ def upgrade() -> None:
         "ix_answer_scores_question", "answer_scores", ["candidate_key", "question_id", "at"]
     )
     op.create_index("ix_answer_scores_name", "answer_scores", ["candidate_name", "at"])
+    op.create_index("ix_answer_scores_best", "answer_scores", ["candidate_key", "score"])
     op.create_table(
         "answer_topics",
         sa.Column("session_id", sa.String(36), primary_key=True),
@@ -86,6 +90,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_answer_topics_candidate", "answer_topics", ["candidate_key", "topic", "at"])
     op.create_index("ix_answer_topics_name", "answer_topics", ["candidate_name", "topic", "at"])
+    op.create_index("ix_answer_topics_at", "answer_topics", ["candidate_key", "at"])
     op.create_table(
         "session_questions",
         sa.Column("session_id", sa.String(36), primary_key=True),
@@ -100,6 +105,45 @@ def upgrade() -> None:
         sa.Column("session_id", sa.String(36), nullable=False),
         sa.Column("achieved_at", Instant, nullable=False),
     )
+    op.create_table(
+        "candidate_totals",
+        sa.Column("candidate_key", KEY, primary_key=True),
+        sa.Column("created_by", sa.String(64), primary_key=True),
+        sa.Column("candidate_name", sa.String(200), nullable=False),
+        *[
+            sa.Column(name, sa.Integer, nullable=False)
+            for name in ("sessions", "completed", "expired", "cancelled", "answered", "skipped")
+        ],
+        sa.Column("active_us", sa.BigInteger, nullable=False),
+        sa.Column("scored", sa.Integer, nullable=False),
+        *[
+            sa.Column(name, sa.Float, nullable=False)
+            for name in ("score_sum", "score_squares", "t_sum", "t_squares", "ty_sum")
+        ],
+        sa.Column("answers", sa.Integer, nullable=False),
+        sa.Column("last_created_at", Instant),
+    )
+    op.create_table(
+        "candidate_areas",
+        sa.Column("candidate_key", KEY, primary_key=True),
+        sa.Column("created_by", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("area", sa.String(80), primary_key=True),
+        sa.Column("answers", sa.Integer, nullable=False),
+        sa.Column("score_sum", sa.Float, nullable=False),
+        sa.Column("key_points_hit", sa.Integer, nullable=False),
+        sa.Column("key_points_missed", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "candidate_questions",
+        sa.Column("candidate_key", KEY, primary_key=True),
+        sa.Column("created_by", sa.String(64), primary_key=True),
+        sa.Column("question_id", sa.String(80), primary_key=True),
+        sa.Column("answers", sa.Integer, nullable=False),
+        sa.Column("poor_answers", sa.Integer, nullable=False),
+        sa.Column("last_score", sa.Integer, nullable=False),
+        sa.Column("last_at", Instant, nullable=False),
+    )
     # backfill: the summaries of every session recorded before this migration
     from rehearse.storage.projections import rebuild
 
@@ -108,6 +152,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
+        "candidate_questions",
+        "candidate_areas",
+        "candidate_totals",
         "progress_milestones",
         "session_questions",
         "answer_topics",
