@@ -840,10 +840,11 @@ def test_cohort_lists_candidates_sorts_and_links(page: Page, progress_ids: list[
         names = [n.strip() for n in page.locator("table.cohort tbody th").all_inner_texts()]
         return [n for n in names if n in ("grace@example.com", "alan@example.com")]
 
-    page.get_by_role("link", name="Sessions").click()
+    sort_by_sessions = page.locator("table.cohort thead").get_by_role("link", name="Sessions")
+    sort_by_sessions.click()
     expect(page.locator("th[aria-sort=descending]")).to_have_text("Sessions")
     assert order() == ["grace@example.com", "alan@example.com"]  # 3 sessions before 1
-    page.get_by_role("link", name="Sessions").click()
+    sort_by_sessions.click()
     expect(page.locator("th[aria-sort=ascending]")).to_have_text("Sessions")
     assert order() == ["alan@example.com", "grace@example.com"]
     expect(page.get_by_role("link", name="Download CSV")).to_have_attribute(

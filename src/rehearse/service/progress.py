@@ -15,13 +15,14 @@ created, candidates only themselves.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -294,9 +295,9 @@ class ProgressService:
         )
 
     def _segments(self, scope: Scope, zone: ZoneInfo, now: datetime) -> list[tuple[int, int]]:
-        first, _ = self.queries.first_started(scope)
+        first = self.queries.first_started(scope)
         start = from_us(first) if first is not None else now
-        return offset_segments(zone, min(start, now), now)
+        return _segments_between(zone.key, local_day(min(start, now), zone), local_day(now, zone))
 
     def _streaks(self, scope: Scope, zone: ZoneInfo, now: datetime) -> tuple[int, int]:
         days = self.queries.practice_days(
@@ -785,6 +786,15 @@ def preferences_path() -> Path:
     from rehearse.settings import get_settings
 
     return get_settings().data_dir / "progress.json"
+
+
+@functools.lru_cache(maxsize=256)
+def _segments_between(zone: str, first: date, last: date) -> list[tuple[int, int]]:
+    """The zone's UTC offsets from the day before ``first`` to the day after ``last`` (cached)."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(first - timedelta(days=1), time(), tz)
+    end = datetime.combine(last + timedelta(days=2), time(), tz)
+    return offset_segments(tz, start, end)
 
 
 # -- shaping -------------------------------------------------------------------------

@@ -219,7 +219,6 @@ answer_scores = Table(
     Column("communication", Integer),
     Column("at", Instant, nullable=False),
     Index("ix_answer_scores_candidate", "candidate_key", "at"),
-    Index("ix_answer_scores_question", "candidate_key", "question_id", "at"),
     Index("ix_answer_scores_name", "candidate_name", "at"),
     Index("ix_answer_scores_best", "candidate_key", "score"),
 )
@@ -237,9 +236,8 @@ answer_topics = Table(
     Column("key_points_hit", Integer, nullable=False),
     Column("key_points_missed", Integer, nullable=False),
     Column("at", Instant, nullable=False),
-    Index("ix_answer_topics_candidate", "candidate_key", "topic", "at"),
-    Index("ix_answer_topics_name", "candidate_name", "topic", "at"),
-    Index("ix_answer_topics_at", "candidate_key", "at"),
+    Index("ix_answer_topics_candidate", "candidate_key", "at"),
+    Index("ix_answer_topics_name", "candidate_name", "at"),
 )
 
 session_questions = Table(

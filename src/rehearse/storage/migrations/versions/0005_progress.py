@@ -70,9 +70,6 @@ def upgrade() -> None:
         sa.Column("at", Instant, nullable=False),
     )
     op.create_index("ix_answer_scores_candidate", "answer_scores", ["candidate_key", "at"])
-    op.create_index(
-        "ix_answer_scores_question", "answer_scores", ["candidate_key", "question_id", "at"]
-    )
     op.create_index("ix_answer_scores_name", "answer_scores", ["candidate_name", "at"])
     op.create_index("ix_answer_scores_best", "answer_scores", ["candidate_key", "score"])
     op.create_table(
