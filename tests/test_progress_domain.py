@@ -54,6 +54,8 @@ def test_a_trend_needs_three_scored_sessions() -> None:
     assert improvement_rate(weekly([40, 90])) is None
     same_instant = [(START, 10.0), (START, 50.0), (START, 90.0)]
     assert improvement_rate(same_instant) is None
+    one_afternoon = [(START + timedelta(hours=h), s) for h, s in ((0, 10.0), (1, 50.0), (2, 90.0))]
+    assert improvement_rate(one_afternoon) is None  # not a weekly rate of 3,000 points
 
 
 @given(

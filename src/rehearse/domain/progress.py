@@ -13,7 +13,8 @@ Rules decided here (docs/decisions.md, "Progress across sessions"):
   score; cancelled sessions count in the totals but never in scores;
 - the improvement rate is the least-squares slope of session score (0-100) against
   the session's creation instant, in points per week; ``None`` under 3 scored sessions
-  (seed 004's percentage change had the wrong sign on falling scores);
+  or when they all fall within about a day (seed 004's percentage change had the wrong
+  sign on falling scores);
 - a practice day is a local calendar day (in the user's time zone) on which a session
   was started; the current streak counts back from today, or from yesterday when the
   user has not practised yet today (the streak is still alive until the day ends);
@@ -405,15 +406,21 @@ class Milestone(BaseModel):
 # -- statistics ------------------------------------------------------------------------
 
 
-def least_squares_slope(n: int, sx: float, sy: float, sxy: float, sxx: float) -> float | None:
-    """The slope of the least-squares line from the sums of x, y, x*y and x*x.
+#: Spread (standard deviation) of the sessions' instants, in weeks, below which no trend is
+#: reported: three sessions in one afternoon say nothing about a weekly rate.
+MIN_TREND_SPREAD_WEEKS = 0.5 / 7
 
-    ``None`` when ``n < 3`` or every x is the same (no trend can be fitted).
+
+def least_squares_slope(n: int, sx: float, sy: float, sxy: float, sxx: float) -> float | None:
+    """The slope of the least-squares line from the sums of x (weeks), y, x*y and x*x.
+
+    ``None`` when ``n < 3``, or the instants spread less than half a day
+    (:data:`MIN_TREND_SPREAD_WEEKS`, standard deviation): no weekly trend can be fitted.
     """
     if n < MIN_TREND_SESSIONS:
         return None
     denominator = n * sxx - sx * sx
-    if denominator <= 1e-12 * max(1.0, n * sxx):
+    if denominator / (n * n) < MIN_TREND_SPREAD_WEEKS**2:
         return None
     return (n * sxy - sx * sy) / denominator
 
