@@ -23,6 +23,7 @@ from rehearse.cli import (
     scoring,
     serve,
     sessions,
+    userdata,
     users,
 )
 from rehearse.cli.context import AppState
@@ -47,6 +48,9 @@ app.add_typer(scoring.app, name="scoring", help="Measure the offline answer eval
 app.add_typer(users.app, name="users", help="Manage user accounts and their API tokens.")
 app.add_typer(providers.app, name="providers")
 app.add_typer(progress.app, name="progress")
+app.command("export")(userdata.export)
+app.command("import")(userdata.import_)
+users.app.command("delete")(userdata.delete)
 
 
 def _version(value: bool) -> None:

@@ -254,6 +254,11 @@ class ProgressService:
         return self._progress(key, scope, self._zone(time_zone))
 
     def _progress(self, key: str, scope: Scope, zone: ZoneInfo) -> UserProgress:
+        return self._progress_and_topics(key, scope, zone)[0]
+
+    def _progress_and_topics(
+        self, key: str, scope: Scope, zone: ZoneInfo
+    ) -> tuple[UserProgress, list[TopicScore]]:
         now = self.clock.now()
         totals = self.queries.session_totals(scope, now)
         n = int(totals.n)
@@ -265,7 +270,7 @@ class ProgressService:
         weakest = sorted(topics, key=lambda t: (t.coverage_percent, t.average_score, t.topic))
         strongest = sorted(topics, key=lambda t: (-t.coverage_percent, -t.average_score, t.topic))
         total = int(totals.total)
-        return UserProgress(
+        progress = UserProgress(
             user=key,
             total_sessions=total,
             completed_sessions=int(totals.completed),
@@ -293,6 +298,7 @@ class ProgressService:
             if totals.last_created_us is None
             else from_us(int(totals.last_created_us)),
         )
+        return progress, topics
 
     def _segments(self, scope: Scope, zone: ZoneInfo, now: datetime) -> list[tuple[int, int]]:
         first = self.queries.first_started(scope)
@@ -327,7 +333,7 @@ class ProgressService:
         now = self.clock.now()
         since = chosen.since(now)
         scoped = replace(scope, since=since)
-        progress = self._progress(key, scoped, zone)
+        progress, topics = self._progress_and_topics(key, scoped, zone)
         segments = self._segments(scope, zone, now)
         bins = self.queries.histogram(scoped)
         return ProgressAnalytics(
@@ -355,7 +361,7 @@ class ProgressService:
                 DateCount(date=day_from_number(int(day)), questions=int(count))
                 for day, count in self.queries.questions_per_day(scoped, segments)
             ],
-            focus_recommendations=self._focus(scoped, progress),
+            focus_recommendations=self._focus(topics, progress),
         )
 
     def _breakdown(self, scope: Scope, column: str) -> list[Breakdown]:
@@ -369,11 +375,11 @@ class ProgressService:
             for row in self.queries.breakdown(scope, column)
         ]
 
-    def _focus(self, scope: Scope, progress: UserProgress, limit: int = 5) -> list[FocusArea]:
+    def _focus(
+        self, topics: list[TopicScore], progress: UserProgress, limit: int = 5
+    ) -> list[FocusArea]:
         areas: list[FocusArea] = []
-        for topic in sorted(
-            (_topic(row) for row in self.queries.topics(scope)), key=lambda t: t.coverage_percent
-        ):
+        for topic in sorted(topics, key=lambda t: t.coverage_percent):
             if topic.coverage_percent < GOOD_SCORE:
                 total = topic.key_points_covered + topic.key_points_missed
                 areas.append(
@@ -509,7 +515,7 @@ class ProgressService:
         """
         key, scope = self.resolve(user, principal)
         now = self.clock.now()
-        progress = self._progress(key, scope, self._zone(None))
+        progress, topics = self._progress_and_topics(key, scope, self._zone(None))
         by_level = [
             LevelScore(level=Level(level), sessions=int(count), average_score=float(mean))
             for level, count, mean in self.queries.level_scores(scope)
@@ -527,7 +533,7 @@ class ProgressService:
                 ) from None
         else:
             target = next_level(current)
-        focus = self._focus(scope, progress)
+        focus = self._focus(topics, progress)
         practice = self._practice_set(scope, focus, target, now)
         at_target = next((e for e in by_level if e.level is target), None)
         reference = at_target.average_score if at_target else progress.average_score

@@ -311,3 +311,16 @@ candidate_questions = Table(
     Column("last_score", Integer, nullable=False),
     Column("last_at", Instant, nullable=False),
 )
+
+# What a deletion removed (counts, never content); the subject is a SHA-256 of its key.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("at", Instant, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("subject_sha256", String(64), nullable=False),
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_log_at", "at"),
+)

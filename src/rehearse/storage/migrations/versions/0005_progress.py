@@ -85,9 +85,8 @@ def upgrade() -> None:
         sa.Column("key_points_missed", sa.Integer, nullable=False),
         sa.Column("at", Instant, nullable=False),
     )
-    op.create_index("ix_answer_topics_candidate", "answer_topics", ["candidate_key", "topic", "at"])
-    op.create_index("ix_answer_topics_name", "answer_topics", ["candidate_name", "topic", "at"])
-    op.create_index("ix_answer_topics_at", "answer_topics", ["candidate_key", "at"])
+    op.create_index("ix_answer_topics_candidate", "answer_topics", ["candidate_key", "at"])
+    op.create_index("ix_answer_topics_name", "answer_topics", ["candidate_name", "at"])
     op.create_table(
         "session_questions",
         sa.Column("session_id", sa.String(36), primary_key=True),
@@ -141,6 +140,21 @@ def upgrade() -> None:
         sa.Column("last_score", sa.Integer, nullable=False),
         sa.Column("last_at", Instant, nullable=False),
     )
+    op.create_table(
+        "audit_log",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("at", Instant, nullable=False),
+        sa.Column("actor", sa.String(64), nullable=False),
+        sa.Column("action", sa.String(40), nullable=False),
+        sa.Column("subject_sha256", sa.String(64), nullable=False),
+        sa.Column("details", sa.JSON, nullable=False),
+    )
+    op.create_index("ix_audit_log_at", "audit_log", ["at"])
     # backfill: the summaries of every session recorded before this migration
     from rehearse.storage.projections import rebuild
 
@@ -149,6 +163,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
+        "audit_log",
         "candidate_questions",
         "candidate_areas",
         "candidate_totals",
