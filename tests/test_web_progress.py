@@ -101,3 +101,18 @@ def test_charts_escape_labels_and_handle_no_data() -> None:
     calendar = activity_calendar({date(2026, 1, 2): 3}, today=date(2026, 1, 5), weeks=2)
     assert calendar.count("<rect") == 7 + 1  # last week up to Monday the 5th
     assert "2026-01-02: 3 question(s)" in calendar
+
+
+def test_export_import_and_delete_over_http(
+    client: TestClient, seeded: tuple[SessionManager, list[str]]
+) -> None:
+    document = client.get("/api/v1/progress/ada@example.com/export").json()
+    assert document["format"] == "rehearse-export" and len(document["sessions"]) == 3
+    again = client.post("/api/v1/imports", json=document)
+    assert again.status_code == 422 and "already exists" in again.json()["message"]
+    deleted = client.delete("/api/v1/progress/ada@example.com")
+    assert deleted.status_code == 200 and deleted.json()["sessions"] == 3
+    assert client.get("/api/v1/progress/ada@example.com").json()["total_sessions"] == 0
+    restored = client.post("/api/v1/imports", json=document)
+    assert restored.status_code == 201 and restored.json() == {"imported_sessions": 3}
+    assert client.get("/api/v1/progress/ada@example.com").json()["total_sessions"] == 3

@@ -9,10 +9,13 @@ router so ``compare`` is not taken for a session id.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from rehearse.domain.access import PrincipalRole
 from rehearse.domain.progress import (
     LearningPath,
     Milestone,
@@ -20,7 +23,9 @@ from rehearse.domain.progress import (
     SessionComparison,
     UserProgress,
 )
+from rehearse.errors import AccessDeniedError
 from rehearse.service.progress import CohortRow, cohort_csv, progress_for
+from rehearse.service.userdata import UserData
 from rehearse.web.deps import ManagerDep, PrincipalDep
 
 router = APIRouter(tags=["progress"])
@@ -92,6 +97,44 @@ def milestones(user: str, manager: ManagerDep, principal: PrincipalDep) -> Miles
     board = manager.get_milestones(user, principal=principal)
     key, _ = progress_for(manager).resolve(user, principal)
     return MilestonesPublic(user=key, milestones=board)
+
+
+class DeletionPublic(BaseModel):
+    """What a deletion removed: sessions, rows per table and files (never content)."""
+
+    sessions: int
+    rows: dict[str, int]
+    files: int
+
+
+class ImportPublic(BaseModel):
+    """How many sessions an import restored."""
+
+    imported_sessions: int
+
+
+@router.get("/api/v1/progress/{user}/export")
+def export_user(user: str, manager: ManagerDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Every session of the user as a JSON export (``docs/export-schema.json``)."""
+    return UserData(manager).export_user(user, principal)
+
+
+@router.delete("/api/v1/progress/{user}", response_model=DeletionPublic)
+def delete_user(user: str, manager: ManagerDep, principal: PrincipalDep) -> DeletionPublic:
+    """Delete every row and file of the user (admins; a candidate their own); audited."""
+    return DeletionPublic(**UserData(manager).delete_user(user, principal))
+
+
+@router.post("/api/v1/imports", response_model=ImportPublic, status_code=201)
+def import_export(
+    document: dict[str, Any], manager: ManagerDep, principal: PrincipalDep
+) -> ImportPublic:
+    """Restore a JSON export (admins only); session ids are kept."""
+    if principal.role is not PrincipalRole.ADMIN:
+        raise AccessDeniedError(
+            f"{principal.role.value} {principal.id!r} may not import; ask an admin"
+        )
+    return ImportPublic(imported_sessions=UserData(manager).import_document(document))
 
 
 @router.get("/api/v1/sessions/compare", response_model=SessionComparison)
