@@ -93,7 +93,11 @@ def _remember(as_user: str | None, time_zone: str | None) -> None:
 
 
 def _rate(rate: float | None) -> str:
-    return "not enough scored sessions (3 needed)" if rate is None else f"{rate:+.2f} points/week"
+    return (
+        "needs 3 scored sessions over more than a day"
+        if rate is None
+        else f"{rate:+.2f} points/week"
+    )
 
 
 def _topics(topics: list[TopicScore]) -> str:
