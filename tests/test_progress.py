@@ -349,3 +349,28 @@ def test_sql_aggregates_equal_plain_python(
         math.isclose(p.average_score, statistics.mean(by_day[p.date]), abs_tol=0.01)
         for p in analytics.score_trend
     )
+
+
+def test_migration_0005_backfills_from_the_event_log(
+    scripted: SessionManager, clock: FakeClock, store: SQLStore
+) -> None:
+    from alembic import command
+
+    from rehearse.storage import migrate
+
+    histories: list[list[int | None]] = [[40, 80], [60, None], [75, 85]]
+    for seed, scores in enumerate(histories):
+        run_session(scripted, clock, scores, seed=seed)
+        clock.advance(2 * 24 * 3600)
+    scripted.get_milestones("ada@example.com")
+    before = scripted.get_user_progress("ada@example.com")
+    config = migrate._config()
+    with store.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")  # as if the sessions were recorded before 0005
+        connection.commit()
+    assert migrate.current_revision(store.engine) == "0004"
+    assert store.upgrade() == ("0004", "0005")
+    assert scripted.get_user_progress("ada@example.com") == before
+    board = {m.id: m for m in scripted.get_milestones("ada@example.com")}
+    assert board["first_session"].achieved and board["first_session"].achieved_at is not None
