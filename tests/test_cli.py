@@ -238,9 +238,9 @@ def test_bad_setting_exit_2() -> None:
 def test_db_upgrade(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'empty.db'}"
     first = run_json("--db", db, "db", "upgrade")
-    assert (first["before"], first["after"]) == (None, "0004")
+    assert (first["before"], first["after"]) == (None, "0005")
     assert (
-        run("--db", db, "db", "upgrade").stdout.strip() == "database is up to date (revision 0004)"
+        run("--db", db, "db", "upgrade").stdout.strip() == "database is up to date (revision 0005)"
     )
 
 

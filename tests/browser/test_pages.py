@@ -767,3 +767,89 @@ def test_auth_mode_redirects_to_login(browser: Browser, tmp_path: Path) -> None:
     finally:
         context.close()
         secured.stop()
+
+
+# -- progress across sessions (issue 12): the dashboard and the cohort view -----------------------
+
+
+def finished_session(server: Server, email: str, seed: int, answers: int = 2) -> str:
+    session = server.started(
+        candidate_name="Grace",
+        candidate_email=email,
+        plan_seed=seed,
+        question_count=answers,
+        max_follow_ups=0,
+        mode="mock",
+        interview_type="technical",
+    )
+    for _ in range(answers):
+        current = server.api("GET", f"/api/v1/sessions/{session['id']}/questions/current")
+        server.api(
+            "POST",
+            f"/api/v1/sessions/{session['id']}/answers",
+            {
+                "question_id": current["id"],
+                "text": technical_answer(current["text"]),
+                "time_spent_seconds": 90,
+            },
+        )
+    server.api("POST", f"/api/v1/sessions/{session['id']}/end")
+    return str(session["id"])
+
+
+@pytest.fixture(scope="module")
+def progress_ids(server: Server) -> list[str]:
+    ids = [finished_session(server, "grace@example.com", seed) for seed in (21, 22, 23)]
+    ids.append(finished_session(server, "alan@example.com", 24, answers=1))
+    return ids
+
+
+def test_dashboard_shows_charts_stats_and_milestones(page: Page, progress_ids: list[str]) -> None:
+    page.goto(f"/sessions/{progress_ids[0]}/report")
+    page.get_by_role("link", name="See your progress").click()
+    expect(page.locator("h1")).to_have_text("grace@example.com")
+    expect(page.locator("svg.chart--trend")).to_be_visible()
+    expect(page.locator("svg.chart--trend circle.dot")).to_have_count(1)  # one day, mean of 3
+    expect(page.locator("svg.chart--bars").first).to_be_visible()
+    expect(page.locator("svg.chart--calendar rect.day--0").first).to_be_attached()
+    expect(page.locator("[data-testid=streak]")).to_have_text("1 d")
+    expect(page.locator(".milestone--done").first).to_contain_text("First session")
+    page.get_by_role("link", name="7d").click()
+    expect(page).to_have_url(re.compile(r"period=7d"))
+    screenshot(page, "progress")
+
+
+def test_dashboard_is_readable_at_390_px(phone: Page, progress_ids: list[str]) -> None:
+    phone.goto("/progress?user=grace%40example.com")
+    expect(phone.locator("svg.chart--trend")).to_be_visible()
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide at 390 px"
+    for chart in phone.locator("svg.chart").all():
+        box = chart.bounding_box()
+        assert box is not None and box["width"] <= 390 and box["x"] >= 0
+    screenshot(phone, "progress-phone")
+
+
+def test_cohort_lists_candidates_sorts_and_links(page: Page, progress_ids: list[str]) -> None:
+    page.goto("/progress/cohort")
+    rows = page.locator("table.cohort tbody tr")
+    expect(rows.filter(has_text="grace@example.com")).to_have_count(1)
+    expect(rows.filter(has_text="alan@example.com")).to_have_count(1)
+
+    def order() -> list[str]:
+        names = [n.strip() for n in page.locator("table.cohort tbody th").all_inner_texts()]
+        return [n for n in names if n in ("grace@example.com", "alan@example.com")]
+
+    sort_by_sessions = page.locator("table.cohort thead").get_by_role("link", name="Sessions")
+    sort_by_sessions.click()
+    expect(page.locator("th[aria-sort=descending]")).to_have_text("Sessions")
+    assert order() == ["grace@example.com", "alan@example.com"]  # 3 sessions before 1
+    sort_by_sessions.click()
+    expect(page.locator("th[aria-sort=ascending]")).to_have_text("Sessions")
+    assert order() == ["alan@example.com", "grace@example.com"]
+    expect(page.get_by_role("link", name="Download CSV")).to_have_attribute(
+        "href", "/api/v1/progress/cohort?format=csv"
+    )
+    screenshot(page, "cohort")
+    page.get_by_role("link", name="alan@example.com").click()
+    expect(page.locator("h1")).to_have_text("alan@example.com")

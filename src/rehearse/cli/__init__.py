@@ -53,6 +53,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "scoring": LazyCommand("scoring", "app", "Measure the offline answer evaluator."),
     "users": LazyCommand("users", "app", "Manage user accounts and their API tokens."),
     "providers": LazyCommand("providers", "app"),
+    "progress": LazyCommand("progress", "app"),
+    "export": LazyCommand("userdata", "export"),
+    "import": LazyCommand("userdata", "import_"),
 }
 
 

@@ -175,3 +175,13 @@ def token_revoke(
         emit_json(record.model_dump(mode="json"))
     else:
         console.print(f"revoked token {escape(repr(record.name))} (id {record.id})")
+
+
+def _delete_command() -> None:
+    """``rehearse users delete``: a user's right to their data (issue 12, cli/userdata.py)."""
+    from rehearse.cli import userdata
+
+    app.command("delete")(userdata.delete)
+
+
+_delete_command()

@@ -42,6 +42,7 @@ class EventType(StrEnum):
     CONVERSATION_SUMMARISED = "conversation_summarised"
     REPORT_DRAFTED = "report_drafted"
     REPORT_RELEASED = "report_released"
+    MILESTONE_ACHIEVED = "milestone_achieved"
 
 
 class NewEvent(BaseModel):

@@ -33,6 +33,7 @@ from rehearse.storage.folders import SessionFolders
 if TYPE_CHECKING:
     from rehearse.service.accounts import AccountService
     from rehearse.service.background import Background
+    from rehearse.service.progress import ProgressService
     from rehearse.service.sessions import SessionManager
 
 
@@ -112,6 +113,19 @@ class Services:
         if engine is None:
             raise ConfigurationError("accounts need a SQL database (SQLite or PostgreSQL)")
         return AccountService(AccountStore(engine), self.clock)
+
+    @cached_property
+    def progress(self) -> ProgressService:
+        """Progress across sessions (seed 004): SQL aggregates over the score projections.
+
+        Preferences (``me``, time zone, target level) are read from
+        ``<data dir>/progress.json`` at each call, so ``rehearse progress --as`` takes
+        effect at once.
+        """
+        from rehearse.service.progress import ProgressService, load_preferences, preferences_path
+
+        path = preferences_path()
+        return ProgressService(self.store, self.clock, preferences=lambda: load_preferences(path))
 
     def background(self, *, sweep_seconds: float) -> Background:
         """The owner of this installation's background work (see :mod:`.background`)."""

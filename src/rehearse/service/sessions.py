@@ -29,6 +29,13 @@ from rehearse.domain.config import InterviewMode
 from rehearse.domain.events import Event, EventType
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.plan import InterviewState, PlanItem
+from rehearse.domain.progress import (
+    LearningPath,
+    Milestone,
+    ProgressAnalytics,
+    SessionComparison,
+    UserProgress,
+)
 from rehearse.domain.reports import Attempt, Report
 from rehearse.domain.sessions import Session
 from rehearse.errors import UserNotFoundError
@@ -648,3 +655,57 @@ class SessionManager:
     def scores_visible(self, session: Session, principal: Principal) -> bool:
         """True when ``principal`` may read the scores of ``session`` now."""
         return access.scores_visible(session, principal)
+
+    # -- progress across sessions (issue 12): the composed ProgressService --------
+
+    def get_user_progress(
+        self, user: str | None = None, *, principal: Principal | None = None
+    ) -> UserProgress:
+        """Progress over all of ``user``'s sessions (e-mail or principal id; seed 004).
+
+        Raises:
+            AccessDeniedError: ``principal`` may not see this user's sessions.
+        """
+        return self.services.progress.get_user_progress(user, principal=principal)
+
+    def get_progress_analytics(
+        self, user: str | None = None, period: str = "30d", *, principal: Principal | None = None
+    ) -> ProgressAnalytics:
+        """Progress over ``period`` (``"7d"``, ``"30d"``, ``"90d"`` or ``"all"``) with breakdowns.
+
+        Raises:
+            ConfigurationError: an unknown period.
+            AccessDeniedError: ``principal`` may not see this user's sessions.
+        """
+        return self.services.progress.get_progress_analytics(user, period, principal=principal)
+
+    def compare_sessions(
+        self, a: str, b: str, *, principal: Principal | None = None
+    ) -> SessionComparison:
+        """Session ``b`` against session ``a`` (deltas are b - a).
+
+        Raises:
+            SessionNotFoundError: either session does not exist.
+            AccessDeniedError: ``principal`` may not see both.
+        """
+        return self.services.progress.compare_sessions(a, b, principal=principal)
+
+    def generate_learning_path(
+        self, user: str | None = None, *, principal: Principal | None = None
+    ) -> LearningPath:
+        """Level estimate, focus areas, spaced-repetition practice set and weekly plan.
+
+        Raises:
+            AccessDeniedError: ``principal`` may not see this user's sessions.
+        """
+        return self.services.progress.generate_learning_path(user, principal=principal)
+
+    def get_milestones(
+        self, user: str | None = None, *, principal: Principal | None = None
+    ) -> list[Milestone]:
+        """Every milestone with its progress; reaching one records ``milestone_achieved`` once.
+
+        Raises:
+            AccessDeniedError: ``principal`` may not see this user's sessions.
+        """
+        return self.services.progress.get_milestones(user, principal=principal)

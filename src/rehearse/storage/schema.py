@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -161,4 +162,165 @@ web_sessions = Table(
     Column("revoked_at", Instant),
     UniqueConstraint("token_hash", name="uq_web_sessions_token_hash"),
     Index("ix_web_sessions_user", "user_id"),
+)
+
+# -- progress (migration 0005): summary rows kept current by rehearse.storage.projections ----
+# in the transaction of the event that changes them; progress reads only these.
+# ``candidate_key`` is the identity the access rules use: the candidate's e-mail (lower
+# case; a linked account's e-mail when the session names only its principal id), else the
+# principal id, else ``name:<lower-cased name>`` (a single-user install without e-mails).
+
+session_scores = Table(
+    "session_scores",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("candidate_key", String(330), nullable=False),
+    Column("candidate_name", String(200), nullable=False),  # lower-cased
+    Column("created_by", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("role", String(40), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("interview_type", String(20), nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("overall_score", Integer),  # the report's, 0-100
+    Column("scored_score", Integer),  # overall_score of a completed or expired session, else NULL
+    Column("answered", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("questions", Integer, nullable=False),
+    Column("active_us", BigInteger, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("started_at", Instant),
+    Column("ended_at", Instant),
+    Index("ix_session_scores_candidate", "candidate_key", "created_at"),
+    Index("ix_session_scores_name", "candidate_name", "created_at"),
+    Index("ix_session_scores_created", "created_at"),
+    Index("ix_session_scores_scored", "candidate_key", "scored_score"),
+    Index("ix_session_scores_started", "candidate_key", "started_at"),
+)
+
+answer_scores = Table(
+    "answer_scores",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("item_id", String(120), primary_key=True),
+    Column("candidate_key", String(330), nullable=False),
+    Column("candidate_name", String(200), nullable=False),
+    Column("created_by", String(64)),
+    Column("question_id", String(80), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("category", String(20), nullable=False),
+    Column("score", Integer, nullable=False),  # the item's best attempt, 0-100
+    Column("key_points_hit", Integer, nullable=False),
+    Column("key_points_missed", Integer, nullable=False),
+    Column("key_point_coverage", Integer),
+    Column("correctness", Integer),
+    Column("depth", Integer),
+    Column("structure", Integer),
+    Column("communication", Integer),
+    Column("at", Instant, nullable=False),
+    Index("ix_answer_scores_candidate", "candidate_key", "at"),
+    Index("ix_answer_scores_name", "candidate_name", "at"),
+    Index("ix_answer_scores_best", "candidate_key", "score"),
+)
+
+answer_topics = Table(
+    "answer_topics",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("item_id", String(120), primary_key=True),
+    Column("topic", String(80), primary_key=True),
+    Column("candidate_key", String(330), nullable=False),
+    Column("candidate_name", String(200), nullable=False),
+    Column("created_by", String(64)),
+    Column("score", Integer, nullable=False),
+    Column("key_points_hit", Integer, nullable=False),
+    Column("key_points_missed", Integer, nullable=False),
+    Column("at", Instant, nullable=False),
+    Index("ix_answer_topics_candidate", "candidate_key", "at"),
+    Index("ix_answer_topics_name", "candidate_name", "at"),
+)
+
+session_questions = Table(
+    "session_questions",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("question_id", String(80), primary_key=True),
+    Column("category", String(20), nullable=False),
+    Column("tags", JSON, nullable=False),
+)
+
+progress_milestones = Table(
+    "progress_milestones",
+    metadata,
+    Column("candidate_key", String(330), primary_key=True),
+    Column("milestone", String(40), primary_key=True),
+    Column("session_id", String(36), nullable=False),
+    Column("achieved_at", Instant, nullable=False),
+)
+
+# Running totals per candidate (and per interviewer who created the sessions: ``created_by``,
+# "" when none), kept by the projections in the same transaction: all-time figures and the
+# cohort read a handful of these rows instead of every session or answer.
+# ``t`` is a session's creation instant in weeks since the epoch (least-squares sums).
+
+candidate_totals = Table(
+    "candidate_totals",
+    metadata,
+    Column("candidate_key", String(330), primary_key=True),
+    Column("created_by", String(64), primary_key=True),
+    Column("candidate_name", String(200), nullable=False),
+    Column("sessions", Integer, nullable=False),
+    Column("completed", Integer, nullable=False),
+    Column("expired", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),
+    Column("answered", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("active_us", BigInteger, nullable=False),
+    Column("scored", Integer, nullable=False),
+    Column("score_sum", Float, nullable=False),
+    Column("score_squares", Float, nullable=False),
+    Column("t_sum", Float, nullable=False),
+    Column("t_squares", Float, nullable=False),
+    Column("ty_sum", Float, nullable=False),
+    Column("answers", Integer, nullable=False),
+    Column("last_created_at", Instant),
+)
+
+candidate_areas = Table(
+    "candidate_areas",
+    metadata,
+    Column("candidate_key", String(330), primary_key=True),
+    Column("created_by", String(64), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # category, dimension or topic
+    Column("area", String(80), primary_key=True),
+    Column("answers", Integer, nullable=False),
+    Column("score_sum", Float, nullable=False),
+    Column("key_points_hit", Integer, nullable=False),
+    Column("key_points_missed", Integer, nullable=False),
+)
+
+# One row per candidate and main question answered: the spaced-repetition schedule's inputs.
+candidate_questions = Table(
+    "candidate_questions",
+    metadata,
+    Column("candidate_key", String(330), primary_key=True),
+    Column("created_by", String(64), primary_key=True),
+    Column("question_id", String(80), primary_key=True),
+    Column("answers", Integer, nullable=False),
+    Column("poor_answers", Integer, nullable=False),
+    Column("last_score", Integer, nullable=False),
+    Column("last_at", Instant, nullable=False),
+)
+
+# What a deletion removed (counts, never content); the subject is a SHA-256 of its key.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("at", Instant, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("subject_sha256", String(64), nullable=False),
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_log_at", "at"),
 )

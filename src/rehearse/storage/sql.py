@@ -39,7 +39,7 @@ from rehearse.errors import (
     DataStoreError,
     SessionNotFoundError,
 )
-from rehearse.storage import migrate, transactions
+from rehearse.storage import migrate, projections, transactions
 from rehearse.storage.schema import session_events, sessions
 from rehearse.storage.store import (
     AMBIGUOUS_SHOWN,
@@ -358,6 +358,7 @@ def _append(
     ]
     if stored:
         connection.execute(_INSERT_EVENTS, [e.model_dump(exclude={"position"}) for e in stored])
+        projections.project(connection, stored)  # progress summaries, same transaction
     return stored
 
 

@@ -32,7 +32,7 @@ from rehearse.service.composition import Services
 from rehearse.service.sessions import SessionManager
 from rehearse.settings import get_settings
 from rehearse.web import errors, login
-from rehearse.web.api import interview, links, sessions
+from rehearse.web.api import interview, links, progress, sessions
 from rehearse.web.guard import EdgeGuard, allowed_hosts_for
 from rehearse.web.redaction import install_redaction, redact
 from rehearse.web.schemas import HealthPublic
@@ -102,6 +102,7 @@ def create_app(
         max_upload_bytes=max_upload_bytes or settings.max_upload_bytes,
     )
     app.add_middleware(RequestLog)
+    app.include_router(progress.router)  # before sessions: /sessions/compare is not an id
     app.include_router(sessions.router)
     app.include_router(interview.router)
     app.include_router(stream_router)
@@ -214,6 +215,9 @@ def _include_pages(app: FastAPI) -> None:
     except ImportError:  # pages are optional while they are being written
         return
     app.include_router(pages.router)
+    from rehearse.web import progress_pages
+
+    app.include_router(progress_pages.router)
 
 
 class RequestLog:

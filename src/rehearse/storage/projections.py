@@ -1,0 +1,696 @@
+"""Progress projections: summary rows kept current in the transaction of each event.
+
+:func:`project` is called by the store right after it appends events (in the same
+transaction, so a summary row can never disagree with the log it summarises). It keeps:
+
+- ``session_scores``: one row per session (candidate, status, counts, active time,
+  the report's overall score), refreshed from the ``sessions`` row on lifecycle,
+  plan, answer, skip and report events;
+- ``answer_scores``: one row per evaluated plan item, its best attempt (the rule of
+  :func:`rehearse.domain.interviews.apply_evaluation`), with dimensions and key-point
+  counts; ``answer_topics``: the same per bank tag, for topic strengths;
+- ``session_questions``: each planned question's category and tags (from
+  ``questions_planned``), so an evaluation finds its topics by primary key;
+- ``progress_milestones``: one row per (candidate, milestone) from
+  ``milestone_achieved``; its primary key makes a second recording fail the
+  transaction, so the event is stored exactly once.
+
+:func:`rebuild` replays the log into empty tables once (migration 0005's backfill).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Float,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from rehearse.domain.events import Event
+from rehearse.domain.progress import GOOD_SCORE
+from rehearse.domain.sessions import from_us, to_us
+from rehearse.storage.schema import (
+    answer_scores,
+    answer_topics,
+    candidate_areas,
+    candidate_questions,
+    candidate_totals,
+    progress_milestones,
+    session_events,
+    session_questions,
+    session_scores,
+    sessions,
+    users,
+)
+
+#: Events that change a session's summary row.
+SESSION_EVENTS = frozenset(
+    {
+        "session_created",
+        "session_updated",
+        "session_started",
+        "session_paused",
+        "session_resumed",
+        "session_completed",
+        "session_expired",
+        "session_cancelled",
+        "questions_planned",
+        "answer_submitted",
+        "question_skipped",
+        "report_generated",
+    }
+)
+#: The dimension columns of ``answer_scores`` (rehearse.scoring.evaluator.Dimension values).
+DIMENSIONS = ("key_point_coverage", "correctness", "depth", "structure", "communication")
+
+#: "leave the overall score as it is" (only a report sets it).
+_KEEP = object()
+
+_SESSION_ROW = select(
+    sessions.c.id,
+    sessions.c.status,
+    sessions.c.candidate_name,
+    sessions.c.candidate_email,
+    sessions.c.candidate_id,
+    sessions.c.created_by,
+    sessions.c.role,
+    sessions.c.level,
+    sessions.c.interview_type,
+    sessions.c.mode,
+    sessions.c.active_us,
+    sessions.c.created_at,
+    sessions.c.started_at,
+    sessions.c.ended_at,
+    sessions.c.interview,
+)
+
+
+def project(connection: Connection, events: Sequence[Event]) -> None:
+    """Bring the progress tables up to date with ``events``, just appended on ``connection``.
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: a milestone was already recorded for that
+            candidate (the transaction must roll back, so its event is not stored twice).
+    """
+    refresh: dict[str, object] = {}
+    for event in events:
+        kind = event.type
+        if kind == "questions_planned":
+            _plan(connection, event)
+        elif kind == "answer_evaluated":
+            _evaluation(connection, event)
+        elif kind == "milestone_achieved":
+            _milestone(connection, event)
+        if kind in SESSION_EVENTS:
+            marker = refresh.get(event.session_id, _KEEP)
+            if kind == "report_generated":
+                report = event.data.get("report")
+                marker = report.get("overall_score") if isinstance(report, Mapping) else None
+            refresh[event.session_id] = marker
+    for session_id, marker in refresh.items():
+        _session(connection, session_id, marker)
+
+
+def candidate_key(
+    email: str | None, candidate_id: str | None, name: str, account_email: str | None = None
+) -> str:
+    """The identity progress is counted under (the same the access rules match on).
+
+    The candidate's e-mail (lower case), else the e-mail of the account ``candidate_id``
+    names, else that principal id, else ``name:<lower-cased name>``.
+    """
+    if email:
+        return email.lower()
+    if account_email:
+        return account_email.lower()
+    if candidate_id:
+        return candidate_id
+    return f"name:{name.strip().lower()}"
+
+
+def _identity(connection: Connection, row: Any) -> tuple[str, str]:
+    account = None
+    if not row.candidate_email and row.candidate_id:
+        account = connection.execute(
+            select(users.c.email).where(users.c.id == row.candidate_id)
+        ).scalar_one_or_none()
+    key = candidate_key(row.candidate_email, row.candidate_id, row.candidate_name, account)
+    return key, row.candidate_name.strip().lower()
+
+
+def _counts(interview: Mapping[str, Any] | None) -> tuple[int, int, int]:
+    if not interview:
+        return 0, 0, 0
+    main = [i for i in interview.get("items", ()) if i.get("kind", "question") == "question"]
+    answered = sum(1 for i in main if i.get("status") == "answered")
+    skipped = sum(1 for i in main if i.get("status") == "skipped")
+    return answered, skipped, len(main)
+
+
+def _session(connection: Connection, session_id: str, score: object) -> None:
+    row = connection.execute(_SESSION_ROW.where(sessions.c.id == session_id)).one_or_none()
+    if row is None:
+        return
+    key, name = _identity(connection, row)
+    answered, skipped, total = _counts(row.interview)
+    values: dict[str, Any] = {
+        "candidate_key": key,
+        "candidate_name": name,
+        "created_by": row.created_by,
+        "status": row.status,
+        "role": row.role,
+        "level": row.level,
+        "interview_type": row.interview_type,
+        "mode": row.mode,
+        "answered": answered,
+        "skipped": skipped,
+        "questions": total,
+        "active_us": row.active_us,
+        "created_at": row.created_at,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+    }
+    if score is not _KEEP:
+        values["overall_score"] = None if score is None else int(str(score))
+    old = connection.execute(
+        select(session_scores).where(session_scores.c.session_id == session_id)
+    ).one_or_none()
+    if old is None:
+        values["overall_score"] = values.get("overall_score")
+    else:
+        values.setdefault("overall_score", old.overall_score)
+    scored = values["status"] in SCORED_STATUSES and values["overall_score"] is not None
+    values["scored_score"] = values["overall_score"] if scored else None
+    if old is None:
+        connection.execute(insert(session_scores).values(session_id=session_id, **values))
+    else:
+        connection.execute(
+            update(session_scores).where(session_scores.c.session_id == session_id).values(values)
+        )
+    new = dict(values, session_id=session_id)
+    if old is not None and (old.candidate_key, old.created_by) == (key, row.created_by):
+        _bump_session(connection, new, _session_delta(new, dict(old._mapping)))
+        if old.candidate_name != name:
+            for table in (answer_scores, answer_topics):
+                connection.execute(
+                    update(table)
+                    .where(table.c.session_id == session_id)
+                    .values(candidate_name=name)
+                )
+        return
+    if old is not None:
+        _bump_session(connection, dict(old._mapping), _session_delta(None, dict(old._mapping)))
+    _bump_session(connection, new, _session_delta(new, None))
+    if old is not None:
+        # the candidate changed (renamed, another e-mail): the answers move with the session
+        _move_answers(connection, session_id, key, name)
+
+
+def _plan(connection: Connection, event: Event) -> None:
+    connection.execute(
+        delete(session_questions).where(session_questions.c.session_id == event.session_id)
+    )
+    rows = [
+        {
+            "session_id": event.session_id,
+            "question_id": question["id"],
+            "category": question.get("category", "technical"),
+            "tags": list(question.get("tags") or []),
+        }
+        for question in event.data.get("questions", ())
+    ]
+    unique = list({row["question_id"]: row for row in rows}.values())
+    if unique:
+        connection.execute(insert(session_questions), unique)
+
+
+def _item(interview: Mapping[str, Any] | None, item_id: str) -> Mapping[str, Any] | None:
+    for item in (interview or {}).get("items", ()):
+        if item.get("id") == item_id:
+            return item  # type: ignore[no-any-return]
+    return None
+
+
+def _evaluation(connection: Connection, event: Event) -> None:
+    evaluation = event.data.get("evaluation") or {}
+    item_id = str(event.data.get("item_id"))
+    if "score" not in evaluation:
+        return
+    score = int(evaluation["score"])
+    key_match = and_(
+        answer_scores.c.session_id == event.session_id, answer_scores.c.item_id == item_id
+    )
+    old = connection.execute(select(answer_scores).where(key_match)).one_or_none()
+    if old is not None and old.score > score:
+        return  # an earlier attempt scored better: the item keeps its best
+    row = connection.execute(_SESSION_ROW.where(sessions.c.id == event.session_id)).one_or_none()
+    if row is None:
+        return
+    item = _item(row.interview, item_id) or {}
+    question_id = str(item.get("question_id") or item_id.split("/", 1)[0])
+    planned = connection.execute(
+        select(session_questions.c.category, session_questions.c.tags).where(
+            session_questions.c.session_id == event.session_id,
+            session_questions.c.question_id == question_id,
+        )
+    ).one_or_none()
+    category = str(item.get("category") or (planned.category if planned else "technical"))
+    tags = list(planned.tags) if planned and planned.tags else [category]
+    key, name = _identity(connection, row)
+    hit = len(evaluation.get("key_points_hit") or ())
+    missed = len(evaluation.get("key_points_missed") or ())
+    dimensions = evaluation.get("dimensions") or {}
+    common = {
+        "session_id": event.session_id,
+        "item_id": item_id,
+        "candidate_key": key,
+        "candidate_name": name,
+        "created_by": row.created_by,
+        "score": score,
+        "key_points_hit": hit,
+        "key_points_missed": missed,
+        "at": event.at,
+    }
+    topic_match = and_(
+        answer_topics.c.session_id == event.session_id, answer_topics.c.item_id == item_id
+    )
+    if old is not None:
+        old_topics = list(
+            connection.execute(select(answer_topics.c.topic).where(topic_match)).scalars()
+        )
+        _bump_answer(connection, dict(old._mapping), old_topics, -1)
+    answer = common | {
+        "question_id": question_id,
+        "kind": str(item.get("kind", "question")),
+        "category": category,
+        **{name: _dimension(dimensions.get(name)) for name in DIMENSIONS},
+    }
+    connection.execute(delete(answer_scores).where(key_match))
+    connection.execute(insert(answer_scores).values(answer))
+    connection.execute(delete(answer_topics).where(topic_match))
+    topics = sorted({str(tag).strip().lower()[:80] for tag in tags if str(tag).strip()})
+    if topics:
+        connection.execute(insert(answer_topics), [common | {"topic": t} for t in topics])
+    _bump_answer(connection, answer, topics, 1)
+
+
+# -- running totals (candidate_totals, candidate_areas) ------------------------------------
+
+SCORED_STATUSES = ("completed", "expired")
+WEEK_US = 7 * 24 * 3600 * 1_000_000
+_TOTALS = (
+    "sessions",
+    "completed",
+    "expired",
+    "cancelled",
+    "answered",
+    "skipped",
+    "active_us",
+    "scored",
+    "score_sum",
+    "score_squares",
+    "t_sum",
+    "t_squares",
+    "ty_sum",
+    "answers",
+)
+
+
+def _contribution(row: Mapping[str, Any] | None) -> dict[str, float]:
+    if row is None:
+        return dict.fromkeys(_TOTALS[:-1], 0.0)
+    y = row["scored_score"]
+    t = to_us(row["created_at"]) / WEEK_US
+    scored = y is not None
+    return {
+        "sessions": 1,
+        "completed": int(row["status"] == "completed"),
+        "expired": int(row["status"] == "expired"),
+        "cancelled": int(row["status"] == "cancelled"),
+        "answered": int(row["answered"]),
+        "skipped": int(row["skipped"]),
+        "active_us": int(row["active_us"]),
+        "scored": int(scored),
+        "score_sum": float(y) if scored else 0.0,
+        "score_squares": float(y) ** 2 if scored else 0.0,
+        "t_sum": t if scored else 0.0,
+        "t_squares": t * t if scored else 0.0,
+        "ty_sum": t * float(y) if scored else 0.0,
+    }
+
+
+def _session_delta(
+    new: Mapping[str, Any] | None, old: Mapping[str, Any] | None
+) -> dict[str, float]:
+    after, before = _contribution(new), _contribution(old)
+    return {name: after[name] - before[name] for name in after}
+
+
+def _upsert(
+    connection: Connection,
+    table: Table,
+    keys: dict[str, Any],
+    deltas: dict[str, Any],
+    extra: dict[str, Any],
+) -> None:
+    """Add ``deltas`` to the row of ``keys`` (inserting it), atomically on both backends."""
+    build = sqlite_insert if connection.dialect.name == "sqlite" else postgres_insert
+    statement = build(table).values(**keys, **deltas, **extra)
+    excluded = statement.excluded
+    changes: dict[str, Any] = {name: table.c[name] + excluded[name] for name in deltas}
+    for name in extra:
+        if name == "last_created_at":
+            changes[name] = case(
+                (table.c[name].is_(None), excluded[name]),
+                (excluded[name] > table.c[name], excluded[name]),
+                else_=table.c[name],
+            )
+        else:
+            changes[name] = excluded[name]
+    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
+
+
+def _bump_session(connection: Connection, row: Mapping[str, Any], delta: dict[str, float]) -> None:
+    if not any(delta.values()):
+        return
+    deltas: dict[str, Any] = {name: delta.get(name, 0) for name in _TOTALS}
+    for name in ("sessions", "completed", "expired", "cancelled", "answered", "skipped", "scored"):
+        deltas[name] = int(deltas[name])
+    deltas["active_us"] = int(deltas["active_us"])
+    _upsert(
+        connection,
+        candidate_totals,
+        {"candidate_key": row["candidate_key"], "created_by": row["created_by"] or ""},
+        deltas,
+        {"candidate_name": row["candidate_name"], "last_created_at": row["created_at"]},
+    )
+
+
+def _bump_answer(
+    connection: Connection, row: Mapping[str, Any], topics: Sequence[str], sign: int
+) -> None:
+    keys = {"candidate_key": row["candidate_key"], "created_by": row["created_by"] or ""}
+    zero = dict.fromkeys(_TOTALS, 0)
+    _upsert(
+        connection,
+        candidate_totals,
+        keys,
+        zero | {"answers": sign, "score_sum": 0.0},
+        {"candidate_name": row["candidate_name"]},
+    )
+    score = float(row["score"]) * sign
+    areas = [("category", str(row["category"]), score, 0, 0)]
+    areas += [
+        ("dimension", name, float(row[name]) * sign, 0, 0)
+        for name in DIMENSIONS
+        if row.get(name) is not None
+    ]
+    hit, missed = int(row["key_points_hit"]) * sign, int(row["key_points_missed"]) * sign
+    areas += [("topic", topic, score, hit, missed) for topic in topics]
+    if row["kind"] == "question":
+        poor = int(int(row["score"]) < GOOD_SCORE) * sign
+        _upsert_question(connection, keys | {"question_id": row["question_id"]}, sign, poor, row)
+    for kind, area, total, area_hit, area_missed in areas:
+        _upsert(
+            connection,
+            candidate_areas,
+            keys | {"kind": kind, "area": area},
+            {
+                "answers": sign,
+                "score_sum": total,
+                "key_points_hit": area_hit,
+                "key_points_missed": area_missed,
+            },
+            {},
+        )
+
+
+def _upsert_question(
+    connection: Connection, keys: dict[str, Any], sign: int, poor: int, row: Mapping[str, Any]
+) -> None:
+    """Count an answer in (or out of) a question's row; the latest answer's score is kept."""
+    build = sqlite_insert if connection.dialect.name == "sqlite" else postgres_insert
+    q = candidate_questions.c
+    statement = build(candidate_questions).values(
+        **keys, answers=sign, poor_answers=poor, last_score=int(row["score"]), last_at=row["at"]
+    )
+    x = statement.excluded
+    changes: dict[str, Any] = {
+        "answers": q.answers + x.answers,
+        "poor_answers": q.poor_answers + x.poor_answers,
+    }
+    if sign > 0:
+        newer = x.last_at >= q.last_at
+        changes["last_score"] = case((newer, x.last_score), else_=q.last_score)
+        changes["last_at"] = case((newer, x.last_at), else_=q.last_at)
+    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
+
+
+def _move_answers(connection: Connection, session_id: str, key: str, name: str) -> None:
+    answers = connection.execute(
+        select(answer_scores).where(answer_scores.c.session_id == session_id)
+    ).all()
+    topics: dict[str, list[str]] = {}
+    for topic_row in connection.execute(
+        select(answer_topics.c.item_id, answer_topics.c.topic).where(
+            answer_topics.c.session_id == session_id
+        )
+    ):
+        topics.setdefault(topic_row.item_id, []).append(topic_row.topic)
+    for answer in answers:
+        moved = dict(answer._mapping, candidate_key=key, candidate_name=name)
+        _bump_answer(connection, dict(answer._mapping), topics.get(answer.item_id, []), -1)
+        _bump_answer(connection, moved, topics.get(answer.item_id, []), 1)
+    for table in (answer_scores, answer_topics):
+        connection.execute(
+            update(table)
+            .where(table.c.session_id == session_id)
+            .values(candidate_key=key, candidate_name=name)
+        )
+
+
+def refresh_totals(connection: Connection) -> None:
+    """Recompute the running totals from the summary rows (after a bulk load or a backfill)."""
+    t = session_scores.c
+    connection.execute(
+        update(session_scores).values(
+            scored_score=case(
+                (
+                    and_(t.status.in_(SCORED_STATUSES), t.overall_score.is_not(None)),
+                    t.overall_score,
+                ),
+                else_=None,
+            )
+        )
+    )
+    connection.execute(delete(candidate_totals))
+    connection.execute(delete(candidate_areas))
+    connection.execute(delete(candidate_questions))
+    cb = func.coalesce(t.created_by, "")
+    weeks = cast(type_coerce(t.created_at, BigInteger), Float) / WEEK_US
+    y = cast(t.scored_score, Float)
+    on = t.scored_score.is_not(None)
+
+    def total(expression: Any) -> Any:
+        return func.coalesce(func.sum(expression), 0)
+
+    rows = connection.execute(
+        select(
+            t.candidate_key,
+            cb.label("created_by"),
+            func.max(t.candidate_name).label("candidate_name"),
+            func.count().label("sessions"),
+            total(case((t.status == "completed", 1), else_=0)).label("completed"),
+            total(case((t.status == "expired", 1), else_=0)).label("expired"),
+            total(case((t.status == "cancelled", 1), else_=0)).label("cancelled"),
+            total(t.answered).label("answered"),
+            total(t.skipped).label("skipped"),
+            total(t.active_us).label("active_us"),
+            total(case((on, 1), else_=0)).label("scored"),
+            total(case((on, y), else_=0.0)).label("score_sum"),
+            total(case((on, y * y), else_=0.0)).label("score_squares"),
+            total(case((on, weeks), else_=0.0)).label("t_sum"),
+            total(case((on, weeks * weeks), else_=0.0)).label("t_squares"),
+            total(case((on, weeks * y), else_=0.0)).label("ty_sum"),
+            func.max(t.created_at).label("last_created_at"),
+        ).group_by(t.candidate_key, cb)
+    ).all()
+    a = answer_scores.c
+    answer_cb = func.coalesce(a.created_by, "")
+    answers = {
+        (r[0], r[1]): int(r[2])
+        for r in connection.execute(
+            select(a.candidate_key, answer_cb, func.count()).group_by(a.candidate_key, answer_cb)
+        )
+    }
+    totals = [dict(r._mapping, answers=answers.pop((r[0], r[1]), 0)) for r in rows]
+    if totals:
+        connection.execute(insert(candidate_totals), totals)
+    areas: list[dict[str, Any]] = []
+    for kind, column in [("category", a.category)]:
+        for r in connection.execute(
+            select(a.candidate_key, answer_cb, column, func.count(), func.sum(a.score)).group_by(
+                a.candidate_key, answer_cb, column
+            )
+        ):
+            areas.append(_area(r, kind))
+    for name in DIMENSIONS:
+        for r in connection.execute(
+            select(
+                a.candidate_key, answer_cb, literal(name), func.count(a[name]), func.sum(a[name])
+            )
+            .where(a[name].is_not(None))
+            .group_by(a.candidate_key, answer_cb)
+        ):
+            areas.append(_area(r, "dimension"))
+    o = answer_topics.c
+    topic_cb = func.coalesce(o.created_by, "")
+    for r in connection.execute(
+        select(
+            o.candidate_key,
+            topic_cb,
+            o.topic,
+            func.count(),
+            func.sum(o.score),
+            func.sum(o.key_points_hit),
+            func.sum(o.key_points_missed),
+        ).group_by(o.candidate_key, topic_cb, o.topic)
+    ):
+        areas.append(_area(r, "topic"))
+    if areas:
+        connection.execute(insert(candidate_areas), areas)
+    latest = (
+        select(
+            a.candidate_key,
+            answer_cb.label("created_by"),
+            a.question_id,
+            a.score,
+            a.at,
+            func.row_number()
+            .over(
+                partition_by=(a.candidate_key, answer_cb, a.question_id),
+                order_by=(a.at.desc(), a.score.desc()),
+            )
+            .label("rank"),
+        )
+        .where(a.kind == "question")
+        .subquery()
+    )
+    counts = (
+        select(
+            a.candidate_key,
+            answer_cb.label("created_by"),
+            a.question_id,
+            func.count().label("answers"),
+            func.sum(case((a.score < GOOD_SCORE, 1), else_=0)).label("poor_answers"),
+        )
+        .where(a.kind == "question")
+        .group_by(a.candidate_key, answer_cb, a.question_id)
+        .subquery()
+    )
+    questions = [
+        dict(r._mapping)
+        for r in connection.execute(
+            select(
+                counts.c.candidate_key,
+                counts.c.created_by,
+                counts.c.question_id,
+                counts.c.answers,
+                counts.c.poor_answers,
+                latest.c.score.label("last_score"),
+                latest.c.at.label("last_at"),
+            ).join_from(
+                counts,
+                latest,
+                and_(
+                    latest.c.candidate_key == counts.c.candidate_key,
+                    latest.c.created_by == counts.c.created_by,
+                    latest.c.question_id == counts.c.question_id,
+                    latest.c.rank == 1,
+                ),
+            )
+        )
+    ]
+    if questions:
+        connection.execute(insert(candidate_questions), questions)
+
+
+def _area(row: Any, kind: str) -> dict[str, Any]:
+    return {
+        "candidate_key": row[0],
+        "created_by": row[1],
+        "kind": kind,
+        "area": str(row[2]),
+        "answers": int(row[3]),
+        "score_sum": float(row[4] or 0),
+        "key_points_hit": int(row[5] or 0) if len(row) > 5 else 0,
+        "key_points_missed": int(row[6] or 0) if len(row) > 6 else 0,
+    }
+
+
+def _dimension(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _milestone(connection: Connection, event: Event) -> None:
+    connection.execute(
+        insert(progress_milestones).values(
+            candidate_key=str(event.data["candidate_key"]),
+            milestone=str(event.data["milestone"]),
+            session_id=event.session_id,
+            achieved_at=event.at,
+        )
+    )
+
+
+def rebuild(connection: Connection, batch: int = 2000) -> int:
+    """Fill the progress tables from the whole event log, oldest first; returns events read.
+
+    For migration 0005 (a one-off backfill); day to day :func:`project` keeps them current.
+    """
+    wanted = sorted(SESSION_EVENTS | {"answer_evaluated", "milestone_achieved"})
+    last = 0
+    seen = 0
+    while True:
+        rows = connection.execute(
+            select(session_events)
+            .where(session_events.c.id > last, session_events.c.type.in_(wanted))
+            .order_by(session_events.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            refresh_totals(connection)  # exact sums, whatever order the replay took
+            return seen
+        project(connection, list(_events(rows)))
+        last = rows[-1].id
+        seen += len(rows)
+
+
+def _events(rows: Iterable[Any]) -> Iterable[Event]:
+    for row in rows:
+        at = row.at if not isinstance(row.at, int) else from_us(row.at)
+        yield Event(
+            session_id=row.session_id,
+            seq=row.seq,
+            type=row.type,
+            at=at,
+            actor=row.actor,
+            data=row.data,
+            position=row.id,
+        )

@@ -1,0 +1,148 @@
+"""``/api/v1/progress``: progress, analytics, learning path, milestones, cohort; session comparison.
+
+Thin: each handler passes the caller to the service, which applies the access rules
+(a candidate sees only themself, an interviewer the sessions they created, an admin
+everyone). ``{user}`` is an e-mail, a principal id, a candidate name or ``me``.
+``GET /api/v1/sessions/compare`` lives here too, registered before the sessions
+router so ``compare`` is not taken for a session id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from rehearse.domain.access import PrincipalRole
+from rehearse.domain.progress import (
+    LearningPath,
+    Milestone,
+    ProgressAnalytics,
+    SessionComparison,
+    UserProgress,
+)
+from rehearse.errors import AccessDeniedError
+from rehearse.service.progress import CohortRow, cohort_csv, progress_for
+from rehearse.service.userdata import UserData
+from rehearse.web.deps import ManagerDep, PrincipalDep
+
+router = APIRouter(tags=["progress"])
+
+
+class MilestonesPublic(BaseModel):
+    """Every milestone of one user, with progress and the date achieved."""
+
+    user: str
+    milestones: list[Milestone]
+
+
+class CohortPublic(BaseModel):
+    """Every candidate the caller may see."""
+
+    candidates: list[CohortRow]
+
+
+@router.get("/api/v1/progress/cohort", response_model=CohortPublic)
+def cohort(
+    manager: ManagerDep,
+    principal: PrincipalDep,
+    format: str = Query("json", description="json or csv."),
+) -> CohortPublic | Response:
+    """Per candidate (interviewers and admins): sessions, average, trend, last active, weakest."""
+    rows = progress_for(manager).cohort(principal)
+    if format == "csv":
+        return Response(
+            cohort_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="cohort.csv"'},
+        )
+    return CohortPublic(candidates=rows)
+
+
+@router.get("/api/v1/progress/{user}", response_model=UserProgress)
+def user_progress(user: str, manager: ManagerDep, principal: PrincipalDep) -> UserProgress:
+    """Progress over all of the user's sessions."""
+    return manager.get_user_progress(user, principal=principal)
+
+
+@router.get("/api/v1/progress/{user}/analytics", response_model=ProgressAnalytics)
+def analytics(
+    user: str,
+    manager: ManagerDep,
+    principal: PrincipalDep,
+    period: str = Query("30d", description="7d, 30d, 90d or all."),
+) -> ProgressAnalytics:
+    """Progress over a period with breakdowns, distribution, trend and focus recommendations."""
+    return manager.get_progress_analytics(user, period, principal=principal)
+
+
+@router.get("/api/v1/progress/{user}/learning-path", response_model=LearningPath)
+def learning_path(
+    user: str,
+    manager: ManagerDep,
+    principal: PrincipalDep,
+    target_level: str | None = Query(None, description="junior, mid, senior or staff."),
+) -> LearningPath:
+    """Level estimate, focus areas, the next practice set (spaced repetition) and a weekly plan."""
+    return progress_for(manager).generate_learning_path(
+        user, principal=principal, target_level=target_level
+    )
+
+
+@router.get("/api/v1/progress/{user}/milestones", response_model=MilestonesPublic)
+def milestones(user: str, manager: ManagerDep, principal: PrincipalDep) -> MilestonesPublic:
+    """Milestones with progress; newly reached ones are recorded once."""
+    board = manager.get_milestones(user, principal=principal)
+    key, _ = progress_for(manager).resolve(user, principal)
+    return MilestonesPublic(user=key, milestones=board)
+
+
+class DeletionPublic(BaseModel):
+    """What a deletion removed: sessions, rows per table and files (never content)."""
+
+    sessions: int
+    rows: dict[str, int]
+    files: int
+
+
+class ImportPublic(BaseModel):
+    """How many sessions an import restored."""
+
+    imported_sessions: int
+
+
+@router.get("/api/v1/progress/{user}/export")
+def export_user(user: str, manager: ManagerDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Every session of the user as a JSON export (``docs/export-schema.json``)."""
+    return UserData(manager).export_user(user, principal)
+
+
+@router.delete("/api/v1/progress/{user}", response_model=DeletionPublic)
+def delete_user(user: str, manager: ManagerDep, principal: PrincipalDep) -> DeletionPublic:
+    """Delete every row and file of the user (admins; a candidate their own); audited."""
+    return DeletionPublic(**UserData(manager).delete_user(user, principal))
+
+
+@router.post("/api/v1/imports", response_model=ImportPublic, status_code=201)
+def import_export(
+    document: dict[str, Any], manager: ManagerDep, principal: PrincipalDep
+) -> ImportPublic:
+    """Restore a JSON export (admins only); session ids are kept."""
+    if principal.role is not PrincipalRole.ADMIN:
+        raise AccessDeniedError(
+            f"{principal.role.value} {principal.id!r} may not import; ask an admin"
+        )
+    return ImportPublic(imported_sessions=UserData(manager).import_document(document))
+
+
+@router.get("/api/v1/sessions/compare", response_model=SessionComparison)
+def compare(
+    manager: ManagerDep,
+    principal: PrincipalDep,
+    a: str = Query(..., description="The earlier session id."),
+    b: str = Query(..., description="The later session id."),
+) -> SessionComparison:
+    """Session b against session a (deltas are b - a); both must be visible to the caller."""
+    return manager.compare_sessions(a, b, principal=principal)

@@ -1,0 +1,105 @@
+"""The progress dashboard (``/progress``) and the coach's cohort view (``/progress/cohort``).
+
+Server-rendered like the other pages (:mod:`rehearse.web.pages`): the handler asks the
+service, charts are SVG made on the server (:mod:`rehearse.web.charts`), nothing is
+fetched from a CDN. The access rules are the service's.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from rehearse.domain.access import Principal
+from rehearse.domain.progress import local_day, parse_period, parse_time_zone
+from rehearse.errors import SessionNotFoundError
+from rehearse.service.progress import CohortRow, progress_for
+from rehearse.web import charts
+from rehearse.web.deps import ManagerDep
+from rehearse.web.pages import _guarded, _render
+
+router = APIRouter(include_in_schema=False)
+
+#: Cohort columns a coach may sort by, and how.
+SORTS: dict[str, Any] = {
+    "user": lambda r: r.user,
+    "sessions": lambda r: r.sessions,
+    "average": lambda r: -1 if r.average_score is None else r.average_score,
+    "trend": lambda r: -1e9 if r.improvement_rate is None else r.improvement_rate,
+    "last_active": lambda r: r.last_active_at.isoformat() if r.last_active_at else "",
+    "weakest": lambda r: r.weakest_area or "",
+}
+
+
+@router.get("/progress", response_class=HTMLResponse)
+def progress_page(
+    request: Request,
+    manager: ManagerDep,
+    user: str = "",
+    period: str = "all",
+    session: str = "",
+) -> Response:
+    """The dashboard of ``user`` (default: the caller), or of the candidate of ``session``."""
+
+    def build(principal: Principal) -> Response:
+        service = progress_for(manager)
+        who: str | None = user or None
+        if session:
+            row = service.queries.session_row(session)
+            if row is None:
+                raise SessionNotFoundError(session)
+            manager.get_session_for(session, principal)  # the caller may see that session
+            who = row.candidate_key
+        chosen = parse_period(period)
+        analytics = service.get_progress_analytics(who, chosen.value, principal=principal)
+        board = service.get_milestones(who, principal=principal)
+        progress = analytics.progress
+        zone = parse_time_zone(progress.time_zone)
+        today = local_day(manager.clock.now(), zone)
+        counts: dict[date, int] = {d.date: d.questions for d in analytics.questions_per_date}
+        context = {
+            "analytics": analytics,
+            "progress": progress,
+            "milestones": board,
+            "user": analytics.user,
+            "period": chosen.value,
+            "periods": ["7d", "30d", "90d", "all"],
+            "query_user": who or "",
+            "trend_chart": charts.trend_chart(
+                [(p.date, p.average_score) for p in analytics.score_trend],
+                progress.improvement_rate,
+            ),
+            "dimension_chart": charts.bar_chart(progress.dimension_averages, "Dimensions"),
+            "category_chart": charts.bar_chart(progress.category_averages, "Categories"),
+            "calendar": charts.activity_calendar(counts, today),
+        }
+        return _render(request, "progress.html", context)
+
+    return _guarded(request, build)
+
+
+@router.get("/progress/cohort", response_class=HTMLResponse)
+def cohort_page(
+    request: Request, manager: ManagerDep, sort: str = "last_active", order: str = "desc"
+) -> Response:
+    """Every candidate the interviewer or admin may see, sortable, with links and a CSV."""
+
+    def build(principal: Principal) -> Response:
+        rows: list[CohortRow] = progress_for(manager).cohort(principal)
+        key = SORTS.get(sort, SORTS["last_active"])
+        rows.sort(key=key, reverse=order != "asc")
+        links = {
+            column: "/progress/cohort?"
+            + urlencode(
+                {"sort": column, "order": "asc" if sort == column and order != "asc" else "desc"}
+            )
+            for column in SORTS
+        }
+        context = {"rows": rows, "links": links, "sort": sort, "order": order}
+        return _render(request, "cohort.html", context)
+
+    return _guarded(request, build)
