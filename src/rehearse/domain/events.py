@@ -41,6 +41,13 @@ class EventType(StrEnum):
     PROVIDER_FALLBACK = "provider_fallback"
     CONVERSATION_SUMMARISED = "conversation_summarised"
     REPORT_DRAFTED = "report_drafted"
+    # realtime updates from live components (issue 14, seed 002): named as the seed
+    # names the updates; each records one thing that happened
+    AUDIO_METADATA = "audio_metadata"
+    CONTEXT_INJECTION = "context_injection"
+    TOOL_EXECUTION = "tool_execution"
+    AUDIO_STREAM_FINALIZED = "audio_stream_finalized"
+    REALTIME_CLOSED = "realtime_closed"
 
 
 class NewEvent(BaseModel):

@@ -14,9 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import lru_cache
@@ -32,6 +33,7 @@ from rehearse.domain.config import SessionConfig
 from rehearse.domain.events import Event, NewEvent
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.plan import InterviewState, ReportStatus
+from rehearse.domain.realtime import PendingEvent
 from rehearse.domain.sessions import Session, from_us, to_us
 from rehearse.errors import (
     ConcurrentUpdateError,
@@ -69,6 +71,17 @@ def _update_of(columns: frozenset[str]) -> Update:
 
 _INSERT_SESSION = insert(sessions)
 _INSERT_EVENTS = insert(session_events)
+_INSERT_EVENTS_RETURNING = insert(session_events).returning(
+    session_events.c.id, sort_by_parameter_order=True
+)
+_BUMP_SESSION = (
+    update(sessions)
+    .where(sessions.c.id == bindparam("match_id"))
+    .values(last_seq=bindparam("last_seq"), version=sessions.c.version + 1)
+)
+#: how far back a retried batch looks for its events (events of one session per batch)
+_DEDUPE_WINDOW = 5000
+log = logging.getLogger("rehearse.storage")
 
 
 class SQLStore:
@@ -91,6 +104,10 @@ class SQLStore:
         #: one row starve optimistic retries). The version check stays as the guarantee.
         self.lock_rows = self.dialect == "postgresql"
         self.cache = SessionCache()
+        #: called after every commit that appended events, with those events (issue 14:
+        #: the realtime notifier wakes subscribers); a failing listener is logged, never
+        #: raised into the writer, whose change is already durable.
+        self.listeners: list[Callable[[list[Event]], None]] = []
         if migrate_on_open:
             self.upgrade()
 
@@ -121,7 +138,8 @@ class SQLStore:
         stored = session.model_copy(update={"last_seq": len(events), "version": 1})
         with self._write(f"create session {session.id}") as connection:
             connection.execute(_INSERT_SESSION, session_values(stored))
-            _append(connection, stored.id, 1, events, actor)
+            appended = _append(connection, stored.id, 1, events, actor)
+        self._committed(appended)
         return self.cache.put(stored)
 
     def mutate(
@@ -157,6 +175,7 @@ class SQLStore:
             if result.rowcount != 1:
                 raise ConcurrentUpdateError(session_id, current.version)
             events = _append(connection, session_id, current.last_seq + 1, new_events, actor)
+        self._committed(events)
         return self.cache.put(stored), events
 
     # -- reads ------------------------------------------------------------------
@@ -250,6 +269,99 @@ class SQLStore:
         )
         with self._read("find sessions due to expire") as connection:
             return list(connection.execute(statement).scalars())
+
+    # -- batched appends (issue 14) --------------------------------------------------
+
+    def append_events(self, batch: Sequence[PendingEvent], *, dedupe: bool = False) -> list[Event]:
+        """Append events of many sessions in ONE transaction; returns them as stored.
+
+        Each event gets the next ``seq`` of its session, in batch order; each session's
+        ``last_seq`` and ``version`` move on as in :meth:`mutate`, so ordinary writers
+        stay consistent (a writer that read the old version fails its version check and
+        retries). Rows are locked in id order on PostgreSQL, so two batch writers never
+        deadlock. The stored events carry their ``position``.
+
+        Args:
+            batch: the events, in the order each session's log should hold them.
+            dedupe: skip events whose ``data["event_id"]`` is already in their session's
+                recent log (for a retry after a failure that may have committed).
+
+        Raises:
+            SessionNotFoundError: a session of the batch does not exist; nothing is written.
+            DataStoreError: the database failed; nothing is written.
+        """
+        if not batch:
+            return []
+        ids = sorted({event.session_id for event in batch})
+        heads = select(sessions.c.id, sessions.c.last_seq).where(sessions.c.id.in_(ids))
+        heads = heads.order_by(sessions.c.id)
+        if self.lock_rows:
+            heads = heads.with_for_update()
+        with self._write(f"append {len(batch)} events") as connection:
+            last = {row.id: row.last_seq for row in connection.execute(heads)}
+            for session_id in ids:
+                if session_id not in last:
+                    raise SessionNotFoundError(session_id)
+            if dedupe:
+                batch = _unseen(connection, batch)
+                if not batch:
+                    return []
+            first = dict(last)
+            rows: list[dict[str, Any]] = []
+            for event in batch:
+                seq = last[event.session_id] = last[event.session_id] + 1
+                rows.append(
+                    {
+                        "session_id": event.session_id,
+                        "seq": seq,
+                        "type": event.type,
+                        "at": event.at,
+                        "actor": event.actor,
+                        "data": event.data,
+                    }
+                )
+            bumps = [
+                {"match_id": sid, "last_seq": last[sid]} for sid in ids if last[sid] != first[sid]
+            ]
+            connection.execute(_BUMP_SESSION, bumps)
+            positions = connection.execute(_INSERT_EVENTS_RETURNING, rows).scalars().all()
+            # PROJECTION HOOK (issue 14 bypasses _append): call
+            # rehearse.storage.projections.project(...) here with the stored events.
+        stored = [
+            Event(**row, position=position) for row, position in zip(rows, positions, strict=True)
+        ]
+        self._committed(stored)
+        return stored
+
+    def _committed(self, events: list[Event]) -> None:
+        if not events:
+            return
+        for listener in self.listeners:
+            try:
+                listener(events)
+            except Exception:  # the change is durable; a listener must not undo the reply
+                log.exception("event listener failed")
+
+
+def _unseen(connection: Connection, batch: Sequence[PendingEvent]) -> list[PendingEvent]:
+    """The events of ``batch`` whose ``event_id`` is not yet in their session's recent log."""
+    seen: set[tuple[str, str]] = set()
+    for session_id in {event.session_id for event in batch}:
+        recent = (
+            select(session_events.c.data)
+            .where(session_events.c.session_id == session_id)
+            .order_by(session_events.c.seq.desc())
+            .limit(_DEDUPE_WINDOW)
+        )
+        for data in connection.execute(recent).scalars():
+            if isinstance(data, dict) and "event_id" in data:
+                seen.add((session_id, str(data["event_id"])))
+    return [
+        event
+        for event in batch
+        if "event_id" not in event.data
+        or (event.session_id, str(event.data["event_id"])) not in seen
+    ]
 
 
 class SessionCache:
