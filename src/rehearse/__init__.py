@@ -35,6 +35,7 @@ from rehearse.errors import (
     SessionImmutableError,
     SessionNotFoundError,
 )
+from rehearse.service.realtime import RealtimeSessionManager
 from rehearse.service.sessions import SessionManager
 from rehearse.storage import SessionPage
 
@@ -57,6 +58,7 @@ __all__ = [
     "Level",
     "Principal",
     "PrincipalRole",
+    "RealtimeSessionManager",
     "RehearseError",
     "Role",
     "Session",

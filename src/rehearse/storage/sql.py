@@ -272,7 +272,13 @@ class SQLStore:
 
     # -- batched appends (issue 14) --------------------------------------------------
 
-    def append_events(self, batch: Sequence[PendingEvent], *, dedupe: bool = False) -> list[Event]:
+    def append_events(
+        self,
+        batch: Sequence[PendingEvent],
+        *,
+        dedupe: bool = False,
+        unless_type: str | None = None,
+    ) -> list[Event]:
         """Append events of many sessions in ONE transaction; returns them as stored.
 
         Each event gets the next ``seq`` of its session, in batch order; each session's
@@ -285,6 +291,9 @@ class SQLStore:
             batch: the events, in the order each session's log should hold them.
             dedupe: skip events whose ``data["event_id"]`` is already in their session's
                 recent log (for a retry after a failure that may have committed).
+            unless_type: skip the events of every session whose log already holds an
+                event of this type (checked under the row lock: exactly once, whichever
+                of several workers tries).
 
         Raises:
             SessionNotFoundError: a session of the batch does not exist; nothing is written.
@@ -304,8 +313,14 @@ class SQLStore:
                     raise SessionNotFoundError(session_id)
             if dedupe:
                 batch = _unseen(connection, batch)
-                if not batch:
-                    return []
+            if unless_type is not None:
+                done = select(session_events.c.session_id).where(
+                    session_events.c.session_id.in_(ids), session_events.c.type == unless_type
+                )
+                closed = set(connection.execute(done).scalars())
+                batch = [event for event in batch if event.session_id not in closed]
+            if not batch:
+                return []
             first = dict(last)
             rows: list[dict[str, Any]] = []
             for event in batch:
