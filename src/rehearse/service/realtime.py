@@ -293,6 +293,11 @@ class RealtimeSessionManager:
     ) -> None:
         await self.aclose()
 
+    @property
+    def queue_depth(self) -> int:
+        """Events queued and not yet taken by the writer."""
+        return self._queue.qsize() if self._queue is not None else 0
+
     # -- recording ------------------------------------------------------------------
 
     async def record_audio_metadata(
@@ -850,36 +855,54 @@ class Subscription:
 
     async def __anext__(self) -> Event:
         while True:
-            if self._buffer:
-                event = self._buffer.popleft()
-                if event.type == EventType.REALTIME_CLOSED.value:
-                    self._buffer.clear()
-                    self.close()
-                    return event
-                if event.type in FINAL_TYPES:
-                    self.rt.close_session_later(self.session_id)
-                if not self.types or event.type in self.types:
-                    return event
-                continue
+            event = self._take()
+            if event is not None:
+                return event
             if self._ended:
                 raise StopAsyncIteration
             self._signal.clear()
-            query = (
-                (*self.types, EventType.REALTIME_CLOSED.value, *FINAL_TYPES) if self.types else ()
+            if not await self._read():
+                await self._signal.wait()
+
+    async def backlog(self) -> list[Event]:
+        """The events already in the log, without waiting for new ones (a replay)."""
+        while await self._read() == REPLAY_PAGE:
+            pass
+        ready: list[Event] = []
+        while (event := self._take()) is not None:
+            ready.append(event)
+        return ready
+
+    def _take(self) -> Event | None:
+        while self._buffer:
+            event = self._buffer.popleft()
+            if event.type == EventType.REALTIME_CLOSED.value:
+                self._buffer.clear()
+                self.close()
+                return event
+            if event.type in FINAL_TYPES:
+                self.rt.close_session_later(self.session_id)
+            if not self.types or event.type in self.types:
+                return event
+        return None
+
+    async def _read(self) -> int:
+        """Read the log after ``last_seq`` into the buffer; returns how many were read."""
+        if self._ended:
+            return 0
+        query = (*self.types, EventType.REALTIME_CLOSED.value, *FINAL_TYPES) if self.types else ()
+        try:
+            events = await asyncio.to_thread(
+                self.rt.store.get_events, self.session_id, self.last_seq, REPLAY_PAGE, query
             )
-            try:
-                events = await asyncio.to_thread(
-                    self.rt.store.get_events, self.session_id, self.last_seq, REPLAY_PAGE, query
-                )
-            except DataStoreError as exc:
-                log.warning("subscription to %s: %s; retrying", self.session_id, exc)
-                await asyncio.sleep(0.5)
-                continue
-            if events:
-                self.last_seq = events[-1].seq
-                self._buffer.extend(events)
-                continue
-            await self._signal.wait()
+        except DataStoreError as exc:
+            log.warning("subscription to %s: %s; retrying", self.session_id, exc)
+            await asyncio.sleep(0.5)
+            return 0
+        if events:
+            self.last_seq = events[-1].seq
+            self._buffer.extend(events)
+        return len(events)
 
 
 async def _feed(

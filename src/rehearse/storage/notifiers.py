@@ -145,8 +145,9 @@ class _Remote(LocalNotifier):
     async def _listen_forever(self) -> None:
         delay = 0.1
         while True:
+            payloads = self._listen()
             try:
-                async for payload in self._listen():
+                async for payload in payloads:
                     delay = 0.1
                     if payload is None:  # (re)connected: everyone catches up from the log
                         self._connected = True
@@ -160,6 +161,9 @@ class _Remote(LocalNotifier):
                 raise
             except Exception as exc:
                 log.warning("%s listener lost its connection (%s); reconnecting", self.kind, exc)
+            finally:
+                with contextlib.suppress(Exception):  # closes the connection now, not in GC
+                    await payloads.aclose()
             self._connected = False
             self._deliver(None, 0)  # caches must not trust what they hold while deaf
             await asyncio.sleep(delay)

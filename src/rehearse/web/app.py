@@ -24,9 +24,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rehearse import __version__
+from rehearse.service.realtime import RealtimeSessionManager
 from rehearse.service.sessions import SessionManager
-from rehearse.web import errors, login
-from rehearse.web.api import interview, sessions
+from rehearse.web import errors, login, metrics
+from rehearse.web.api import interview, realtime, sessions
 from rehearse.web.stream import router as stream_router
 
 log = logging.getLogger("rehearse.web")
@@ -61,8 +62,13 @@ def create_app(
         app.state.accounts = None
         if auth:
             app.state.accounts = (accounts_factory or _default_accounts)(manager)
+        # the realtime bridge (issue 14): batched writer, notifier, subscriptions
+        rt = app.state.realtime = RealtimeSessionManager(manager)
+        await rt.start()
         sweeper = (
-            asyncio.create_task(_sweep_forever(manager, sweep_seconds)) if sweep_seconds else None
+            asyncio.create_task(_sweep_forever(manager, sweep_seconds, rt.metrics.sweeps.inc))
+            if sweep_seconds
+            else None
         )
         app.state.ready = True
         try:
@@ -73,6 +79,7 @@ def create_app(
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await rt.aclose()  # writes every queued realtime event first
             await run_in_threadpool(manager.close)
 
     app = FastAPI(
@@ -86,6 +93,8 @@ def create_app(
     app.include_router(sessions.router)
     app.include_router(interview.router)
     app.include_router(stream_router)
+    app.include_router(realtime.router)
+    app.include_router(metrics.router)
     app.include_router(login.router)
     _include_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
@@ -161,8 +170,11 @@ def _default_accounts(manager: SessionManager) -> Any:
     return AccountService(AccountStore(manager.store.engine), manager.clock)  # type: ignore[attr-defined]
 
 
-async def _sweep_forever(manager: SessionManager, seconds: float) -> None:
+async def _sweep_forever(
+    manager: SessionManager, seconds: float, on_run: Callable[[], None] = lambda: None
+) -> None:
     while True:
+        on_run()
         try:
             expired = await run_in_threadpool(manager.sweep_expired)
             if expired:
