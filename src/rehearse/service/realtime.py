@@ -42,7 +42,7 @@ from pydantic import BaseModel
 
 from rehearse.domain.events import Event, EventType
 from rehearse.domain.lifecycle import SessionStatus
-from rehearse.domain.realtime import MODELS, PendingEvent, validate_update
+from rehearse.domain.realtime import MODELS, RESERVED_TYPES, PendingEvent, validate_update
 from rehearse.domain.sessions import Session
 from rehearse.errors import (
     ConfigurationError,
@@ -67,7 +67,6 @@ FINAL_TYPES = frozenset(
         EventType.SESSION_CANCELLED.value,
     }
 )
-REALTIME_TYPES = frozenset({*MODELS, EventType.AUDIO_STREAM_FINALIZED.value})
 #: how long closing waits for the ended session's report to be recorded first, seconds
 REPORT_GRACE_SECONDS = 5.0
 
@@ -197,6 +196,7 @@ class RealtimeSessionManager:
         self._urgent = 0  # queued items someone waits for: write without lingering
         self._hot: dict[str, Session] = {}
         self._generation: dict[str, int] = {}
+        self._last_known: dict[str, Session] = {}  # fallback while the database is down
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._closing_sessions: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -412,7 +412,7 @@ class RealtimeSessionManager:
                 [{"field": "wait", "value": str(wait), "message": "allowed: durable"}],
             )
         await self.start()
-        session = await self.get_session(session_id)
+        session = await self._session_for_recording(session_id)
         if session.status.is_final:
             raise SessionImmutableError(session_id, session.status.value, "record realtime updates")
         return await self._enqueue(pending, durable=wait == "durable")
@@ -612,7 +612,7 @@ class RealtimeSessionManager:
             by_session.setdefault(event.session_id, []).append(event)
         for session_id, mine in by_session.items():
             cached = self._hot.get(session_id)
-            if cached is not None and all(e.type in REALTIME_TYPES for e in mine):
+            if cached is not None and not any(e.type in RESERVED_TYPES for e in mine):
                 # realtime events change nothing but the log's head: keep the entry
                 newest = max(e.seq for e in mine)
                 if newest > cached.last_seq:
@@ -664,6 +664,7 @@ class RealtimeSessionManager:
             return cached
         generation = self._generation.get(session_id, 0)
         session = await asyncio.to_thread(self.manager.get_session, session_id)
+        self._last_known[session_id] = session
         if (
             self._generation.get(session_id, 0) == generation
             and not session.status.is_final
@@ -671,6 +672,24 @@ class RealtimeSessionManager:
         ):
             self._hot[session_id] = session
         return session
+
+    async def _session_for_recording(self, session_id: str) -> Session:
+        """The session to check a new update against, riding out a database outage.
+
+        A read that fails is tried again once (the pool replaces dead connections);
+        if the database is still down, the last state read is used: the update is
+        queued, and the writer retries until the database is back.
+        """
+        for attempt in (1, 2):
+            try:
+                return await self.get_session(session_id)
+            except DataStoreError:
+                known = self._last_known.get(session_id)
+                if attempt == 2 and known is not None:
+                    return known
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     async def get_state(self, session_id: str) -> SessionState:
         """Status, remaining time, token usage and last ``seq``, from the hot cache.
