@@ -29,11 +29,12 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import os
 import time
-import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -152,10 +153,6 @@ class _Item:
     waiter: asyncio.Future[Event] | None = None
 
 
-class _Stop:
-    pass
-
-
 class RealtimeSessionManager:
     """An async facade over a :class:`SessionManager` for live components (seed ``002_*``).
 
@@ -187,7 +184,12 @@ class RealtimeSessionManager:
             notifier = open_notifier(url, self.settings.redis_url)
         self.notifier = notifier
         self.metrics = metrics or RealtimeMetrics()
-        self._queue: asyncio.Queue[_Item | _Stop] | None = None
+        # the bounded queue: a deque with two signals, so the writer takes a whole batch
+        # at once and held-back callers are woken once per batch, not once per event
+        self._buffer: deque[_Item] = deque()
+        self._room: asyncio.Event | None = None  # set while the buffer has room
+        self._batch_due: asyncio.Event | None = None  # set when a batch should go now
+        self._started = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: asyncio.Task[None] | None = None
         self._tickets = 0
@@ -196,12 +198,15 @@ class RealtimeSessionManager:
         self._urgent = 0  # queued items someone waits for: write without lingering
         self._hot: dict[str, Session] = {}
         self._generation: dict[str, int] = {}
+        self._due: dict[str, datetime] = {}  # when a cached active session runs out of time
         self._last_known: dict[str, Session] = {}  # fallback while the database is down
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._closing_sessions: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._gave_up = False
+        self._id_prefix = os.urandom(8).hex() + "-"
+        self._ids = 0
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -216,7 +221,9 @@ class RealtimeSessionManager:
         if self._closed:
             raise RuntimeError("this RealtimeSessionManager is closed; create a new one")
         self._loop = asyncio.get_running_loop()
-        self._queue = asyncio.Queue(self.settings.realtime_queue_size)
+        self._room, self._batch_due = asyncio.Event(), asyncio.Event()
+        self._room.set()
+        self._started = True
         self._writer = asyncio.create_task(self._write_forever(), name="realtime-writer")
         self.store.listeners.append(self._on_commit)
         await self.notifier.start(self._wake)
@@ -227,12 +234,13 @@ class RealtimeSessionManager:
         Raises:
             DataStoreError: shutdown gave up on some of them (the database stayed down).
         """
-        if self._queue is None or self._written >= self._tickets:
+        if not self._started or self._written >= self._tickets:
             return
-        assert self._loop is not None
+        assert self._loop is not None and self._batch_due is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
         self._flush_waiters.append((self._tickets, waiter))
         self._urgent += 1
+        self._batch_due.set()
         try:
             await waiter
         finally:
@@ -248,8 +256,8 @@ class RealtimeSessionManager:
         if self._closed:
             return
         self._closed = True
-        if self._writer is not None and self._queue is not None:
-            await self._queue.put(_Stop())
+        if self._writer is not None and self._batch_due is not None:
+            self._batch_due.set()
             await self._writer
         for task in list(self._tasks):
             task.cancel()
@@ -296,7 +304,7 @@ class RealtimeSessionManager:
     @property
     def queue_depth(self) -> int:
         """Events queued and not yet taken by the writer."""
-        return self._queue.qsize() if self._queue is not None else 0
+        return len(self._buffer)
 
     # -- recording ------------------------------------------------------------------
 
@@ -433,26 +441,31 @@ class RealtimeSessionManager:
             fields = [{**f, "field": f"{index}.{f['field']}"} for f in exc.errors]
             raise ConfigurationError(f"event {index}: {exc}", fields) from None
         if "event_id" not in checked:
-            checked = {**checked, "event_id": uuid.uuid4().hex}
+            # unique without a system call per event: 64 random bits per manager + a counter
+            self._ids += 1
+            checked = {**checked, "event_id": f"{self._id_prefix}{self._ids:x}"}
         return PendingEvent(session_id, kind, self.manager.clock.now(), actor, checked)
 
     async def _enqueue(self, pending: list[PendingEvent], *, durable: bool) -> list[Receipt]:
-        assert self._queue is not None and self._loop is not None
-        if self._closed:
-            raise RuntimeError("this RealtimeSessionManager is closed")
+        assert self._loop is not None and self._room is not None
+        assert self._batch_due is not None
+        limit, batch = self.settings.realtime_queue_size, self.settings.realtime_batch_size
         items: list[_Item] = []
         for event in pending:
+            while len(self._buffer) >= limit:  # back-pressure: wait for room
+                self._room.clear()
+                await self._room.wait()
+            if self._closed:
+                raise RuntimeError("this RealtimeSessionManager is closed")
             self._tickets += 1
             waiter = self._loop.create_future() if durable else None
             item = _Item(event, self._tickets, waiter)
             items.append(item)
+            self._buffer.append(item)
             if durable:
                 self._urgent += 1
-            if self._queue.full():
-                await self._queue.put(item)  # back-pressure: wait for room
-            else:
-                self._queue.put_nowait(item)
-        self.metrics.queue_depth.set(self._queue.qsize())
+            if durable or len(self._buffer) >= batch or len(self._buffer) == 1:
+                self._batch_due.set()
         if not durable:
             return [
                 Receipt(i.event.session_id, i.event.type, i.event.data["event_id"], i.ticket)
@@ -470,31 +483,24 @@ class RealtimeSessionManager:
     # -- the writer -----------------------------------------------------------------
 
     async def _write_forever(self) -> None:
-        assert self._queue is not None and self._loop is not None
-        queue, loop = self._queue, self._loop
-        stopping = False
-        while not stopping:
-            first = await queue.get()
-            if isinstance(first, _Stop):
-                break
-            batch = [first]
-            deadline = loop.time() + self.settings.realtime_batch_seconds
-            while len(batch) < self.settings.realtime_batch_size:
-                try:
-                    item = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    remaining = deadline - loop.time()
-                    if remaining <= 0 or self._urgent or self._closed:
-                        break
-                    try:
-                        item = await asyncio.wait_for(queue.get(), remaining)
-                    except TimeoutError:
-                        break
-                if isinstance(item, _Stop):
-                    stopping = True
-                    break
-                batch.append(item)
-            self.metrics.queue_depth.set(queue.qsize())
+        assert self._room is not None and self._batch_due is not None
+        room, due, buffer = self._room, self._batch_due, self._buffer
+        size = self.settings.realtime_batch_size
+        while True:
+            if not buffer:
+                if self._closed:
+                    return
+                due.clear()
+                await due.wait()
+                continue
+            if len(buffer) < size and not self._urgent and not self._closed:
+                # linger: let a batch fill, at most realtime_batch_seconds after its first event
+                due.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(due.wait(), self.settings.realtime_batch_seconds)
+            batch = [buffer.popleft() for _ in range(min(len(buffer), size))]
+            room.set()
+            self.metrics.queue_depth.set(len(buffer))
             await self._write(batch)
 
     async def _write(self, batch: list[_Item]) -> None:
@@ -532,7 +538,7 @@ class RealtimeSessionManager:
                     gave_up_at = gave_up_at or self._loop.time() + limit
                     if self._loop.time() >= gave_up_at:
                         self._gave_up = True
-                        lost = len(batch) + (self._queue.qsize() if self._queue else 0)
+                        lost = len(batch) + len(self._buffer)
                         log.error("shutdown: %d realtime event(s) not written: %s", lost, exc)
                         self._give_up(batch, str(exc))
                         self._advance(end)
@@ -643,6 +649,7 @@ class RealtimeSessionManager:
 
     def _invalidate(self, session_id: str) -> None:
         self._hot.pop(session_id, None)
+        self._due.pop(session_id, None)
         self._generation[session_id] = self._generation.get(session_id, 0) + 1
 
     # -- the hot state cache ------------------------------------------------------------
@@ -658,10 +665,11 @@ class RealtimeSessionManager:
         Raises:
             SessionNotFoundError: no such session.
         """
-        now = self.manager.clock.now()
         cached = self._hot.get(session_id)
-        if cached is not None and self.notifier.connected and not cached.is_due_to_expire(now):
-            return cached
+        if cached is not None and self.notifier.connected:
+            due = self._due.get(session_id)
+            if due is None or self.manager.clock.now() < due:
+                return cached
         generation = self._generation.get(session_id, 0)
         session = await asyncio.to_thread(self.manager.get_session, session_id)
         self._last_known[session_id] = session
@@ -671,6 +679,12 @@ class RealtimeSessionManager:
             and self.notifier.connected
         ):
             self._hot[session_id] = session
+            if session.status is SessionStatus.ACTIVE:
+                # its time runs out at this instant: from then on it must be expired first
+                now = self.manager.clock.now()
+                self._due[session_id] = now + timedelta(microseconds=session.remaining_us_at(now))
+            else:
+                self._due.pop(session_id, None)
         return session
 
     async def _session_for_recording(self, session_id: str) -> Session:
