@@ -6,12 +6,15 @@
 
 Cases (issue 14):
 
-* ``ingest``: 32 producers record ``--events`` events over 8 active sessions through
+* ``ingest_saturated``: 32 producers record ``--events`` events over 8 active sessions through
   :class:`RealtimeSessionManager` (queued calls; every 50th waits for durability, which
   gives ``p50_ms``/``p99_ms`` from call to commit under load); ``events_per_s`` counts
   from the first call to the final flush. ``baseline_events_per_s`` is the raw batched
   ``INSERT`` rate of the same database in the same run: the same rows through
   SQLAlchemy Core, 500 per transaction, with nothing else (no seq, no session rows).
+* ``ingest_paced_<rate>``: the same, with the load offered at a steady ``--paced-rate``
+  (open loop, below saturation, as live sessions produce it): ``p50_ms``/``p99_ms`` are
+  then the latency a component sees, not the depth of a full queue.
 * ``delivery``: an event posted (REST, 202) to one ``rehearse serve`` process reaching a
   WebSocket client of another (PostgreSQL, LISTEN/NOTIFY); on SQLite, one process.
 """
@@ -40,9 +43,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from rehearse import RealtimeSessionManager, SessionManager
+from rehearse.domain.sessions import to_us
 from rehearse.settings import Settings
 from rehearse.storage import open_store
-from rehearse.domain.sessions import to_us
 
 POSTGRES_URL = os.environ.get(
     "REHEARSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -135,13 +138,59 @@ def baseline(url: str, session_ids: list[str], count: int) -> float:
     return count / elapsed
 
 
-def ingest(url: str, count: int) -> tuple[float, list[float], list[str]]:
-    manager = SessionManager(open_store(url))
+def live_sessions(manager: SessionManager) -> list[str]:
     ids = []
     for _ in range(SESSIONS):
         session = manager.create_session({"candidate_name": "Bench"})
         manager.start_session(session.id)
         ids.append(session.id)
+    return ids
+
+
+def paced(url: str, rate: int, seconds: float) -> tuple[float, list[float]]:
+    """Offer ``rate`` events/s (open loop, 8 sessions); every 10th call waits for durability."""
+    manager = SessionManager(open_store(url))
+    ids = live_sessions(manager)
+    latencies: list[float] = []
+
+    async def run() -> float:
+        async with RealtimeSessionManager(manager, settings=Settings()) as rt:
+            for session_id in ids:
+                await rt.get_session(session_id)
+            loop = asyncio.get_running_loop()
+            tasks: list[asyncio.Task[None]] = []
+
+            async def timed(session_id: str, n: int) -> None:
+                started = time.perf_counter()
+                await rt.record_audio_metadata(session_id, payload(n), wait="durable")
+                latencies.append(time.perf_counter() - started)
+
+            total = int(rate * seconds)
+            started = loop.time()
+            tick = 0.005  # offer the load in 5 ms slices
+            n = 0
+            while n < total:
+                due = min(total, int((loop.time() - started + tick) * rate))
+                while n < due:
+                    session_id = ids[n % SESSIONS]
+                    if n % 10 == 0:
+                        tasks.append(asyncio.ensure_future(timed(session_id, n)))
+                    else:
+                        await rt.record_audio_metadata(session_id, payload(n))
+                    n += 1
+                await asyncio.sleep(tick)
+            await rt.flush()
+            await asyncio.gather(*tasks)
+            return total / (loop.time() - started)
+
+    achieved = asyncio.run(run())
+    manager.close()
+    return achieved, latencies
+
+
+def ingest(url: str, count: int) -> tuple[float, list[float], list[str]]:
+    manager = SessionManager(open_store(url))
+    ids = live_sessions(manager)
     latencies: list[float] = []
 
     async def run() -> float:
@@ -266,6 +315,8 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--events", type=int, default=40_000)
     parser.add_argument("--deliveries", type=int, default=200)
+    parser.add_argument("--paced-rate", type=int, default=5000, help="events/s offered")
+    parser.add_argument("--paced-seconds", type=float, default=4.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
@@ -278,12 +329,22 @@ def main() -> None:
                 raw = baseline(database.url, ids, args.events)
                 results.append(
                     {
-                        "case": "ingest",
+                        "case": "ingest_saturated",
                         "backend": backend,
                         "events_per_s": round(rate),
                         **percentiles(latencies),
                         "baseline_events_per_s": round(raw),
                         "share_of_baseline": round(rate / raw, 3),
+                    }
+                )
+                achieved, latencies = paced(database.url, args.paced_rate, args.paced_seconds)
+                results.append(
+                    {
+                        "case": f"ingest_paced_{args.paced_rate}",
+                        "backend": backend,
+                        "events_per_s": round(achieved),
+                        **percentiles(latencies),
+                        "baseline_events_per_s": round(raw),
                     }
                 )
                 seen = delivery(database.url, folder, backend, args.deliveries)

@@ -362,8 +362,8 @@ _SQLITE_INSERT = (
 )
 _POSTGRES_INSERT = (
     "INSERT INTO session_events (session_id, seq, type, at, actor, data) "
-    "SELECT * FROM unnest(%s::text[], %s::int[], %s::text[], %s::bigint[], %s::text[], "
-    "%s::json[]) RETURNING id, session_id, seq"
+    "SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::bigint[], %b::text[], "
+    "%b::text[]::json[]) RETURNING id, session_id, seq"
 )
 
 
@@ -389,7 +389,8 @@ def _insert_many(connection: Connection, dialect: str, rows: list[dict[str, Any]
     cursor = raw.cursor()
     try:
         if dialect == "postgresql":
-            cursor.execute(_POSTGRES_INSERT, [list(column) for column in zip(*values, strict=True)])
+            columns = [list(column) for column in zip(*values, strict=True)]
+            cursor.execute(_POSTGRES_INSERT, columns)  # %b: binary arrays, no escaping
             ids = {(sid, seq): key for key, sid, seq in cursor.fetchall()}
             return [ids[(row["session_id"], row["seq"])] for row in rows]
         cursor.executemany(_SQLITE_INSERT, values)
