@@ -550,3 +550,19 @@ def test_the_stream_is_woken_by_new_events_and_closes_with_a_final_message(
                 seen.append(message["event"]["type"])
         assert seen[-1] == "realtime_closed" and "session_completed" in seen
         assert message["status"] == "completed"
+
+
+def test_the_readme_realtime_example_runs(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = re.search(r"<!-- realtime-example -->\s*```python\n(.*?)```", readme, re.S)
+    assert block is not None
+    code = block.group(1).replace("sqlite:///interviews.db", f"sqlite:///{tmp_path / 'i.db'}")
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[1].endswith("run_tests")
+    assert lines[0].split()[0] == lines[1].split()[0]  # the durable seq is the one delivered

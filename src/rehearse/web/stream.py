@@ -72,6 +72,9 @@ async def stream(websocket: WebSocket, session_id: str, after: int = 0) -> None:
                 next_check = now + RECHECK_SECONDS
                 if await _allowed(websocket, manager, session_id) is None:
                     return
+                # a safety net, not the feed: if a wake-up was lost (a worker died between
+                # its commit and its NOTIFY), one indexed read now catches up
+                subscription.wake()
             if upcoming is None:
                 upcoming = asyncio.ensure_future(anext(subscription))
             timeout = max(min(next_tick, next_check) - loop.time(), 0)
