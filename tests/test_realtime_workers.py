@@ -28,8 +28,6 @@ from websockets.sync.client import connect
 
 from rehearse.domain.sessions import to_us
 
-pytestmark = pytest.mark.postgres
-
 
 def free_port() -> int:
     import socket
@@ -53,9 +51,16 @@ def call(port: int, method: str, path: str, body: Any = None) -> Any:
 
 
 class Server:
-    def __init__(self, url: str, data_dir: Path, workers: int = 1) -> None:
+    def __init__(
+        self, url: str, data_dir: Path, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
-        env = {**os.environ, "REHEARSE_DATA_DIR": str(data_dir), "REHEARSE_DATABASE_URL": url}
+        env = {
+            **os.environ,
+            "REHEARSE_DATA_DIR": str(data_dir),
+            "REHEARSE_DATABASE_URL": url,
+            **(env or {}),
+        }
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -116,6 +121,7 @@ def two_servers(url: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
         second.stop()
 
 
+@pytest.mark.postgres
 def test_events_posted_to_one_server_reach_a_websocket_client_of_the_other_and_expiry_runs_once(
     two_servers: tuple[Server, Server], url: str
 ) -> None:
@@ -196,6 +202,7 @@ def test_events_posted_to_one_server_reach_a_websocket_client_of_the_other_and_e
         assert float(sweeps.split()[-1]) >= 2
 
 
+@pytest.mark.postgres
 def test_kill_9_loses_only_events_not_acknowledged_as_durable(url: str, tmp_path: Path) -> None:
     server = Server(url, tmp_path / "k")
     session = call(server.port, "POST", "/api/v1/sessions", {"candidate_name": "Ada"})
@@ -245,3 +252,32 @@ def test_kill_9_loses_only_events_not_acknowledged_as_durable(url: str, tmp_path
     assert all(stored[event_id] == 1 for event_id in durable)  # every acknowledged one, once
     assert max(stored.values()) == 1  # nothing twice
     assert set(stored) <= set(sent)
+
+
+def test_sigterm_writes_every_queued_event_before_the_process_exits(tmp_path: Path) -> None:
+    database = tmp_path / "rt.db"
+    # a 5 s linger: nothing is written before the signal unless shutdown writes it
+    server = Server(
+        f"sqlite:///{database}", tmp_path / "s", env={"REHEARSE_REALTIME_BATCH_SECONDS": "5"}
+    )
+    try:
+        session = call(server.port, "POST", "/api/v1/sessions", {"candidate_name": "Ada"})
+        sid = session["id"]
+        call(server.port, "POST", f"/api/v1/sessions/{sid}/start")
+        for chunk in range(4):
+            batch = [{"type": "sample", "n": chunk * 100 + i} for i in range(100)]
+            answer = call(server.port, "POST", f"/api/v1/sessions/{sid}/realtime", batch)
+            assert answer["accepted"] == 100 and answer["durable"] is False
+    finally:
+        server.stop()
+    assert server.process.returncode in (0, -signal.SIGTERM), server.output
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT seq FROM session_events WHERE session_id = :s AND type = 'sample'"),
+                {"s": sid},
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(stored) == 400

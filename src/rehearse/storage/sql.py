@@ -357,9 +357,17 @@ class SQLStore:
                 log.exception("event listener failed")
 
 
-_SQLITE_INSERT = (
-    "INSERT INTO session_events (session_id, seq, type, at, actor, data) VALUES (?, ?, ?, ?, ?, ?)"
-)
+#: SQLite allows 32,766 parameters in one statement; six per row
+_SQLITE_ROWS_PER_STATEMENT = 5000
+
+
+@lru_cache(maxsize=64)
+def _sqlite_insert(rows: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
+    columns = "session_id, seq, type, at, actor, data"
+    return f"INSERT INTO session_events ({columns}) VALUES {values}"  # noqa: S608 (placeholders only)
+
+
 _POSTGRES_INSERT = (
     "INSERT INTO session_events (session_id, seq, type, at, actor, data) "
     "SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::bigint[], %b::text[], "
@@ -393,7 +401,12 @@ def _insert_many(connection: Connection, dialect: str, rows: list[dict[str, Any]
             cursor.execute(_POSTGRES_INSERT, columns)  # %b: binary arrays, no escaping
             ids = {(sid, seq): key for key, sid, seq in cursor.fetchall()}
             return [ids[(row["session_id"], row["seq"])] for row in rows]
-        cursor.executemany(_SQLITE_INSERT, values)
+        # one multi-row statement per chunk: one sqlite3_step (and one release of the
+        # GIL) instead of one per row, which under a busy event loop costs a thread
+        # switch per row
+        for offset in range(0, len(values), _SQLITE_ROWS_PER_STATEMENT):
+            chunk = values[offset : offset + _SQLITE_ROWS_PER_STATEMENT]
+            cursor.execute(_sqlite_insert(len(chunk)), [v for row in chunk for v in row])
         # one writer holds the database (BEGIN IMMEDIATE), so SQLite numbers the rows
         # max(id)+1, +2, ...; the count proves it, else the ids are read back
         last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
