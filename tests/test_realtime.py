@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
@@ -30,10 +31,14 @@ T = TypeVar("T")
 
 
 def run(coroutine: Awaitable[T]) -> T:
+    """Run on a fresh loop in a thread of its own (a browser test's sync Playwright may
+    leave a loop marked running on the main thread)."""
+
     async def main() -> T:
         return await coroutine
 
-    return asyncio.run(main())
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 def fast(**overrides: Any) -> Settings:
@@ -562,7 +567,8 @@ def test_the_readme_realtime_example_runs(
     block = re.search(r"<!-- realtime-example -->\s*```python\n(.*?)```", readme, re.S)
     assert block is not None
     code = block.group(1).replace("sqlite:///interviews.db", f"sqlite:///{tmp_path / 'i.db'}")
-    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    with ThreadPoolExecutor(1) as pool:  # asyncio.run needs a thread without a running loop
+        pool.submit(exec, compile(code, "README.md", "exec"), {"__name__": "readme"}).result()
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[1].endswith("run_tests")
     assert lines[0].split()[0] == lines[1].split()[0]  # the durable seq is the one delivered

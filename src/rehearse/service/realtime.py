@@ -70,6 +70,8 @@ FINAL_TYPES = frozenset(
 )
 #: how long closing waits for the ended session's report to be recorded first, seconds
 REPORT_GRACE_SECONDS = 5.0
+#: at least this long between a session's end and its closing events, seconds
+CLOSE_GRACE_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,7 +652,8 @@ class RealtimeSessionManager:
     def _invalidate(self, session_id: str) -> None:
         self._hot.pop(session_id, None)
         self._due.pop(session_id, None)
-        self._generation[session_id] = self._generation.get(session_id, 0) + 1
+        if session_id in self._generation:  # only sessions read through here are tracked
+            self._generation[session_id] += 1
 
     # -- the hot state cache ------------------------------------------------------------
 
@@ -670,7 +673,7 @@ class RealtimeSessionManager:
             due = self._due.get(session_id)
             if due is None or self.manager.clock.now() < due:
                 return cached
-        generation = self._generation.get(session_id, 0)
+        generation = self._generation.setdefault(session_id, 0)
         session = await asyncio.to_thread(self.manager.get_session, session_id)
         self._last_known[session_id] = session
         if (
@@ -782,7 +785,8 @@ class RealtimeSessionManager:
     async def close_session(self, session_id: str) -> list[Event]:
         """Close a final session's realtime state, exactly once across all workers.
 
-        Writes what is queued, waits (up to 5 s) for the session's report, then records
+        Writes what is queued, waits for other workers' queued updates (three batch
+        lingers, at least 0.25 s) and for the session's report (up to 5 s), then records
         one ``audio_stream_finalized`` per audio stream (state, chunks, bytes, seconds
         of audio, reports) and ``realtime_closed`` (the final status and how many
         realtime events the session holds). Returns the events recorded here (none when
@@ -793,6 +797,9 @@ class RealtimeSessionManager:
             InvalidStateError: the session is not final.
         """
         await self.flush()
+        # other workers may still hold updates accepted before the end: they write them
+        # within their batch linger, so give them that (and more) before closing
+        await asyncio.sleep(max(CLOSE_GRACE_SECONDS, 3 * self.settings.realtime_batch_seconds))
         deadline = time.monotonic() + REPORT_GRACE_SECONDS
         while True:
             session = await asyncio.to_thread(self.manager.get_session, session_id)
@@ -826,9 +833,15 @@ class RealtimeSessionManager:
                 },
             )
         )
-        return await asyncio.to_thread(
+        recorded = await asyncio.to_thread(
             self.store.append_events, closing, unless_type=EventType.REALTIME_CLOSED.value
         )
+        # a final session is never cached again: forget what this worker knew of it
+        for known in (self._last_known, self._generation, self._due):
+            known.pop(session_id, None)
+        if len(self._closing_sessions) > 10_000:  # only a guard against repeated closing
+            self._closing_sessions.clear()
+        return recorded
 
 
 def audio_totals(events: Iterable[Event]) -> list[dict[str, Any]]:
