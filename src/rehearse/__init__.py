@@ -43,6 +43,8 @@ if TYPE_CHECKING:
         SessionImmutableError,
         SessionNotFoundError,
     )
+    from rehearse.service.composition import Services
+    from rehearse.service.realtime import RealtimeSessionManager
     from rehearse.service.sessions import SessionManager
     from rehearse.storage import SessionPage
 
@@ -66,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "Level": "rehearse.domain.config",
     "Principal": "rehearse.domain.access",
     "PrincipalRole": "rehearse.domain.access",
+    "RealtimeSessionManager": "rehearse.service.realtime",
     "RehearseError": "rehearse.errors",
     "Role": "rehearse.domain.config",
     "Session": "rehearse.domain.sessions",
@@ -75,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "SessionNotFoundError": "rehearse.errors",
     "SessionPage": "rehearse.storage",
     "SessionStatus": "rehearse.domain.lifecycle",
+    "Services": "rehearse.service.composition",
     "SystemClock": "rehearse.clock",
 }
 
@@ -95,8 +99,10 @@ __all__ = [
     "Level",
     "Principal",
     "PrincipalRole",
+    "RealtimeSessionManager",
     "RehearseError",
     "Role",
+    "Services",
     "Session",
     "SessionConfig",
     "SessionImmutableError",

@@ -90,6 +90,17 @@ class Settings(BaseSettings):
         allowed_hosts: host names the web app answers to besides the address it is bound
             to (``Host`` header, DNS-rebinding guard); comma-separated in the environment,
             ``*`` for any.
+        realtime_batch_seconds: longest a realtime event waits in the queue before its
+            batch is written, seconds (0-5; issue 14: 50 ms).
+        realtime_batch_size: most events in one write transaction (1-10,000; 500).
+        realtime_queue_size: events that may wait unwritten before callers are held
+            back (back-pressure), 1-1,000,000.
+        realtime_retry_max_seconds: longest wait between retries of a failed batch,
+            seconds (a batch is retried until it lands).
+        realtime_shutdown_seconds: how long shutdown keeps retrying unwritten events
+            while the database is down, seconds.
+        redis_url: Redis for cross-worker wake-ups (``redis://host:6379/0``); empty
+            means PostgreSQL LISTEN/NOTIFY (or in-process on SQLite).
     """
 
     model_config = SettingsConfigDict(env_prefix="REHEARSE_", extra="ignore")
@@ -128,6 +139,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip().lower() for part in value.split(",") if part.strip()]
         return value
+
+    realtime_batch_seconds: float = Field(default=0.05, ge=0, le=5)
+    realtime_batch_size: int = Field(default=500, ge=1, le=10_000)
+    realtime_queue_size: int = Field(default=10_000, ge=1, le=1_000_000)
+    realtime_retry_max_seconds: float = Field(default=5.0, gt=0, le=300)
+    realtime_shutdown_seconds: float = Field(default=30.0, ge=0, le=3600)
+    redis_url: str = ""
 
     @field_validator("ai_prices")
     @classmethod

@@ -43,6 +43,13 @@ class EventType(StrEnum):
     REPORT_DRAFTED = "report_drafted"
     REPORT_RELEASED = "report_released"
     MILESTONE_ACHIEVED = "milestone_achieved"
+    # realtime updates from live components (issue 14, seed 002): named as the seed
+    # names the updates; each records one thing that happened
+    AUDIO_METADATA = "audio_metadata"
+    CONTEXT_INJECTION = "context_injection"
+    TOOL_EXECUTION = "tool_execution"
+    AUDIO_STREAM_FINALIZED = "audio_stream_finalized"
+    REALTIME_CLOSED = "realtime_closed"
 
 
 class NewEvent(BaseModel):

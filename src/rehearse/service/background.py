@@ -58,6 +58,11 @@ class Background:
         self.jobs.append(Job("reports", REPORT_POLL_SECONDS, self.build_reports))
         self._reports: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._sweep_listeners: list[Callable[[], object]] = []
+
+    def on_sweep(self, listener: Callable[[], object]) -> None:
+        """Call ``listener`` at every sweep run (the ``/metrics`` counter of sweeps)."""
+        self._sweep_listeners.append(listener)
 
     def every(self, name: str, seconds: float, run: Callable[[], object]) -> None:
         """Register another job (before :meth:`start`)."""
@@ -65,6 +70,8 @@ class Background:
 
     def sweep(self) -> int:
         """Expire every session whose time ran out; returns how many."""
+        for listener in self._sweep_listeners:
+            listener()
         expired = self.services.sessions.sweep_expired()
         if expired:
             log.info("expired %d session(s)", len(expired))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -51,7 +51,24 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
 
         config = _config()
         with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                # several workers start at once (issue 14): one migrates, the others wait
+                # for its commit and then find nothing to do
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+                if _revision(connection) == HEAD_REVISION:
+                    connection.commit()
+                    return before, HEAD_REVISION
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             connection.commit()
     return before, HEAD_REVISION
+
+
+#: the advisory lock migrations hold on PostgreSQL ("rehearse" as a number)
+LOCK_KEY = 0x72656865617273
+
+
+def _revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -14,9 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import lru_cache
@@ -32,6 +33,7 @@ from rehearse.domain.config import SessionConfig
 from rehearse.domain.events import Event, NewEvent
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.plan import InterviewState, ReportStatus
+from rehearse.domain.realtime import PendingEvent
 from rehearse.domain.sessions import Session, from_us, to_us
 from rehearse.errors import (
     ConcurrentUpdateError,
@@ -75,6 +77,14 @@ def _update_of(columns: frozenset[str]) -> Update:
 
 _INSERT_SESSION = insert(sessions)
 _INSERT_EVENTS = insert(session_events)
+_BUMP_SESSION = (
+    update(sessions)
+    .where(sessions.c.id == bindparam("match_id"))
+    .values(last_seq=bindparam("last_seq"), version=sessions.c.version + 1)
+)
+#: how far back a retried batch looks for its events (events of one session per batch)
+_DEDUPE_WINDOW = 5000
+log = logging.getLogger("rehearse.storage")
 
 
 class SQLStore:
@@ -97,6 +107,10 @@ class SQLStore:
         #: one row starve optimistic retries). The version check stays as the guarantee.
         self.lock_rows = self.dialect == "postgresql"
         self.cache = SessionCache()
+        #: called after every commit that appended events, with those events (issue 14:
+        #: the realtime notifier wakes subscribers); a failing listener is logged, never
+        #: raised into the writer, whose change is already durable.
+        self.listeners: list[Callable[[list[Event]], None]] = []
         if migrate_on_open:
             self.upgrade()
 
@@ -127,7 +141,8 @@ class SQLStore:
         stored = session.model_copy(update={"last_seq": len(events), "version": 1})
         with self._write(f"create session {session.id}") as connection:
             connection.execute(_INSERT_SESSION, session_values(stored))
-            _append(connection, stored.id, 1, events, actor)
+            appended = _append(connection, stored.id, 1, events, actor)
+        self._committed(appended)
         return self.cache.put(stored)
 
     def mutate(
@@ -163,6 +178,7 @@ class SQLStore:
             if result.rowcount != 1:
                 raise ConcurrentUpdateError(session_id, current.version)
             events = _append(connection, session_id, current.last_seq + 1, new_events, actor)
+        self._committed(events)
         return self.cache.put(stored), events
 
     # -- reads ------------------------------------------------------------------
@@ -309,6 +325,186 @@ class SQLStore:
             message,
             [{"field": "session_id", "value": prefix, "message": message, "candidates": shown}],
         )
+
+    # -- batched appends (issue 14) --------------------------------------------------
+
+    def append_events(
+        self,
+        batch: Sequence[PendingEvent],
+        *,
+        dedupe: bool = False,
+        unless_type: str | None = None,
+    ) -> list[Event]:
+        """Append events of many sessions in ONE transaction; returns them as stored.
+
+        Each event gets the next ``seq`` of its session, in batch order; each session's
+        ``last_seq`` and ``version`` move on as in :meth:`mutate`, so ordinary writers
+        stay consistent (a writer that read the old version fails its version check and
+        retries). Rows are locked in id order on PostgreSQL, so two batch writers never
+        deadlock. The stored events carry their ``position``.
+
+        Args:
+            batch: the events, in the order each session's log should hold them.
+            dedupe: skip events whose ``data["event_id"]`` is already in their session's
+                recent log (for a retry after a failure that may have committed).
+            unless_type: skip the events of every session whose log already holds an
+                event of this type (checked under the row lock: exactly once, whichever
+                of several workers tries).
+
+        Raises:
+            SessionNotFoundError: a session of the batch does not exist; nothing is written.
+            DataStoreError: the database failed; nothing is written.
+        """
+        if not batch:
+            return []
+        ids = sorted({event.session_id for event in batch})
+        heads = select(sessions.c.id, sessions.c.last_seq).where(sessions.c.id.in_(ids))
+        heads = heads.order_by(sessions.c.id)
+        if self.lock_rows:
+            heads = heads.with_for_update()
+        with self._write(f"append {len(batch)} events") as connection:
+            last = {row.id: row.last_seq for row in connection.execute(heads)}
+            for session_id in ids:
+                if session_id not in last:
+                    raise SessionNotFoundError(session_id)
+            if dedupe:
+                batch = _unseen(connection, batch)
+            if unless_type is not None:
+                done = select(session_events.c.session_id).where(
+                    session_events.c.session_id.in_(ids), session_events.c.type == unless_type
+                )
+                closed = set(connection.execute(done).scalars())
+                batch = [event for event in batch if event.session_id not in closed]
+            if not batch:
+                return []
+            first = dict(last)
+            rows: list[dict[str, Any]] = []
+            for event in batch:
+                seq = last[event.session_id] = last[event.session_id] + 1
+                rows.append(
+                    {
+                        "session_id": event.session_id,
+                        "seq": seq,
+                        "type": event.type,
+                        "at": event.at,
+                        "actor": event.actor,
+                        "data": event.data,
+                    }
+                )
+            bumps = [
+                {"match_id": sid, "last_seq": last[sid]} for sid in ids if last[sid] != first[sid]
+            ]
+            connection.execute(_BUMP_SESSION, bumps)
+            positions = _insert_many(connection, self.dialect, rows)
+            # PROJECTION HOOK (issue 14 bypasses _append): call
+            # rehearse.storage.projections.project(...) here with the stored events.
+        # built without re-validation: every field was checked when the event was queued
+        stored = [
+            Event.model_construct(**row, position=position)
+            for row, position in zip(rows, positions, strict=True)
+        ]
+        self._committed(stored)
+        return stored
+
+    def _committed(self, events: list[Event]) -> None:
+        if not events:
+            return
+        for listener in self.listeners:
+            try:
+                listener(events)
+            except Exception:  # the change is durable; a listener must not undo the reply
+                log.exception("event listener failed")
+
+
+#: SQLite allows 32,766 parameters in one statement; six per row
+_SQLITE_ROWS_PER_STATEMENT = 5000
+
+
+@lru_cache(maxsize=64)
+def _sqlite_insert(rows: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
+    columns = "session_id, seq, type, at, actor, data"
+    return f"INSERT INTO session_events ({columns}) VALUES {values}"  # noqa: S608 (placeholders only)
+
+
+_POSTGRES_INSERT = (
+    "INSERT INTO session_events (session_id, seq, type, at, actor, data) "
+    "SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::bigint[], %b::text[], "
+    "%b::text[]::json[]) RETURNING id, session_id, seq"
+)
+
+
+def _insert_many(connection: Connection, dialect: str, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert event rows through the driver; returns their ids in row order.
+
+    The batch writer's hot path: SQLAlchemy's per-row parameter processing cost more
+    than the database's own work (benchmarks/bench_realtime.py), so rows go to the
+    driver as plain values, encoded as the ``Instant`` and ``JSON`` column types do.
+    """
+    values = [
+        (
+            row["session_id"],
+            row["seq"],
+            row["type"],
+            to_us(row["at"]),
+            row["actor"],
+            json.dumps(row["data"]),
+        )
+        for row in rows
+    ]
+    raw: Any = connection.connection.driver_connection
+    cursor = raw.cursor()
+    try:
+        if dialect == "postgresql":
+            columns = [list(column) for column in zip(*values, strict=True)]
+            cursor.execute(_POSTGRES_INSERT, columns)  # %b: binary arrays, no escaping
+            ids = {(sid, seq): key for key, sid, seq in cursor.fetchall()}
+            return [ids[(row["session_id"], row["seq"])] for row in rows]
+        # one multi-row statement per chunk: one sqlite3_step (and one release of the
+        # GIL) instead of one per row, which under a busy event loop costs a thread
+        # switch per row
+        for offset in range(0, len(values), _SQLITE_ROWS_PER_STATEMENT):
+            chunk = values[offset : offset + _SQLITE_ROWS_PER_STATEMENT]
+            cursor.execute(_sqlite_insert(len(chunk)), [v for row in chunk for v in row])
+        # one writer holds the database (BEGIN IMMEDIATE), so SQLite numbers the rows
+        # max(id)+1, +2, ...; the count proves it, else the ids are read back
+        last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
+        first = last - len(rows) + 1
+        count = cursor.execute(
+            "SELECT count(*) FROM session_events WHERE id BETWEEN ? AND ?", (first, last)
+        ).fetchone()[0]
+        if count == len(rows):
+            return list(range(first, last + 1))
+        found = {
+            (sid, seq): key
+            for key, sid, seq in cursor.execute(
+                "SELECT id, session_id, seq FROM session_events WHERE id >= ?", (first,)
+            )
+        }
+        return [found[(row["session_id"], row["seq"])] for row in rows]
+    finally:
+        cursor.close()
+
+
+def _unseen(connection: Connection, batch: Sequence[PendingEvent]) -> list[PendingEvent]:
+    """The events of ``batch`` whose ``event_id`` is not yet in their session's recent log."""
+    seen: set[tuple[str, str]] = set()
+    for session_id in {event.session_id for event in batch}:
+        recent = (
+            select(session_events.c.data)
+            .where(session_events.c.session_id == session_id)
+            .order_by(session_events.c.seq.desc())
+            .limit(_DEDUPE_WINDOW)
+        )
+        for data in connection.execute(recent).scalars():
+            if isinstance(data, dict) and "event_id" in data:
+                seen.add((session_id, str(data["event_id"])))
+    return [
+        event
+        for event in batch
+        if "event_id" not in event.data
+        or (event.session_id, str(event.data["event_id"])) not in seen
+    ]
 
 
 class SessionCache:

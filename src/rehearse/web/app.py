@@ -29,10 +29,11 @@ from rehearse import __version__
 from rehearse.clock import Clock, ScaledClock
 from rehearse.errors import ConfigurationError
 from rehearse.service.composition import Services
+from rehearse.service.realtime import RealtimeSessionManager
 from rehearse.service.sessions import SessionManager
 from rehearse.settings import get_settings
-from rehearse.web import errors, login
-from rehearse.web.api import interview, links, progress, sessions
+from rehearse.web import errors, login, metrics
+from rehearse.web.api import interview, links, progress, realtime, sessions
 from rehearse.web.guard import EdgeGuard, allowed_hosts_for
 from rehearse.web.redaction import install_redaction, redact
 from rehearse.web.schemas import HealthPublic
@@ -78,7 +79,11 @@ def create_app(
         app.state.services = services
         app.state.auth_enabled = auth
         app.state.accounts = services.accounts if auth else None
+        # the realtime bridge (issue 14): batched writer, notifier, subscriptions
+        rt = app.state.realtime = RealtimeSessionManager(services.manager)
+        await rt.start()
         background = services.background(sweep_seconds=sweep_seconds)
+        background.on_sweep(rt.metrics.sweeps.inc)
         await background.start()
         app.state.ready = True
         try:
@@ -86,6 +91,7 @@ def create_app(
         finally:
             app.state.ready = False
             await background.stop()
+            await rt.aclose()  # writes every queued realtime event first
             await run_in_threadpool(services.close)
 
     app = FastAPI(
@@ -107,6 +113,8 @@ def create_app(
     app.include_router(interview.router)
     app.include_router(stream_router)
     app.include_router(links.router)
+    app.include_router(realtime.router)
+    app.include_router(metrics.router)
     app.include_router(login.router)
     _include_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")

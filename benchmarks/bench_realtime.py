@@ -1,0 +1,374 @@
+"""The realtime bridge: sustained ingestion, call-to-durable latency and cross-worker delivery.
+
+    uv run python benchmarks/bench_realtime.py            # SQLite and PostgreSQL
+    uv run python benchmarks/bench_realtime.py --json     # one object per case
+    uv run python benchmarks/bench_realtime.py --backends sqlite --events 20000
+
+Cases (issue 14):
+
+* ``ingest_saturated``: 32 producers record ``--events`` events over 8 active sessions through
+  :class:`RealtimeSessionManager` (queued calls; every 50th waits for durability, which
+  gives ``p50_ms``/``p99_ms`` from call to commit under load); ``events_per_s`` counts
+  from the first call to the final flush. ``baseline_events_per_s`` is the raw batched
+  ``INSERT`` rate of the same database in the same run: the same rows through
+  SQLAlchemy Core, 500 per transaction, with nothing else (no seq, no session rows).
+* ``ingest_paced_<rate>``: the same, with the load offered at a steady ``--paced-rate``
+  (open loop, below saturation, as live sessions produce it): ``p50_ms``/``p99_ms`` are
+  then the latency a component sees, not the depth of a full queue.
+* ``delivery``: an event posted (REST, 202) to one ``rehearse serve`` process reaching a
+  WebSocket client of another (PostgreSQL, LISTEN/NOTIFY); on SQLite, one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from rehearse import RealtimeSessionManager, SessionManager
+from rehearse.domain.sessions import to_us
+from rehearse.settings import Settings
+from rehearse.storage import open_store
+
+POSTGRES_URL = os.environ.get(
+    "REHEARSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PRODUCERS = 32
+SESSIONS = 8
+SAMPLE_EVERY = 50
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 3),
+    }
+
+
+class Database:
+    """A fresh database per backend: a temporary SQLite file, or a private PostgreSQL schema."""
+
+    def __init__(self, backend: str, folder: Path) -> None:
+        self.backend = backend
+        self.schema = ""
+        if backend == "sqlite":
+            self.url = f"sqlite:///{folder / 'bench.db'}"
+        else:
+            self.schema = f"bench_rt_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(POSTGRES_URL)
+            with admin.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            admin.dispose()
+            url = make_url(POSTGRES_URL).update_query_dict(
+                {"options": f"-csearch_path={self.schema}"}
+            )
+            self.url = url.render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        if self.schema:
+            admin = create_engine(POSTGRES_URL)
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+            admin.dispose()
+
+
+def payload(n: int) -> dict[str, Any]:
+    return {
+        "stream_id": f"mic-{n % 4}",
+        "chunks": 4,
+        "bytes": 3200,
+        "duration_seconds": 0.1,
+        "sample_rate_hz": 16000,
+    }
+
+
+def baseline(url: str, session_ids: list[str], count: int) -> float:
+    """Raw batched INSERT rate: the same rows through the driver, 500 per transaction."""
+    engine = open_store(url).engine
+    now_us = to_us(datetime.now(UTC))
+    marker = "?" if engine.dialect.name == "sqlite" else "%s"
+    statement = (
+        "INSERT INTO session_events (session_id, seq, type, at, actor, data) "
+        f"VALUES ({', '.join([marker] * 6)})"
+    )
+    rows = [
+        (
+            session_ids[i % len(session_ids)],
+            1_000_000 + i,
+            "audio_metadata",
+            now_us,
+            "bench",
+            json.dumps({**payload(i), "event_id": uuid.uuid4().hex}),
+        )
+        for i in range(count)
+    ]
+    raw = engine.raw_connection()
+    try:
+        driver: Any = raw.driver_connection
+        started = time.perf_counter()
+        for offset in range(0, count, 500):
+            cursor = driver.cursor()
+            if engine.dialect.name == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.executemany(statement, rows[offset : offset + 500])
+            cursor.close()
+            driver.commit() if engine.dialect.name != "sqlite" else driver.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+        engine.dispose()
+    return count / elapsed
+
+
+def live_sessions(manager: SessionManager) -> list[str]:
+    ids = []
+    for _ in range(SESSIONS):
+        session = manager.create_session({"candidate_name": "Bench"})
+        manager.start_session(session.id)
+        ids.append(session.id)
+    return ids
+
+
+def paced(url: str, rate: int, seconds: float) -> tuple[float, list[float]]:
+    """Offer ``rate`` events/s (open loop, 8 sessions); every 10th call waits for durability."""
+    manager = SessionManager(open_store(url))
+    ids = live_sessions(manager)
+    latencies: list[float] = []
+
+    async def run() -> float:
+        async with RealtimeSessionManager(manager, settings=Settings()) as rt:
+            for session_id in ids:
+                await rt.get_session(session_id)
+            loop = asyncio.get_running_loop()
+            tasks: list[asyncio.Task[None]] = []
+
+            async def timed(session_id: str, n: int) -> None:
+                started = time.perf_counter()
+                await rt.record_audio_metadata(session_id, payload(n), wait="durable")
+                latencies.append(time.perf_counter() - started)
+
+            total = int(rate * seconds)
+            started = loop.time()
+            tick = 0.005  # offer the load in 5 ms slices
+            n = 0
+            while n < total:
+                due = min(total, int((loop.time() - started + tick) * rate))
+                while n < due:
+                    session_id = ids[n % SESSIONS]
+                    if n % 10 == 0:
+                        tasks.append(asyncio.ensure_future(timed(session_id, n)))
+                    else:
+                        await rt.record_audio_metadata(session_id, payload(n))
+                    n += 1
+                await asyncio.sleep(tick)
+            await rt.flush()
+            await asyncio.gather(*tasks)
+            return total / (loop.time() - started)
+
+    achieved = asyncio.run(run())
+    manager.close()
+    return achieved, latencies
+
+
+def ingest(url: str, count: int) -> tuple[float, list[float], list[str]]:
+    manager = SessionManager(open_store(url))
+    ids = live_sessions(manager)
+    latencies: list[float] = []
+
+    async def run() -> float:
+        async with RealtimeSessionManager(manager, settings=Settings()) as rt:
+            for session_id in ids:
+                await rt.get_session(session_id)  # warm the hot cache, as a live session is
+            per = count // PRODUCERS
+            sampled: list[asyncio.Task[None]] = []
+
+            async def timed(session_id: str, n: int) -> None:
+                started = time.perf_counter()
+                await rt.record_audio_metadata(session_id, payload(n), wait="durable")
+                latencies.append(time.perf_counter() - started)
+
+            async def produce(p: int) -> None:
+                for n in range(per):
+                    session_id = ids[(p + n) % SESSIONS]
+                    if n % SAMPLE_EVERY == 0:
+                        sampled.append(asyncio.ensure_future(timed(session_id, n)))
+                    else:
+                        await rt.record_audio_metadata(session_id, payload(n))
+
+            started = time.perf_counter()
+            await asyncio.gather(*(produce(p) for p in range(PRODUCERS)))
+            await rt.flush()
+            await asyncio.gather(*sampled)
+            return time.perf_counter() - started
+
+    elapsed = asyncio.run(run())
+    written = sum(len(manager.get_events(i, types=["audio_metadata"])) for i in ids)
+    assert written == (count // PRODUCERS) * PRODUCERS, (written, count)
+    manager.close()
+    return written / elapsed, latencies, ids
+
+
+# -- cross-worker delivery --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def call(port: int, method: str, path: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=data,
+        method=method,
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return json.loads(response.read())
+
+
+def serve(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {**os.environ, "REHEARSE_DATA_DIR": str(folder), "REHEARSE_DATABASE_URL": url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rehearse", "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        try:
+            if call(port, "GET", "/readyz") == {"status": "ready"}:
+                return process, port
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def delivery(url: str, folder: Path, backend: str, count: int) -> list[float]:
+    from websockets.sync.client import connect
+
+    first = serve(url, folder / "a")
+    servers = [first] if backend == "sqlite" else [first, serve(url, folder / "b")]
+    post_port, ws_port = servers[0][1], servers[-1][1]
+    try:
+        session = call(post_port, "POST", "/api/v1/sessions", {"candidate_name": "Bench"})
+        sid = session["id"]
+        call(post_port, "POST", f"/api/v1/sessions/{sid}/start")
+        sent: dict[int, float] = {}
+        latencies: list[float] = []
+        with connect(f"ws://127.0.0.1:{ws_port}/api/v1/sessions/{sid}/stream") as ws:
+            done = threading.Event()
+
+            def receive() -> None:
+                while len(latencies) < count:
+                    message = json.loads(ws.recv(timeout=20))
+                    if message["type"] == "event" and message["event"]["type"] == "bench_ping":
+                        n = message["event"]["data"]["n"]
+                        latencies.append(time.perf_counter() - sent[n])
+                done.set()
+
+            reader = threading.Thread(target=receive, daemon=True)
+            reader.start()
+            time.sleep(0.5)  # the replay is over
+            for n in range(count):
+                sent[n] = time.perf_counter()
+                call(
+                    post_port,
+                    "POST",
+                    f"/api/v1/sessions/{sid}/realtime",
+                    [{"type": "bench_ping", "n": n}],
+                )
+                time.sleep(0.01)
+            done.wait(30)
+        return latencies
+    finally:
+        for process, _ in servers:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--events", type=int, default=40_000)
+    parser.add_argument("--deliveries", type=int, default=200)
+    parser.add_argument("--paced-rate", type=int, default=5000, help="events/s offered")
+    parser.add_argument("--paced-seconds", type=float, default=4.0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results: list[dict[str, Any]] = []
+    for backend in args.backends.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            database = Database(backend, folder)
+            try:
+                rate, latencies, ids = ingest(database.url, args.events)
+                raw = baseline(database.url, ids, args.events)
+                results.append(
+                    {
+                        "case": "ingest_saturated",
+                        "backend": backend,
+                        "events_per_s": round(rate),
+                        **percentiles(latencies),
+                        "baseline_events_per_s": round(raw),
+                        "share_of_baseline": round(rate / raw, 3),
+                    }
+                )
+                achieved, latencies = paced(database.url, args.paced_rate, args.paced_seconds)
+                results.append(
+                    {
+                        "case": f"ingest_paced_{args.paced_rate}",
+                        "backend": backend,
+                        "events_per_s": round(achieved),
+                        **percentiles(latencies),
+                        "baseline_events_per_s": round(raw),
+                    }
+                )
+                seen = delivery(database.url, folder, backend, args.deliveries)
+                results.append(
+                    {
+                        "case": "delivery" if backend == "sqlite" else "cross_worker_delivery",
+                        "backend": backend,
+                        "events_per_s": None,
+                        **percentiles(seen),
+                        "delivered": f"{len(seen)}/{args.deliveries}",
+                    }
+                )
+            finally:
+                database.drop()
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"{'case':<22} {'backend':<11} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'raw/s':>9}")
+    for row in results:
+        print(
+            f"{row['case']:<22} {row['backend']:<11} {row['events_per_s'] or '-':>9} "
+            f"{row['p50_ms']:>8} {row['p99_ms']:>8} {row.get('baseline_events_per_s', '-'):>9}"
+        )
+
+
+if __name__ == "__main__":
+    main()

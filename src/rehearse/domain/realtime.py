@@ -1,0 +1,207 @@
+"""What live components report about a session (seed ``002_*``, issue 14).
+
+Seed ``002_*`` names three kinds of update from the real-time parts of an interview:
+audio stream metadata (connection state, chunks, bytes, durations, latency figures),
+context injections (what was put into the AI's context, why, by which component) and
+tool executions (tool, arguments, result, duration, status, error). Each is a pydantic
+model here, validated once when it is recorded, and stored as one event in the
+session's ordinary log; components may also record events of their own type.
+
+Pure: no I/O and no clock (the caller stamps ``at``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rehearse.domain.events import EventType
+from rehearse.errors import ConfigurationError
+
+#: Event names a component may use for its own updates: lower-case words joined by
+#: ``_`` (the events table holds 40 characters); the built-in names are reserved.
+CUSTOM_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class AudioStreamState(StrEnum):
+    """The connection state of a live audio stream."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    STREAMING = "streaming"
+    RECONNECTING = "reconnecting"
+    DISCONNECTED = "disconnected"
+    FINALIZED = "finalized"
+
+
+class ToolStatus(StrEnum):
+    """How a tool execution ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+
+class _Update(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: a unique id of the update (generated when absent): a batch retried after an
+    #: unclear failure (the commit may have landed) is stored once per id.
+    event_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class AudioMetadata(_Update):
+    """Audio stream metadata, never the audio itself (seed ``002_*``).
+
+    Attributes:
+        stream_id: the stream within the session (one per microphone or connection).
+        state: its connection state.
+        chunks: audio chunks received since the previous report.
+        bytes: bytes of audio received since the previous report.
+        duration_seconds: seconds of audio those chunks hold.
+        sample_rate_hz: sample rate, Hz.
+        latency_ms_p50, latency_ms_p99, latency_ms_max: round-trip latency statistics of
+            the stream, milliseconds.
+    """
+
+    stream_id: str = Field(default="main", min_length=1, max_length=64)
+    state: AudioStreamState = AudioStreamState.STREAMING
+    chunks: int = Field(default=0, ge=0)
+    bytes: int = Field(default=0, ge=0)
+    duration_seconds: float = Field(default=0.0, ge=0)
+    sample_rate_hz: int | None = Field(default=None, gt=0, le=384_000)
+    latency_ms_p50: float | None = Field(default=None, ge=0)
+    latency_ms_p99: float | None = Field(default=None, ge=0)
+    latency_ms_max: float | None = Field(default=None, ge=0)
+
+
+class ContextInjection(_Update):
+    """Something put into the AI's context during the interview (seed ``002_*``).
+
+    Attributes:
+        component: which part injected it (``"context_injection_service"``).
+        reason: why (``"candidate asked for a hint"``).
+        content: what was injected (text, at most 20,000 characters).
+        injected_at: when it entered the context, if not when it was recorded.
+        tokens: its size in tokens, when known.
+    """
+
+    component: str = Field(min_length=1, max_length=100)
+    reason: str = Field(default="", max_length=1000)
+    content: str = Field(max_length=20_000)
+    injected_at: datetime | None = None
+    tokens: int | None = Field(default=None, ge=0)
+
+
+class ToolExecution(_Update):
+    """One tool call an agent made (seed ``002_*``: LangGraph tool results).
+
+    Attributes:
+        tool: the tool's name.
+        arguments: its arguments (JSON).
+        result: what it returned (JSON), if anything.
+        duration_ms: how long it ran, milliseconds.
+        status: how it ended.
+        error: the error text, when it failed.
+    """
+
+    tool: str = Field(min_length=1, max_length=100)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    result: Any = None
+    duration_ms: float = Field(default=0.0, ge=0)
+    status: ToolStatus = ToolStatus.SUCCEEDED
+    error: str | None = Field(default=None, max_length=5000)
+
+
+#: The model of each built-in realtime event type.
+MODELS: dict[str, type[_Update]] = {
+    EventType.AUDIO_METADATA.value: AudioMetadata,
+    EventType.CONTEXT_INJECTION.value: ContextInjection,
+    EventType.TOOL_EXECUTION.value: ToolExecution,
+}
+
+#: Names components may not record themselves: every built-in event but the three above.
+RESERVED_TYPES = frozenset(t.value for t in EventType) - set(MODELS)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event waiting to be appended to a session's log by the batch writer.
+
+    Attributes:
+        session_id: the session whose log it joins.
+        type: the event name.
+        at: when it happened (UTC).
+        actor: who reported it (principal id, ``"local"``, ``"system"``).
+        data: JSON details, already validated.
+    """
+
+    session_id: str
+    type: str
+    at: datetime
+    actor: str
+    data: dict[str, Any]
+
+
+def validate_update(kind: str, data: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """The JSON data of a realtime update of ``kind``, validated.
+
+    Built-in kinds (``audio_metadata``, ``context_injection``, ``tool_execution``) are
+    checked against their model; a custom kind needs a name matching
+    :data:`CUSTOM_TYPE` that is not a built-in event, and JSON-ready data.
+
+    Raises:
+        ConfigurationError: an unknown or reserved type, or invalid data; ``errors``
+            name each field (``type`` or ``data.<field>``), its value and what is allowed.
+    """
+    model = MODELS.get(kind)
+    if model is None:
+        _check_custom_type(kind)
+        if isinstance(data, BaseModel):
+            return data.model_dump(mode="json", exclude_none=True)
+        if not isinstance(data, dict):
+            raise _error("data", data, "a JSON object")
+        return data
+    if isinstance(data, model):
+        return data.model_dump(mode="json", exclude_none=True)
+    if isinstance(data, BaseModel):
+        data = data.model_dump()
+    try:
+        return model.model_validate(data).model_dump(mode="json", exclude_none=True)
+    except ValidationError as exc:
+        fields = [_field_error(item) for item in exc.errors()]
+        message = "; ".join(f"{f['field']}={f['value']!r}: {f['message']}" for f in fields)
+        raise ConfigurationError(f"invalid {kind}: {message}", fields) from None
+
+
+def _field_error(item: Any) -> dict[str, Any]:
+    field = ".".join(str(part) for part in item["loc"])
+    value = item.get("input")
+    shown = value if isinstance(value, str | int | float | bool | None) else None
+    return {"field": f"data.{field}" if field else "data", "value": shown, "message": item["msg"]}
+
+
+def _check_custom_type(kind: str) -> None:
+    if not isinstance(kind, str) or not CUSTOM_TYPE.match(kind):
+        raise _error(
+            "type",
+            kind,
+            "audio_metadata, context_injection, tool_execution or a name of "
+            "lower-case letters, digits and _ (at most 40 characters)",
+        )
+    if kind in RESERVED_TYPES:
+        raise _error("type", kind, "a name that is not one of rehearse's own events")
+
+
+def _error(field: str, value: Any, allowed: str) -> ConfigurationError:
+    shown = value if isinstance(value, str | int | float | bool | None) else None
+    return ConfigurationError(
+        f"{field}={shown!r}: not allowed (allowed: {allowed})",
+        [{"field": field, "value": shown, "message": f"allowed: {allowed}"}],
+    )
