@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from rehearse import __version__
+from rehearse.storage.migrate import HEAD_REVISION
 
 
 def run(
@@ -230,7 +231,8 @@ def test_bad_setting_exit_2() -> None:
 
 def test_db_upgrade(db: str) -> None:
     first = run_json("--db", db, "db", "upgrade")
-    assert (first["before"], first["after"]) == (None, "0004")
+    assert (first["before"], first["after"]) == (None, HEAD_REVISION)
     assert (
-        run("--db", db, "db", "upgrade").stdout.strip() == "database is up to date (revision 0004)"
+        run("--db", db, "db", "upgrade").stdout.strip()
+        == f"database is up to date (revision {HEAD_REVISION})"
     )

@@ -80,6 +80,23 @@ class Settings(BaseSettings):
         ai_prices: price table, ``"provider:model"`` (or a pattern such as
             ``"openai:gpt-4o*"``) to :class:`ModelPrice`; given entries are added to
             (and override) :data:`DEFAULT_AI_PRICES`. JSON in the environment.
+        sessions_dir: the folder of session folders (seed ``003_*``: ``SESSIONS_DIR``);
+            empty means ``<data_dir>/sessions``.
+        max_audio_duration_seconds: longest accepted recording, seconds (seed ``003_*``:
+            1200, 20 minutes).
+        max_audio_bytes: largest accepted recording file, bytes (default 50 MB).
+        voice_transcriber: ``"provider:model"`` of the transcriber:
+            ``faster-whisper:tiny.en`` (offline default), ``faster-whisper:base``,
+            ``faster-whisper:/path/to/ctranslate2-model``, ``openai:whisper-1``, ``test:``.
+        voice_openai_base_url: base URL of the OpenAI-compatible transcription endpoint.
+        voice_workers: transcriptions run at once by one worker process (1-16).
+        voice_lease_seconds: how long a worker holds a claimed job without renewing it,
+            seconds; a crashed worker's job is taken over after this (2-3600).
+        voice_max_attempts: tries of one transcription before it is marked failed (1-10).
+        voice_retry_base_seconds: wait before the second try, seconds; it doubles with
+            each try (at most 5 minutes).
+        long_pause_seconds: a silence at least this long counts as a long pause in the
+            speech metrics, seconds (0.3-10).
     """
 
     model_config = SettingsConfigDict(env_prefix="REHEARSE_", extra="ignore")
@@ -97,10 +114,25 @@ class Settings(BaseSettings):
     ai_context_tokens: int = Field(default=6_000, ge=500, le=200_000)
     ai_prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_AI_PRICES))
 
+    sessions_dir: Path | None = None
+    max_audio_duration_seconds: int = Field(default=1200, ge=1, le=4 * 3600)
+    max_audio_bytes: int = Field(default=50_000_000, ge=1_000, le=2_000_000_000)
+    voice_transcriber: str = "faster-whisper:tiny.en"
+    voice_openai_base_url: str = "https://api.openai.com/v1"
+    voice_workers: int = Field(default=1, ge=1, le=16)
+    voice_lease_seconds: float = Field(default=60.0, ge=2, le=3600)
+    voice_max_attempts: int = Field(default=3, ge=1, le=10)
+    voice_retry_base_seconds: float = Field(default=5.0, ge=0, le=300)
+    long_pause_seconds: float = Field(default=1.2, ge=0.3, le=10)
+
     @field_validator("ai_prices")
     @classmethod
     def _merge_prices(cls, value: dict[str, ModelPrice]) -> dict[str, ModelPrice]:
         return {**DEFAULT_AI_PRICES, **value}
+
+    def resolved_sessions_dir(self) -> Path:
+        """The sessions folder in force: ``sessions_dir``, or ``<data_dir>/sessions``."""
+        return self.sessions_dir or self.data_dir / "sessions"
 
     def resolved_database_url(self) -> str:
         """The database URL in force: ``database_url``, or the SQLite file in ``data_dir``."""
