@@ -43,9 +43,9 @@ from rehearse.settings import Settings, get_settings
 from rehearse.storage.voice import Job
 from rehearse.voice.transcribers import (
     Transcriber,
-    detect_pauses,
+    pauses_between,
     quality_flag,
-    speech_seconds_of,
+    speech_segments,
     transcriber_for,
 )
 
@@ -182,8 +182,9 @@ class TranscriptionWorker:
             data = manager.folders.audio_path(job.session_id, entry.stored_filename).read_bytes()
             audio = manager.decode(data)
             transcript = self._retrying()(self.transcriber.transcribe, audio)
-            pauses = detect_pauses(audio.samples, RECORDED_PAUSE_SECONDS)
-            speech = speech_seconds_of(audio.samples)
+            segments = speech_segments(audio.samples)
+            pauses = pauses_between(segments, RECORDED_PAUSE_SECONDS)
+            speech = sum(end - start for start, end in segments)
         except TranscriptionError as exc:
             heartbeat.stop()
             self._fail(job, str(exc))

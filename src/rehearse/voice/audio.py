@@ -194,7 +194,7 @@ def _wav_truncated(data: bytes) -> bool:
     (riff_size,) = struct.unpack("<I", data[4:8])
     # streaming writers (espeak-ng --stdout, some recorders) put 0 or a huge placeholder
     # when the length was unknown: only a plausible size can prove a cut
-    return 0 < riff_size < _WAV_PLACEHOLDER and riff_size + 8 > len(data)
+    return bool(0 < riff_size < _WAV_PLACEHOLDER and riff_size + 8 > len(data))
 
 
 def _ogg_truncated(data: bytes) -> bool:

@@ -331,11 +331,11 @@ def _bad_spec(spec: str, hint: str) -> ConfigurationError:
 # -- pauses and quality -----------------------------------------------------------------------
 
 
-def detect_pauses(samples: np.ndarray[Any, Any], min_pause_seconds: float) -> list[Pause]:
-    """Silences of at least ``min_pause_seconds`` between speech, by Silero VAD.
+def speech_segments(samples: np.ndarray[Any, Any]) -> list[tuple[float, float]]:
+    """Stretches of speech ``(start, end)`` in seconds, by the Silero VAD model.
 
-    Leading and trailing silence is not a pause (the candidate had not started, or had
-    finished). Uses the VAD model inside faster-whisper (ONNX, offline).
+    Uses the model inside faster-whisper (ONNX, offline), with a 250 ms minimum
+    silence and 30 ms padding so that pause lengths are close to the true silences.
     """
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
@@ -343,21 +343,27 @@ def detect_pauses(samples: np.ndarray[Any, Any], min_pause_seconds: float) -> li
         threshold=0.5, min_silence_duration_ms=250, speech_pad_ms=30, min_speech_duration_ms=100
     )
     speech = get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
-    pauses = []
-    for before, after in itertools.pairwise(speech):
-        start, end = before["end"] / SAMPLE_RATE, after["start"] / SAMPLE_RATE
-        if end - start >= min_pause_seconds:
-            pauses.append(Pause(start=round(start, 3), end=round(end, 3)))
-    return pauses
+    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in speech]
 
 
-def speech_seconds_of(samples: np.ndarray[Any, Any]) -> float:
-    """Seconds of speech Silero VAD finds in the samples."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+def pauses_between(
+    segments: Sequence[tuple[float, float]], min_pause_seconds: float
+) -> list[Pause]:
+    """Silences of at least ``min_pause_seconds`` between speech segments.
 
-    options = VadOptions(threshold=0.5, min_silence_duration_ms=250, speech_pad_ms=30)
-    speech = get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
-    return float(sum(s["end"] - s["start"] for s in speech) / SAMPLE_RATE)
+    Leading and trailing silence is not a pause (the candidate had not started, or had
+    finished).
+    """
+    return [
+        Pause(start=round(before[1], 3), end=round(after[0], 3))
+        for before, after in itertools.pairwise(segments)
+        if after[0] - before[1] >= min_pause_seconds
+    ]
+
+
+def detect_pauses(samples: np.ndarray[Any, Any], min_pause_seconds: float) -> list[Pause]:
+    """Silences of at least ``min_pause_seconds`` between speech, by Silero VAD."""
+    return pauses_between(speech_segments(samples), min_pause_seconds)
 
 
 def quality_flag(transcript: Transcript, speech_seconds: float) -> str | None:
