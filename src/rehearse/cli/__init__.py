@@ -23,6 +23,7 @@ from rehearse.cli import (
     serve,
     sessions,
     users,
+    voice,
 )
 from rehearse.cli.context import AppState
 from rehearse.errors import RehearseError, exit_code
@@ -45,6 +46,7 @@ app.add_typer(
 app.add_typer(scoring.app, name="scoring", help="Measure the offline answer evaluator.")
 app.add_typer(users.app, name="users", help="Manage user accounts and their API tokens.")
 app.add_typer(providers.app, name="providers")
+app.add_typer(voice.app, name="voice")
 
 
 def _version(value: bool) -> None:

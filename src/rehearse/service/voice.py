@@ -86,6 +86,7 @@ class VoiceSessionManager:
         self.max_audio_bytes = max_audio_bytes
         self.long_pause_seconds = long_pause_seconds
         self.listeners = list(listeners)
+        self._closer: Callable[[], None] | None = None
 
     @classmethod
     def from_settings(
@@ -101,6 +102,32 @@ class VoiceSessionManager:
             max_audio_bytes=settings.max_audio_bytes,
             long_pause_seconds=settings.long_pause_seconds,
         )
+
+    @classmethod
+    def open(
+        cls, database_url: str | None = None, clock: Clock | None = None
+    ) -> VoiceSessionManager:
+        """A manager on ``database_url`` (default: the settings'), migrating it if needed.
+
+        Call :meth:`close` when done.
+
+        Raises:
+            ConfigurationError: the URL is not usable.
+            DataStoreError: the database cannot be reached or migrated.
+        """
+        from rehearse.storage import open_store
+
+        settings = get_settings()
+        sql_store = open_store(database_url or settings.resolved_database_url())
+        manager = cls.from_settings(VoiceStore(sql_store.engine), settings, clock)
+        manager._closer = sql_store.close
+        return manager
+
+    def close(self) -> None:
+        """Release the database connections a manager from :meth:`open` holds."""
+        if self._closer is not None:
+            self._closer()
+            self._closer = None
 
     # -- sessions ------------------------------------------------------------------
 
