@@ -32,6 +32,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -106,6 +107,13 @@ class VoiceStore:
         """
         closed: list[VoiceSession] = []
         with self._write(f"create voice session {session.id}") as connection:
+            if connection.dialect.name == "postgresql":
+                # creates of one chat queue here: the partial unique index alone would
+                # make concurrent ones fail and retry (SQLite writers are serial already)
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                    {"key": f"rehearse.voice_sessions.chat:{session.chat_id}"},
+                )
             rows = connection.execute(
                 select(voice_sessions)
                 .where(
