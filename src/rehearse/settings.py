@@ -97,6 +97,10 @@ class Settings(BaseSettings):
             each try (at most 5 minutes).
         long_pause_seconds: a silence at least this long counts as a long pause in the
             speech metrics, seconds (0.3-10).
+        voice_bot_token_hashes: SHA-256 hex digests of the chat-bot tokens the voice
+            webhook accepts (``POST /api/v1/voice/{chat_id}/messages``); empty turns the
+            webhook off. JSON list in the environment.
+        voice_worker_in_serve: ``rehearse serve`` also runs one transcription worker.
     """
 
     model_config = SettingsConfigDict(env_prefix="REHEARSE_", extra="ignore")
@@ -124,6 +128,19 @@ class Settings(BaseSettings):
     voice_max_attempts: int = Field(default=3, ge=1, le=10)
     voice_retry_base_seconds: float = Field(default=5.0, ge=0, le=300)
     long_pause_seconds: float = Field(default=1.2, ge=0.3, le=10)
+    voice_bot_token_hashes: list[str] = Field(default_factory=list)
+    voice_worker_in_serve: bool = True
+
+    @field_validator("voice_bot_token_hashes")
+    @classmethod
+    def _hex_digests(cls, value: list[str]) -> list[str]:
+        for digest in value:
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+                raise ValueError(
+                    "each entry must be the SHA-256 hex digest of a bot token (64 hex "
+                    "characters), never the token itself"
+                )
+        return [digest.lower() for digest in value]
 
     @field_validator("ai_prices")
     @classmethod

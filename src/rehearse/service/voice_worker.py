@@ -120,6 +120,8 @@ class TranscriptionWorker:
     def run_once(self) -> bool:
         """Claim and settle one ready job; ``False`` when none was ready."""
         now = self.manager.clock.now()
+        if not self.manager.store.has_ready(now):
+            return False
         job = self.manager.store.claim(self.owner, now, now + timedelta(seconds=self.lease_seconds))
         if job is None:
             return False
@@ -284,3 +286,34 @@ class _Heartbeat:
         self._stop.set()
         if self._thread is not threading.current_thread():
             self._thread.join()
+
+
+def start_in_background(database_url: str | None = None) -> Callable[[], None]:
+    """Run one worker (``voice_*`` settings) in a daemon thread; returns ``stop()``.
+
+    What ``rehearse serve`` uses (setting ``voice_worker_in_serve``). A worker that
+    cannot start (an unusable ``voice_transcriber``) logs why and does not stop the
+    server: recordings wait in the queue for ``rehearse voice work``.
+    """
+    stop = threading.Event()
+    try:
+        manager = VoiceSessionManager.open(database_url)
+        worker = TranscriptionWorker.from_settings(manager)
+    except RehearseError as exc:
+        log.warning("voice worker not started: %s", exc)
+        return stop.set
+
+    def run() -> None:
+        try:
+            worker.run(stop)
+        finally:
+            manager.close()
+
+    thread = threading.Thread(target=run, name="voice-worker", daemon=True)
+    thread.start()
+
+    def stop_and_wait() -> None:
+        stop.set()
+        thread.join(timeout=30)
+
+    return stop_and_wait

@@ -283,20 +283,24 @@ class VoiceStore:
 
     # -- the queue --------------------------------------------------------------------
 
+    def has_ready(self, now: datetime) -> bool:
+        """Whether a job is ready; a read, so idle workers never take the write lock."""
+        with self._read("look for transcription jobs") as connection:
+            row = connection.execute(
+                select(voice_jobs.c.id).where(_ready(now)).limit(1)
+            ).one_or_none()
+        return row is not None
+
     def claim(self, owner: str, now: datetime, lease_until: datetime) -> Job | None:
         """Lease the oldest ready job to ``owner`` until ``lease_until``; ``None`` if none.
 
         Ready: queued and due (``available_at <= now``), or leased with an expired lease
         (its worker died). The entry becomes ``processing``.
         """
-        ready = or_(
-            and_(voice_jobs.c.status == "queued", voice_jobs.c.available_at <= now),
-            and_(voice_jobs.c.status == "leased", voice_jobs.c.lease_expires_at <= now),
-        )
         with self._write("claim a transcription job") as connection:
             row = connection.execute(
                 select(voice_jobs.c.id, voice_jobs.c.session_id, voice_jobs.c.sequence)
-                .where(ready)
+                .where(_ready(now))
                 .order_by(voice_jobs.c.available_at, voice_jobs.c.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -389,6 +393,13 @@ class VoiceStore:
         if row is None:
             raise LookupError(f"voice session {session_id} has no job for audio {sequence}")
         return str(row.status), int(row.attempts)
+
+
+def _ready(now: datetime) -> Any:
+    return or_(
+        and_(voice_jobs.c.status == "queued", voice_jobs.c.available_at <= now),
+        and_(voice_jobs.c.status == "leased", voice_jobs.c.lease_expires_at <= now),
+    )
 
 
 def _held(job: Job) -> tuple[Any, ...]:
