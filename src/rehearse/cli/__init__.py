@@ -22,6 +22,7 @@ from rehearse.cli import (
     scoring,
     serve,
     sessions,
+    spoken,
     users,
     voice,
 )
@@ -39,6 +40,7 @@ app.command("serve")(serve.serve)
 app.command("interview")(interview.interview)
 app.command("report")(report.report)
 app.add_typer(sessions.app, name="sessions")
+sessions.app.command("add-audio")(spoken.add_audio)
 app.add_typer(db.app, name="db")
 app.add_typer(
     questions.app, name="questions", help="List, validate and import interview questions."

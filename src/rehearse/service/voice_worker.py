@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import tenacity
 
@@ -37,22 +36,13 @@ from rehearse.domain.voice import (
     transcript_name,
 )
 from rehearse.errors import RehearseError, TranscriptionError
-from rehearse.scoring.speech import speech_metrics
+from rehearse.service.speech_analysis import analyse
 from rehearse.service.voice import VoiceSessionManager
 from rehearse.settings import Settings, get_settings
 from rehearse.storage.voice import Job
-from rehearse.voice.transcribers import (
-    Transcriber,
-    pauses_between,
-    quality_flag,
-    speech_segments,
-    transcriber_for,
-)
+from rehearse.voice.transcribers import Transcriber, transcriber_for
 
 log = logging.getLogger("rehearse.voice.worker")
-
-#: Pauses shorter than this are not kept in a transcript's details, seconds.
-RECORDED_PAUSE_SECONDS = 0.5
 
 
 class TranscriptionWorker:
@@ -183,10 +173,12 @@ class TranscriptionWorker:
         try:
             data = manager.folders.audio_path(job.session_id, entry.stored_filename).read_bytes()
             audio = manager.decode(data)
-            transcript = self._retrying()(self.transcriber.transcribe, audio)
-            segments = speech_segments(audio.samples)
-            pauses = pauses_between(segments, RECORDED_PAUSE_SECONDS)
-            speech = sum(end - start for start, end in segments)
+            analysis = analyse(
+                audio,
+                self.transcriber,
+                long_pause_seconds=manager.long_pause_seconds,
+                retrying=self._retrying(),
+            )
         except TranscriptionError as exc:
             heartbeat.stop()
             self._fail(job, str(exc))
@@ -197,29 +189,13 @@ class TranscriptionWorker:
             return
         finally:
             heartbeat.stop()
-        flag = quality_flag(transcript, speech)
-        metrics = speech_metrics(
-            transcript.words,
-            pauses,
-            audio.duration_seconds,
-            long_pause_seconds=manager.long_pause_seconds,
-        )
         name = transcript_name(job.sequence)
-        details: dict[str, Any] = {
-            "text": transcript.text,
-            "transcriber": transcript.transcriber,
-            "language": transcript.language,
-            "confidence": round(transcript.confidence, 4),
-            "speech_seconds": round(speech, 3),
-            "quality_flag": flag,
-            "words": [w.model_dump() for w in transcript.words],
-            "pauses": [p.model_dump() for p in pauses],
-            "metrics": metrics.model_dump(mode="json"),
-        }
         if heartbeat.lost:
             log.warning("voice job %s: lease lost, result dropped", job.id)
             return
-        manager.folders.write_transcript(job.session_id, name, transcript.text, details)
+        manager.folders.write_transcript(
+            job.session_id, name, analysis.transcript.text, analysis.details()
+        )
         now = manager.clock.now()
         if not manager.store.complete(job, now, TranscriptionStatus.DONE, name, None):
             log.warning("voice job %s: lease lost before commit, result dropped", job.id)
