@@ -7,13 +7,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from rehearse.cli import main
+from rehearse.clock import FakeClock
 from rehearse.domain.config import SessionConfig
 from rehearse.errors import AudioRejectedError, InvalidStateError
 from rehearse.service.sessions import SessionManager
 from rehearse.service.spoken_answers import SpokenAnswers
+from rehearse.settings import get_settings
+from rehearse.storage import SQLStore
 from rehearse.voice.transcribers import ScriptedTranscriber
+from rehearse.web import create_app
 
 ANSWER = (
     "um I would put an index on the column we filter by so the database can find the rows "
@@ -106,3 +111,27 @@ def test_sessions_add_audio_command(
     printed = json.loads(out)
     assert printed["stored_filename"] == "001_audio.ogg" and printed["transcript"] == ANSWER
     assert printed["scored"] is True and printed["metrics"]["filler_count"] == 1
+
+
+def test_post_audio_answers_the_current_question(
+    store: SQLStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, short_clip: bytes
+) -> None:
+    monkeypatch.setenv("REHEARSE_VOICE_TRANSCRIBER", f"test:{ANSWER}")
+    monkeypatch.setenv("REHEARSE_MAX_AUDIO_BYTES", "100000")
+    get_settings.cache_clear()
+    manager = SessionManager(store, clock)
+    session_id = active_session(manager)
+    app = create_app(lambda: manager, sweep_seconds=0)
+    with TestClient(app) as client:
+        url = f"/api/v1/sessions/{session_id}/audio"
+        response = client.post(url, files={"file": ("a.ogg", short_clip, "audio/ogg")})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["transcript"] == ANSWER and body["scored"] is True
+        assert body["next_question"] is not None
+        bad = client.post(url, files={"file": ("a.ogg", b"nope" * 100, "audio/ogg")})
+        assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "audio"
+        big = client.post(url, files={"file": ("a.ogg", bytes(200_000), "audio/ogg")})
+        assert big.status_code == 413
+        missing = client.post("/api/v1/sessions/nope/audio", files={"file": ("a", short_clip)})
+        assert missing.status_code == 404

@@ -27,6 +27,7 @@ from rehearse import __version__
 from rehearse.service.sessions import SessionManager
 from rehearse.web import errors, login
 from rehearse.web.api import interview, sessions
+from rehearse.web.api import spoken as spoken_api
 from rehearse.web.api import voice as voice_api
 from rehearse.web.stream import router as stream_router
 
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(stream_router)
     app.include_router(login.router)
     app.include_router(voice_api.router)
+    app.include_router(spoken_api.router)
     _include_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
