@@ -135,3 +135,30 @@ def test_post_audio_answers_the_current_question(
         assert big.status_code == 413
         missing = client.post("/api/v1/sessions/nope/audio", files={"file": ("a", short_clip)})
         assert missing.status_code == 404
+
+
+def test_terminal_audio_command(
+    manager: SessionManager,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    short_clip: bytes,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from rehearse.cli import interview as terminal
+
+    monkeypatch.setenv("REHEARSE_VOICE_TRANSCRIBER", f"test:{ANSWER}")
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    clip = tmp_path / "My Answer.ogg"
+    clip.write_bytes(short_clip)
+    session_id = active_session(manager)
+    first = manager.next_question(session_id)
+    assert first is not None
+    typed = iter(["/audio /no/such/file.ogg", f"/audio {clip}", "/end"])
+    monkeypatch.setattr("builtins.input", lambda _prompt="": next(typed))
+    terminal._run(manager, session_id)
+    out = capsys.readouterr().out
+    assert "cannot read /no/such/file.ogg" in out
+    assert f"Transcript: {ANSWER}" in out
+    answered = manager.get_plan(session_id).item(session_id, first.id)
+    assert answered.status == "answered"

@@ -8,7 +8,8 @@ import typer
 
 from rehearse.cli.context import manager as session_manager
 from rehearse.cli.render import console, emit_json
-from rehearse.errors import ConfigurationError
+from rehearse.errors import ConfigurationError, RehearseError
+from rehearse.service.sessions import SessionManager
 from rehearse.voice.audio import read_limited
 
 
@@ -63,3 +64,41 @@ def add_audio(
         )
     if result.outcome is not None and result.outcome.evaluation is not None:
         console.print(f"score: {result.outcome.evaluation.score}/100")
+
+
+def terminal_answer(manager: SessionManager, session_id: str, item_id: str, path: str) -> None:
+    """``/audio FILE`` in ``rehearse interview``: answer the question shown by voice.
+
+    Problems (no such file, audio refused, a failed transcriber) print one line and the
+    question stays open, so the candidate can type or try another file.
+    """
+    from rehearse.service.spoken_answers import SpokenAnswers
+
+    if not path:
+        console.print("Usage: /audio FILE (an ogg, webm, wav, mp3 or m4a recording)")
+        return
+    file = Path(path).expanduser()
+    try:
+        spoken = SpokenAnswers(manager)
+        data = read_limited(file, spoken.settings.max_audio_bytes)
+        result = spoken.answer(session_id, data, question_id=item_id, filename=file.name)
+    except OSError as exc:
+        console.print(f"[red]cannot read {file}: {exc.strerror}[/]")
+        return
+    except RehearseError as exc:
+        console.print(f"[red]{exc}[/]")
+        return
+    metrics = result.analysis.metrics
+    console.print(f"Transcript: {result.analysis.transcript.text}")
+    console.print(
+        f"{metrics.words_per_minute:.0f} words per minute, {metrics.filler_count} fillers, "
+        f"{metrics.long_pause_count} long pauses"
+    )
+    if result.analysis.quality_flag:
+        console.print(f"[yellow]Not scored: {result.analysis.quality_flag}. Type or re-record.[/]")
+    elif result.outcome is not None and result.outcome.evaluation is not None:
+        mode = result.outcome.session.config.mode.value
+        if mode == "practice":
+            console.print(f"[bold]Score {result.outcome.evaluation.score}/100.[/]")
+        else:
+            console.print("Answer saved.")
