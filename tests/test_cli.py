@@ -11,6 +11,7 @@ import pytest
 
 from command_line import run, run_json, run_process
 from rehearse import __version__
+from rehearse.storage.migrate import HEAD_REVISION
 
 
 @pytest.fixture
@@ -238,9 +239,10 @@ def test_bad_setting_exit_2() -> None:
 def test_db_upgrade(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'empty.db'}"
     first = run_json("--db", db, "db", "upgrade")
-    assert (first["before"], first["after"]) == (None, "0005")
+    assert (first["before"], first["after"]) == (None, HEAD_REVISION)
     assert (
-        run("--db", db, "db", "upgrade").stdout.strip() == "database is up to date (revision 0005)"
+        run("--db", db, "db", "upgrade").stdout.strip()
+        == f"database is up to date (revision {HEAD_REVISION})"
     )
 
 

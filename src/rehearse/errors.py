@@ -270,3 +270,34 @@ def exit_code(error: RehearseError) -> int:
         if cls in EXIT_CODES:
             return EXIT_CODES[cls]
     return 1
+
+
+class AudioRejectedError(ConfigurationError):
+    """A recording cannot be accepted; nothing of it was stored.
+
+    Attributes:
+        reason: ``unknown_format``, ``corrupt``, ``truncated``, ``empty``, ``too_long``
+            or ``too_large``.
+        limit: the limit broken, for ``too_long`` (seconds) and ``too_large`` (bytes).
+    """
+
+    def __init__(self, reason: str, message: str, limit: float | None = None) -> None:
+        super().__init__(
+            f"audio: {message}", [{"field": "audio", "value": reason, "message": message}]
+        )
+        self.reason = reason
+        self.limit = limit
+
+
+class TranscriptionError(RehearseError):
+    """A transcriber failed on one recording.
+
+    Attributes:
+        transient: ``True`` when trying again later may work (a timeout, HTTP 429 or 5xx,
+            a refused connection); ``False`` when it never will (bad credentials, audio
+            the provider refuses).
+    """
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient

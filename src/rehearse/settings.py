@@ -101,6 +101,27 @@ class Settings(BaseSettings):
             while the database is down, seconds.
         redis_url: Redis for cross-worker wake-ups (``redis://host:6379/0``); empty
             means PostgreSQL LISTEN/NOTIFY (or in-process on SQLite).
+        sessions_dir: the folder of session folders (seed ``003_*``: ``SESSIONS_DIR``);
+            empty means ``<data_dir>/sessions``.
+        max_audio_duration_seconds: longest accepted recording, seconds (seed ``003_*``:
+            1200, 20 minutes).
+        max_audio_bytes: largest accepted recording file, bytes (default 50 MB).
+        voice_transcriber: ``"provider:model"`` of the transcriber:
+            ``faster-whisper:tiny.en`` (offline default), ``faster-whisper:base``,
+            ``faster-whisper:/path/to/ctranslate2-model``, ``openai:whisper-1``, ``test:``.
+        voice_openai_base_url: base URL of the OpenAI-compatible transcription endpoint.
+        voice_workers: transcriptions run at once by one worker process (1-16).
+        voice_lease_seconds: how long a worker holds a claimed job without renewing it,
+            seconds; a crashed worker's job is taken over after this (2-3600).
+        voice_max_attempts: tries of one transcription before it is marked failed (1-10).
+        voice_retry_base_seconds: wait before the second try, seconds; it doubles with
+            each try (at most 5 minutes).
+        long_pause_seconds: a silence at least this long counts as a long pause in the
+            speech metrics, seconds (0.3-10).
+        voice_bot_token_hashes: SHA-256 hex digests of the chat-bot tokens the voice
+            webhook accepts (``POST /api/v1/voice/{chat_id}/messages``); empty turns the
+            webhook off. JSON list in the environment.
+        voice_worker_in_serve: ``rehearse serve`` also runs one transcription worker.
     """
 
     model_config = SettingsConfigDict(env_prefix="REHEARSE_", extra="ignore")
@@ -147,10 +168,38 @@ class Settings(BaseSettings):
     realtime_shutdown_seconds: float = Field(default=30.0, ge=0, le=3600)
     redis_url: str = ""
 
+    sessions_dir: Path | None = None
+    max_audio_duration_seconds: int = Field(default=1200, ge=1, le=4 * 3600)
+    max_audio_bytes: int = Field(default=50_000_000, ge=1_000, le=2_000_000_000)
+    voice_transcriber: str = "faster-whisper:tiny.en"
+    voice_openai_base_url: str = "https://api.openai.com/v1"
+    voice_workers: int = Field(default=1, ge=1, le=16)
+    voice_lease_seconds: float = Field(default=60.0, ge=2, le=3600)
+    voice_max_attempts: int = Field(default=3, ge=1, le=10)
+    voice_retry_base_seconds: float = Field(default=5.0, ge=0, le=300)
+    long_pause_seconds: float = Field(default=1.2, ge=0.3, le=10)
+    voice_bot_token_hashes: list[str] = Field(default_factory=list)
+    voice_worker_in_serve: bool = True
+
+    @field_validator("voice_bot_token_hashes")
+    @classmethod
+    def _hex_digests(cls, value: list[str]) -> list[str]:
+        for digest in value:
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+                raise ValueError(
+                    "each entry must be the SHA-256 hex digest of a bot token (64 hex "
+                    "characters), never the token itself"
+                )
+        return [digest.lower() for digest in value]
+
     @field_validator("ai_prices")
     @classmethod
     def _merge_prices(cls, value: dict[str, ModelPrice]) -> dict[str, ModelPrice]:
         return {**DEFAULT_AI_PRICES, **value}
+
+    def resolved_sessions_dir(self) -> Path:
+        """The sessions folder in force: ``sessions_dir``, or ``<data_dir>/sessions``."""
+        return self.sessions_dir or self.data_dir / "sessions"
 
     def resolved_database_url(self) -> str:
         """The database URL in force: ``database_url``, or the SQLite file in ``data_dir``."""

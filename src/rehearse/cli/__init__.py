@@ -54,6 +54,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "users": LazyCommand("users", "app", "Manage user accounts and their API tokens."),
     "providers": LazyCommand("providers", "app"),
     "progress": LazyCommand("progress", "app"),
+    "voice": LazyCommand("voice", "app"),
     "export": LazyCommand("userdata", "export"),
     "import": LazyCommand("userdata", "import_"),
 }

@@ -31,6 +31,7 @@ from rehearse.service.sessions import SessionManager
 HELP = """\
 Type your answer over as many lines as you like; an empty line submits it.
   /skip    skip this question (it counts 0)
+  /audio FILE  answer by voice: a recording (ogg, webm, wav, mp3, m4a) is transcribed
   /pause   pause the interview (the clock stops)
   /resume  resume after a pause
   /end     end the interview now and see the report
@@ -59,7 +60,9 @@ def _read_answer() -> str:
     while True:
         line = _read_line("> " if not lines else "  ")
         if not lines and line.strip().startswith("/"):
-            return line.strip().lower()
+            command = line.strip()
+            # a file name keeps its case
+            return command if command.lower().startswith("/audio") else command.lower()
         if not line.strip():
             if lines:
                 return "\n".join(lines)
@@ -127,6 +130,11 @@ def _run(mgr: SessionManager, session_id: str) -> None:
             if not _wait_for_resume(mgr, session_id):
                 mgr.end_session(session_id)
                 return
+            continue
+        if entry.lower().startswith("/audio"):
+            from rehearse.cli.spoken import terminal_answer
+
+            terminal_answer(mgr, session_id, item.id, entry[len("/audio") :].strip())
             continue
         if entry.startswith("/"):
             console.print(f"Unknown command {entry}; /help lists them.")

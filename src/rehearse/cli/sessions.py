@@ -211,3 +211,13 @@ def sweep(
         console.print(f"expired {len(expired)} session(s)")
         for expired_id in expired:
             console.print(f"  {expired_id}")
+
+
+def _add_audio_command() -> None:
+    """``rehearse sessions add-audio``: answer by voice (issue 13, cli/spoken.py)."""
+    from rehearse.cli import spoken
+
+    app.command("add-audio")(spoken.add_audio)
+
+
+_add_audio_command()

@@ -19,6 +19,12 @@ from rehearse.errors import ConfigurationError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _SAFE = re.compile(r"[^a-zA-Z0-9_-]+")
+# file names keep their extension's dot; a leading dot (".", "..", hidden) is dropped
+_SAFE_FILE = re.compile(r"[^a-zA-Z0-9_.-]+")
+
+
+def _safe_file_name(name: str) -> str:
+    return _SAFE_FILE.sub("-", name).lstrip(".") or "file"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -62,7 +68,7 @@ class SessionFolders:
         self, session_id: str, kind: str, name: str, data: bytes, info: dict[str, Any]
     ) -> Path:
         """Store ``data`` as ``<kind>/<name>`` and list it in ``metadata.json`` (both atomic)."""
-        target = self.folder(session_id) / kind / _SAFE.sub("-", name)
+        target = self.folder(session_id) / kind / _safe_file_name(name)
         write_atomic(target, data)
         with self._lock:
             metadata = self.metadata(session_id)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -323,4 +325,81 @@ audit_log = Table(
     Column("subject_sha256", String(64), nullable=False),
     Column("details", JSON, nullable=False),
     Index("ix_audit_log_at", "at"),
+)
+
+
+# -- voice (migration 0006, seed 003_*): voice sessions, audio entries, transcription jobs ---
+
+voice_sessions = Table(
+    "voice_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("last_sequence", Integer, nullable=False),  # gap-free: bumped in add_audio's txn
+    Column("errors", JSON, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+    Column("finalized_at", Instant),
+    Index("ix_voice_sessions_created", "created_at", "id"),
+    Index("ix_voice_sessions_chat_state", "chat_id", "state"),
+    # at most one collecting session per chat, even with two create_session at once
+    Index(
+        "uq_voice_sessions_collecting",
+        "chat_id",
+        unique=True,
+        sqlite_where=text("state = 'collecting'"),
+        postgresql_where=text("state = 'collecting'"),
+    ),
+)
+
+voice_audio_entries = Table(
+    "voice_audio_entries",
+    metadata,
+    Column("session_id", String(64), ForeignKey("voice_sessions.id"), primary_key=True),
+    Column("sequence", Integer, primary_key=True),
+    Column("original_filename", String(200)),
+    Column("stored_filename", String(40), nullable=False),
+    Column("mime_type", String(40), nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("transcription_status", String(16), nullable=False),
+    Column("transcript_filename", String(40)),
+    Column("error", String(2000)),
+    Column("created_at", Instant, nullable=False),
+)
+
+# The durable queue: one row per entry to transcribe, claimed with a lease.
+voice_jobs = Table(
+    "voice_jobs",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("session_id", String(64), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | leased | done | failed
+    Column("attempts", Integer, nullable=False),
+    Column("available_at", Instant, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", Instant),
+    Column("last_error", String(2000)),
+    Column("created_at", Instant, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+    ForeignKeyConstraint(
+        ["session_id", "sequence"],
+        ["voice_audio_entries.session_id", "voice_audio_entries.sequence"],
+        name="fk_voice_jobs_entry",
+    ),
+    UniqueConstraint("session_id", "sequence", name="uq_voice_jobs_entry"),
+    Index("ix_voice_jobs_ready", "status", "available_at"),
+)
+
+voice_events = Table(
+    "voice_events",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("session_id", String(64), ForeignKey("voice_sessions.id"), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("details", JSON, nullable=False),
+    Index("ix_voice_events_session", "session_id", "id"),
 )

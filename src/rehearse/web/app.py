@@ -34,6 +34,8 @@ from rehearse.service.sessions import SessionManager
 from rehearse.settings import get_settings
 from rehearse.web import errors, login, metrics
 from rehearse.web.api import interview, links, progress, realtime, sessions
+from rehearse.web.api import spoken as spoken_api
+from rehearse.web.api import voice as voice_api
 from rehearse.web.guard import EdgeGuard, allowed_hosts_for
 from rehearse.web.redaction import install_redaction, redact
 from rehearse.web.schemas import HealthPublic
@@ -106,6 +108,7 @@ def create_app(
         allowed_hosts=allowed_hosts,
         max_body_bytes=max_body_bytes or settings.max_body_bytes,
         max_upload_bytes=max_upload_bytes or settings.max_upload_bytes,
+        max_audio_bytes=settings.max_audio_bytes,
     )
     app.add_middleware(RequestLog)
     app.include_router(progress.router)  # before sessions: /sessions/compare is not an id
@@ -116,6 +119,8 @@ def create_app(
     app.include_router(realtime.router)
     app.include_router(metrics.router)
     app.include_router(login.router)
+    app.include_router(voice_api.router)
+    app.include_router(spoken_api.router)
     _include_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 

@@ -28,6 +28,12 @@ from rehearse.web.auth import check_host, check_origin, resolve_principal
 from rehearse.web.errors import PayloadTooLargeError, error_response
 
 UPLOAD_PATH = re.compile(r"^/api/v1/sessions/[^/]+/questions/.+/whiteboard$")
+#: Spoken answers and chat-bot voice notes: multipart audio up to ``max_audio_bytes``.
+AUDIO_PATH = re.compile(r"^/api/v1/(sessions/[^/]+/audio|voice/[^/]+/messages)$")
+#: The chat-bot webhook signs in with its own bot token (checked before its body is read).
+BOT_PATH = re.compile(r"^/api/v1/voice/[^/]+/messages$")
+#: Room for the multipart envelope around an audio file, bytes.
+MULTIPART_OVERHEAD = 64 * 1024
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_ADDRESSES = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 (names, not a bind)
 
@@ -63,6 +69,9 @@ class EdgeGuard:
             ``None`` checks nothing (an app built in-process for tests), ``"*"`` allows any.
         max_body_bytes: limit of every request body but uploads, bytes.
         max_upload_bytes: limit of a whiteboard upload, bytes.
+        max_audio_bytes: limit of an audio file posted to the audio routes, bytes (the
+            multipart envelope may add :data:`MULTIPART_OVERHEAD`; the route itself then
+            refuses a file over the limit by name).
     """
 
     def __init__(
@@ -72,16 +81,20 @@ class EdgeGuard:
         allowed_hosts: Collection[str] | None,
         max_body_bytes: int,
         max_upload_bytes: int,
+        max_audio_bytes: int = 0,
     ) -> None:
         self.app = app
         self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts is not None else None
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.max_audio_bytes = max_audio_bytes
 
     def limit_for(self, scope: Scope) -> int:
         """The body limit of a request, bytes."""
         if scope.get("method") == "PUT" and UPLOAD_PATH.match(scope["path"]):
             return self.max_upload_bytes
+        if scope.get("method") == "POST" and AUDIO_PATH.match(scope["path"]):
+            return max(self.max_audio_bytes + MULTIPART_OVERHEAD, self.max_body_bytes)
         return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,15 +110,22 @@ class EdgeGuard:
                 await self.app(scope, receive, send)
                 return
             check_origin(connection)
-            if scope["path"].startswith("/api/") and connection.app.state.auth_enabled:
+            signed_in = not BOT_PATH.match(scope["path"])  # the bot webhook has its own token
+            if (
+                scope["path"].startswith("/api/")
+                and connection.app.state.auth_enabled
+                and signed_in
+            ):
                 # a credential lookup is database I/O: off the event loop
                 principal = await run_in_threadpool(resolve_principal, connection)
                 scope.setdefault("state", {})["principal"] = principal
             limit = self.limit_for(scope)
             declared = _content_length(connection)
             if declared is not None and declared > limit:
+                audio = AUDIO_PATH.match(scope["path"]) is not None
+                setting = " (max_audio_bytes and its multipart envelope)" if audio else ""
                 raise PayloadTooLargeError(
-                    f"request body is {declared} bytes; at most {limit} allowed here"
+                    f"request body is {declared} bytes; at most {limit} allowed here{setting}"
                 )
         except RehearseError as error:
             if scope["type"] == "websocket":

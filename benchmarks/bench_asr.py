@@ -1,0 +1,341 @@
+"""Speech recognition on generated interview answers: WER, fillers, pauses, pace, speed.
+
+    uv run python benchmarks/bench_asr.py                 # faster-whisper:tiny.en, 23 clips
+    uv run python benchmarks/bench_asr.py --json          # for machines
+    uv run python benchmarks/bench_asr.py --transcribers faster-whisper:tiny.en test: --clips 8
+
+The clips are made on the spot with espeak-ng: 23 interview answers of 10-40 s, five
+voices, 130-170 words per minute, with "um"/"uh" fillers and 2-3 s pauses between parts.
+Each part is spoken separately and joined with silence of known length, so the true
+text, the true pauses and the true speaking rate are exact. For each transcriber it
+reports word error rate (jiwer, lower case, punctuation removed), filler recall and
+precision, pause detection F1 (Silero VAD, pauses >= 1.2 s, matched within 0.5 s), the
+words-per-minute error of the speech metrics, and the real-time factor (transcription
+seconds per audio second). Baselines measured in the same run: pauses from word-timing
+gaps instead of the VAD, and filler recall of the same model without the filler prompt.
+Decode time per format is PyAV decoding to 16 kHz mono, milliseconds per audio minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jiwer
+import numpy as np
+import numpy.typing as npt
+
+from rehearse.domain.voice import Pause, Word
+from rehearse.scoring.speech import speech_metrics
+from rehearse.service.speech_analysis import drop_words_in_silence
+from rehearse.voice.audio import SAMPLE_RATE, DecodedAudio, decode_audio
+from rehearse.voice.samples import encode, speak, to_samples
+from rehearse.voice.transcribers import (
+    FasterWhisperTranscriber,
+    Transcriber,
+    detect_pauses,
+    speech_segments,
+    transcriber_for,
+)
+
+VOICES = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029"]
+RATES = [130, 140, 150, 160, 170]
+FILLERS = ("um", "uh")
+LONG_PAUSE = 1.2
+
+# Interview-answer parts; {f} marks where a filler is spoken.
+PARTS = [
+    "{f} I would start by asking how many requests per second we expect.",
+    "Then I would put a cache in front of the database to keep reads fast.",
+    "{f} the queue takes the slow writes, so the user never waits for them.",
+    "We measured the latency of every endpoint before we changed anything.",
+    "My role was to lead the migration and to keep the team informed.",
+    "{f} the result was a forty percent drop in response time.",
+    "I would shard the table by customer so that no single node gets too hot.",
+    "When the deadline moved, I split the work into smaller releases.",
+    "{f} an index on the email column turns that scan into a lookup.",
+    "I learned to write the test first and to ask for review early.",
+    "The main trade-off is consistency against availability during a partition.",
+    "{f} I would monitor the error rate and roll back if it grows.",
+    "We agreed on a simple interface and then each team built its own part.",
+    "{f} binary search halves the range on every step until it finds the value.",
+    "I told my manager about the risk the same day I found it.",
+    "The service reads the event log from its last position, so nothing is lost.",
+]
+
+
+@dataclass
+class Clip:
+    """One generated answer with its ground truth."""
+
+    name: str
+    samples: npt.NDArray[np.float32]
+    text: str
+    fillers: int
+    pauses: list[Pause]
+    true_wpm: float
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+def _trim(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    loud = np.flatnonzero(np.abs(samples) > 0.01)
+    return samples[loud[0] : loud[-1] + 1] if len(loud) else samples
+
+
+def make_clips(count: int) -> list[Clip]:
+    """``count`` answers of 2-5 parts each, with fillers and 2-3 s pauses between parts."""
+    clips = []
+    rng = np.random.default_rng(13)
+    for n in range(count):
+        voice, rate = VOICES[n % len(VOICES)], RATES[(n * 3) % len(RATES)]
+        parts_count = 2 + n % 4
+        chosen = [PARTS[(n * 5 + k * 3) % len(PARTS)] for k in range(parts_count)]
+        pieces: list[npt.NDArray[np.float32]] = [np.zeros(int(0.3 * SAMPLE_RATE), np.float32)]
+        texts, pauses, fillers, speech_seconds, words = [], [], 0, 0.0, 0
+        at = 0.3
+        for k, part in enumerate(chosen):
+            filler = FILLERS[(n + k) % 2]
+            spoken = part.replace("{f}", f"{filler},").strip()
+            fillers += spoken.count(f"{filler},")
+            audio = _trim(to_samples(speak(spoken, voice=voice, words_per_minute=rate)))
+            pieces.append(audio)
+            texts.append(spoken)
+            words += len(spoken.split())
+            speech_seconds += len(audio) / SAMPLE_RATE
+            at += len(audio) / SAMPLE_RATE
+            if k < len(chosen) - 1:
+                gap = float(rng.uniform(2.0, 3.0))
+                pieces.append(np.zeros(int(gap * SAMPLE_RATE), np.float32))
+                pauses.append(Pause(start=round(at, 3), end=round(at + gap, 3)))
+                at += gap
+        pieces.append(np.zeros(int(0.3 * SAMPLE_RATE), np.float32))
+        clips.append(
+            Clip(
+                name=f"{n + 1:02d}-{voice}-{rate}",
+                samples=np.concatenate(pieces),
+                text=" ".join(texts),
+                fillers=fillers,
+                pauses=pauses,
+                true_wpm=words / (speech_seconds / 60),
+            )
+        )
+    return clips
+
+
+_NUMBERS = {"40": "forty", "4": "four", "2": "two", "1": "one", "10": "ten"}
+
+_TRANSFORM = jiwer.Compose(
+    [
+        jiwer.ToLowerCase(),
+        # Whisper writes numbers as digits: "40 %" is what "forty percent" sounds like
+        jiwer.SubstituteRegexes(
+            {r"-": " ", r"\bumm+\b": "um", r"\buhh+\b": "uh", r"\s*%": " percent"}
+        ),
+        jiwer.SubstituteWords(_NUMBERS),
+        jiwer.RemovePunctuation(),  # type: ignore[no-untyped-call]
+        jiwer.RemoveMultipleSpaces(),
+        jiwer.Strip(),
+        jiwer.ReduceToListOfListOfWords(),
+    ]
+)
+
+
+def _count_fillers(text: str) -> int:
+    tokens = re.findall(r"[a-z]+", text.lower())
+    return sum(1 for t in tokens if re.fullmatch(r"umm*|uhh*", t))
+
+
+def pause_f1(found: list[Pause], truth: list[Pause]) -> tuple[int, int, int]:
+    """True positives, false positives, false negatives (match: centres within 0.5 s)."""
+    unmatched = list(truth)
+    tp = 0
+    for pause in found:
+        centre = (pause.start + pause.end) / 2
+        match = next((t for t in unmatched if abs((t.start + t.end) / 2 - centre) <= 0.5), None)
+        if match is not None:
+            unmatched.remove(match)
+            tp += 1
+    return tp, len(found) - tp, len(unmatched)
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else (1.0 if not (fp or fn) else 0.0)
+
+
+def _gap_pauses(words: tuple[Word, ...]) -> list[Pause]:
+    return [
+        Pause(start=a.end, end=b.start)
+        for a, b in itertools.pairwise(words)
+        if b.start - a.end >= LONG_PAUSE
+    ]
+
+
+def run_transcriber(
+    transcriber: Transcriber, clips: list[Clip], show: bool = False
+) -> dict[str, Any]:
+    refs, hyps = [], []
+    true_fillers = found_fillers = kept_fillers = 0
+    vad = [0, 0, 0]
+    gaps = [0, 0, 0]
+    wpm_errors, rtfs, cpu = [], [], []
+    transcriber.transcribe(_audio(clips[0].samples[:SAMPLE_RATE]))  # load the model first
+    for clip in clips:
+        audio = _audio(clip.samples)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        transcript = transcriber.transcribe(audio)
+        rtfs.append((time.perf_counter() - started) / clip.seconds)
+        cpu.append((time.process_time() - cpu_started) / clip.seconds)
+        transcript = drop_words_in_silence(transcript, speech_segments(clip.samples))
+        refs.append(clip.text)
+        hyps.append(transcript.text or "-")
+        if show:
+            print(f"{clip.name}\n  ref: {clip.text}\n  hyp: {transcript.text}")
+        hyp_fillers = _count_fillers(transcript.text)
+        true_fillers += clip.fillers
+        found_fillers += hyp_fillers
+        kept_fillers += min(hyp_fillers, clip.fillers)
+        pauses = detect_pauses(clip.samples, LONG_PAUSE)
+        vad = [a + b for a, b in zip(vad, pause_f1(pauses, clip.pauses), strict=True)]
+        gaps = [
+            a + b
+            for a, b in zip(gaps, pause_f1(_gap_pauses(transcript.words), clip.pauses), strict=True)
+        ]
+        metrics = speech_metrics(
+            transcript.words, pauses, clip.seconds, long_pause_seconds=LONG_PAUSE
+        )
+        if metrics.words_per_minute:
+            wpm_errors.append(abs(metrics.words_per_minute - clip.true_wpm) / clip.true_wpm)
+    wer = jiwer.wer(refs, hyps, reference_transform=_TRANSFORM, hypothesis_transform=_TRANSFORM)
+    return {
+        "transcriber": transcriber.name,
+        "clips": len(clips),
+        "audio_seconds": round(sum(c.seconds for c in clips), 1),
+        "wer": round(float(wer), 4),
+        "filler_recall": round(kept_fillers / true_fillers, 4) if true_fillers else None,
+        "filler_precision": round(kept_fillers / found_fillers, 4) if found_fillers else None,
+        "pause_f1": round(_f1(*vad), 4),
+        "pause_f1_word_gaps": round(_f1(*gaps), 4),
+        "wpm_error_mean": round(statistics.mean(wpm_errors), 4) if wpm_errors else None,
+        "wpm_error_max": round(max(wpm_errors), 4) if wpm_errors else None,
+        "rtf_median": round(statistics.median(rtfs), 3),
+        "rtf_max": round(max(rtfs), 3),
+        "cpu_seconds_per_audio_second": round(statistics.median(cpu), 3),
+    }
+
+
+def unprompted_filler_recall(clips: list[Clip]) -> float | None:
+    """Baseline: the bundled tiny.en model without the filler prompt."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(
+        str(FasterWhisperTranscriber("tiny.en").path), device="cpu", compute_type="int8"
+    )
+    true = kept = 0
+    for clip in clips:
+        segments, _ = model.transcribe(clip.samples, language="en", beam_size=5)
+        text = " ".join(s.text for s in segments)
+        true += clip.fillers
+        kept += min(_count_fillers(text), clip.fillers)
+    return round(kept / true, 4) if true else None
+
+
+def _audio(samples: npt.NDArray[np.float32]) -> DecodedAudio:
+    return DecodedAudio(samples, "wav", "wav", "audio/wav", "pcm_f32le", len(samples) * 4)
+
+
+def decode_times(clip: Clip) -> dict[str, float]:
+    """Milliseconds of PyAV decoding per audio minute, per format (best of 5)."""
+    result = {}
+    for fmt in ("ogg", "webm", "wav", "mp3", "m4a"):
+        data = encode(clip.samples, fmt)
+        best = float("inf")
+        for _ in range(5):
+            started = time.perf_counter()
+            decode_audio(data, max_duration_seconds=3600, max_bytes=10**9)
+            best = min(best, time.perf_counter() - started)
+        result[fmt] = round(best * 1000 / (clip.seconds / 60), 2)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transcribers", nargs="+", default=["faster-whisper:tiny.en"])
+    parser.add_argument("--clips", type=int, default=23)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unprompted run")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--show", action="store_true", help="print each reference and hypothesis")
+    args = parser.parse_args()
+
+    clips = make_clips(args.clips)
+    results = [
+        run_transcriber(transcriber_for(spec), clips, args.show) for spec in args.transcribers
+    ]
+    baseline = None if args.no_baseline else unprompted_filler_recall(clips)
+    decoding = decode_times(max(clips, key=lambda c: c.seconds))
+    report = {
+        "clips": [
+            {"name": c.name, "seconds": round(c.seconds, 1), "true_wpm": round(c.true_wpm, 1)}
+            for c in clips
+        ],
+        "results": results,
+        "baseline_unprompted_filler_recall": baseline,
+        "decode_ms_per_audio_minute": decoding,
+        "cpu_count": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print_table(report, clips)
+
+
+def print_table(report: dict[str, Any], clips: list[Clip]) -> None:
+    results = report["results"]
+    baseline = report["baseline_unprompted_filler_recall"]
+    decoding = report["decode_ms_per_audio_minute"]
+    seconds = [c.seconds for c in clips]
+    print(
+        f"{len(clips)} clips, {min(seconds):.0f}-{max(seconds):.0f} s, "
+        f"{sum(seconds) / 60:.1f} min of audio, {len(set(VOICES))} voices, "
+        f"{min(RATES)}-{max(RATES)} wpm\n"
+    )
+    print(
+        "| Transcriber | WER | filler recall | filler precision | pause F1 (VAD) "
+        "| pause F1 (word gaps) | WPM error mean / max | RTF median / max "
+        "| CPU s per audio s |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        print(
+            f"| `{r['transcriber']}` | {r['wer']:.1%} | {_pct(r['filler_recall'])} "
+            f"| {_pct(r['filler_precision'])} | {r['pause_f1']:.2f} "
+            f"| {r['pause_f1_word_gaps']:.2f} "
+            f"| {_pct(r['wpm_error_mean'])} / {_pct(r['wpm_error_max'])} "
+            f"| {r['rtf_median']:.2f} / {r['rtf_max']:.2f} "
+            f"| {r['cpu_seconds_per_audio_second']:.3f} |"
+        )
+    if baseline is not None:
+        print(f"\nbaseline: filler recall of tiny.en without the filler prompt: {baseline:.0%}")
+    print("\n| Format | ogg | webm | wav | mp3 | m4a |\n| --- | --- | --- | --- | --- | --- |")
+    cells = " | ".join(f"{v:.1f}" for v in decoding.values())
+    print(f"| decode ms per audio minute | {cells} |")
+    print(f"\nload average at the end of the run: {report['load_average']}")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Voice: decoding recordings, transcribers, the transcription worker and speech samples."""
