@@ -367,3 +367,18 @@ def test_scores_are_integers_from_0_to_100_for_any_text(text: str, pick: int) ->
     assert all(isinstance(v, int) and 0 <= v <= 100 for v in result.dimensions.values())
     for item in result.findings:
         assert item.cap is None or result.score <= item.cap
+
+
+def test_every_evaluation_carries_the_css_class_of_its_band() -> None:
+    """The room's script colours the score by ``band_class``: the band rule lives once."""
+    from rehearse.scoring import evaluate_answer
+
+    for answer in ["", "I don't know", "A B-tree index keeps keys sorted for range scans."]:
+        evaluation = evaluate_answer(
+            question="What is a database index?",
+            reference_answer="A sorted structure such as a B-tree that speeds up lookups.",
+            answer=answer or "um",
+            key_points=["sorted structure", "speeds up lookups"],
+        )
+        dumped = evaluation.model_dump(mode="json")
+        assert dumped["band_class"] == score_band_class(evaluation.score)

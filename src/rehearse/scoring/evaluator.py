@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from rehearse.domain.questions import QuestionCategory
-from rehearse.scoring.bands import key_point_cap
+from rehearse.scoring.bands import key_point_cap, score_band_class
 from rehearse.scoring.content import (
     content_features,
     content_score,
@@ -138,6 +138,15 @@ class AnswerEvaluation(BaseModel):
     def has(self, code: FindingCode) -> bool:
         """Whether the evaluation has the finding ``code``."""
         return any(item.code is code for item in self.findings)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def band_class(self) -> str:
+        """The CSS class of the score's band (README "Score bands").
+
+        Pages and the room's script colour a score by it instead of deriving the band.
+        """
+        return score_band_class(self.score)
 
 
 def evaluate_answer(

@@ -232,6 +232,8 @@
   function showFeedback(evaluation, questionText) {
     if (!evaluation) return; // the server sends one only when the mode shows it
     ui.feedbackScore.textContent = evaluation.score + "/100";
+    // the band comes from the server (AnswerEvaluation.band_class), never derived here
+    ui.feedbackScore.className = "score-pill " + (evaluation.band_class || "score--none");
     ui.feedbackQuestion.textContent = questionText || "";
     fill(ui.feedbackStrengths, evaluation.strengths);
     fill(ui.feedbackNotes, evaluation.feedback);
