@@ -396,13 +396,12 @@ class SQLStore:
             ]
             connection.execute(_BUMP_SESSION, bumps)
             positions = _insert_many(connection, self.dialect, rows)
-            # PROJECTION HOOK (issue 14 bypasses _append): call
-            # rehearse.storage.projections.project(...) here with the stored events.
-        # built without re-validation: every field was checked when the event was queued
-        stored = [
-            Event.model_construct(**row, position=position)
-            for row, position in zip(rows, positions, strict=True)
-        ]
+            # built without re-validation: every field was checked when it was queued
+            stored = [
+                Event.model_construct(**row, position=position)
+                for row, position in zip(rows, positions, strict=True)
+            ]
+            projections.project(connection, stored)  # progress summaries, same transaction
         self._committed(stored)
         return stored
 
