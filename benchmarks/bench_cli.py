@@ -3,6 +3,7 @@
     uv run python benchmarks/bench_cli.py             # a Markdown table
     uv run python benchmarks/bench_cli.py --json      # for machines
     uv run python benchmarks/bench_cli.py --runs 30
+    uv run python benchmarks/bench_cli.py --compare /path/to/other/.venv/bin/rehearse
 
 Each case runs the console script installed beside this interpreter (what a person types)
 as a fresh process, ``--runs`` times, interleaved with the other cases so a noisy moment
@@ -11,6 +12,8 @@ milliseconds, and the median CPU time (user + system) of the process, which a bu
 inflates less than the wall time. The baseline is ``python -c pass`` on the same
 interpreter in the same run: the floor no Python command can go below. ``sessions show``
 reads a session of a SQLite database made (and migrated) before timing starts.
+``--compare`` also times another installed ``rehearse`` (an older checkout's) in the same
+run, on its own database, so before and after share the machine's moment.
 Targets (issue 8 item 5):
 ``rehearse --version`` < 300 ms, ``rehearse sessions show ID`` < 600 ms.
 """
@@ -63,25 +66,38 @@ def summary(samples: list[tuple[float, float]]) -> dict[str, float]:
     }
 
 
-def run(runs: int) -> dict[str, Any]:
+def _show_case(script: str, tmp: str, env: dict[str, str], tag: str) -> list[str]:
+    """``rehearse --db D sessions show ID`` on a fresh database of this script's own."""
+    db = f"sqlite:///{Path(tmp) / f'bench-{tag}.db'}"
+    created = subprocess.run(
+        [script, "--db", db, "sessions", "create", "--candidate-name", "Ada", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return [script, "--db", db, "sessions", "show", json.loads(created.stdout)["id"]]
+
+
+def run(runs: int, compare: str | None = None) -> dict[str, Any]:
     script = str(rehearse_script())
     with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REHEARSE_")}
+        # as a person runs it: no REHEARSE_* settings, and Python's bytecode cache on (the
+        # warm-up run writes it), whatever PYTHONDONTWRITEBYTECODE this shell has
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("REHEARSE_") and k != "PYTHONDONTWRITEBYTECODE"
+        }
         env |= {"REHEARSE_DATA_DIR": str(Path(tmp) / "data"), "COLUMNS": "120"}
-        db = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        created = subprocess.run(
-            [script, "--db", db, "sessions", "create", "--candidate-name", "Ada", "--json"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        session_id = json.loads(created.stdout)["id"]
         cases: dict[str, list[str]] = {
             "python -c pass (baseline)": [sys.executable, "-c", "pass"],
             "rehearse --version": [script, "--version"],
-            "rehearse sessions show ID": [script, "--db", db, "sessions", "show", session_id],
+            "rehearse sessions show ID": _show_case(script, tmp, env, "this"),
         }
+        if compare is not None:
+            cases["compared: rehearse --version"] = [compare, "--version"]
+            cases["compared: rehearse sessions show ID"] = _show_case(compare, tmp, env, "other")
         for argv in cases.values():  # warm the file cache and the bytecode once
             timed(argv, env)
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
@@ -143,8 +159,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each case")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--compare", metavar="REHEARSE", help="another rehearse command to time")
     args = parser.parse_args()
-    results = run(args.runs)
+    results = run(args.runs, args.compare)
     print(json.dumps(results, indent=2) if args.json else table(results))
 
 

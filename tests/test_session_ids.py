@@ -130,6 +130,10 @@ def test_every_command_taking_an_id_accepts_a_prefix(sqlite_url: str) -> None:
     assert run_json(*db, "report", prefix)["session_id"] == made
     other = run_json(*db, "sessions", "create", "--candidate-name", "Bo")["id"]
     assert run_json(*db, "sessions", "cancel", other[:8])["status"] == "cancelled"
+    third = run_json(*db, "sessions", "create", "--candidate-name", "Cy")["id"]
+    resumed = run(*db, "interview", "--resume", third[:7].upper(), stdin="/end\n")
+    assert f"Continuing session {third}." in resumed.stdout
+    assert run_json(*db, "sessions", "show", third)["status"] == "completed"
 
 
 def test_the_cli_refuses_a_short_or_ambiguous_prefix_in_one_line(sqlite_url: str) -> None:

@@ -9,18 +9,56 @@ here loads pydantic-ai; :mod:`rehearse.ai.llm` and :mod:`rehearse.ai.calls` do, 
 session uses a model.
 """
 
-from rehearse.ai.estimates import SessionEstimate, estimate_session
-from rehearse.ai.offline import OfflineEvaluator, OfflineInterviewer
-from rehearse.ai.protocols import Evaluator, Interviewer
-from rehearse.ai.providers import (
-    PROVIDERS,
-    ModelRef,
-    ModelSource,
-    ProviderModels,
-    ProviderStatus,
-    StaticModels,
-    check_provider,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rehearse.ai.estimates import SessionEstimate, estimate_session
+    from rehearse.ai.offline import OfflineEvaluator, OfflineInterviewer
+    from rehearse.ai.protocols import Evaluator, Interviewer
+    from rehearse.ai.providers import (
+        PROVIDERS,
+        ModelRef,
+        ModelSource,
+        ProviderModels,
+        ProviderStatus,
+        StaticModels,
+        check_provider,
+    )
+
+#: Public name -> its module, imported on first use (PEP 562): importing one submodule,
+#: as the service does, no longer loads the estimates and prompts (issue 8 item 5).
+_EXPORTS: dict[str, str] = {
+    "PROVIDERS": "rehearse.ai.providers",
+    "Evaluator": "rehearse.ai.protocols",
+    "Interviewer": "rehearse.ai.protocols",
+    "ModelRef": "rehearse.ai.providers",
+    "ModelSource": "rehearse.ai.providers",
+    "OfflineEvaluator": "rehearse.ai.offline",
+    "OfflineInterviewer": "rehearse.ai.offline",
+    "ProviderModels": "rehearse.ai.providers",
+    "ProviderStatus": "rehearse.ai.providers",
+    "SessionEstimate": "rehearse.ai.estimates",
+    "StaticModels": "rehearse.ai.providers",
+    "check_provider": "rehearse.ai.providers",
+    "estimate_session": "rehearse.ai.estimates",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use and keep it.
+
+    Raises:
+        AttributeError: ``name`` is not one of :data:`__all__`.
+    """
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'rehearse.ai' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "PROVIDERS",
