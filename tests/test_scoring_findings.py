@@ -382,3 +382,28 @@ def test_every_evaluation_carries_the_css_class_of_its_band() -> None:
         )
         dumped = evaluation.model_dump(mode="json")
         assert dumped["band_class"] == score_band_class(evaluation.score)
+
+
+def test_the_llm_evaluator_gates_follow_ups_with_the_offline_rule() -> None:
+    from rehearse.ai.budget import UnmeteredAccount
+    from rehearse.ai.calls import ModelCaller
+    from rehearse.ai.llm import LLMEvaluator
+    from rehearse.ai.providers import ModelRef, ProviderModels
+
+    account = UnmeteredAccount()
+    llm = LLMEvaluator(ModelCaller(ModelRef.parse("test"), ProviderModels(), "evaluator"), account)
+    question = bank()["be-http-idempotency"]
+    nothing = llm.evaluate_follow_up(
+        question, THIN, question.follow_ups[0], "um I don't know, I like pizza"
+    )
+    assert FindingCode.FOLLOW_UP_ADDS_NOTHING in codes(nothing)
+    assert account.usages == []  # no model call for a follow-up that adds nothing
+    added = llm.evaluate_follow_up(
+        question,
+        THIN,
+        question.follow_ups[0],
+        "POST is not idempotent, so for payments the client sends an idempotency key and the "
+        "server returns the stored result when the same key arrives again.",
+    )
+    assert account.usages != []
+    assert added.score >= evaluator().evaluate(question, THIN).score

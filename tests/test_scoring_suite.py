@@ -12,6 +12,8 @@ import pytest
 from rehearse.bank import load_bank
 from rehearse.cli import main
 from rehearse.domain.reports import overall_label
+from rehearse.rendering import render_html, render_markdown
+from rehearse.scoring import score_band_class
 from rehearse.scoring.suite import BAD_KINDS, KINDS, build_answers, suite_answers
 from rehearse.service.sessions import SessionManager
 
@@ -146,3 +148,9 @@ def test_an_interview_ended_after_one_answer_says_so_in_its_overall_figure(
     assert report.scored == 1 and report.total == 5
     assert report.overall_label == f"{report.overall_score} on 1 of 5 questions"
     assert report.overall_label in report.summary
+    html = render_html(report)
+    assert "on 1 of 5 questions" in html
+    assert f'class="score-ring {score_band_class(report.overall_score)}"' in html
+    assert f"**Overall score: {report.overall_score}/100** on 1 of 5 questions" in (
+        render_markdown(report)
+    )

@@ -257,11 +257,10 @@ def evaluate_answer(
     elif (
         relevance is not None
         and relevance.off_topic
-        and not coverage.hit
         and not (given and _on_subject(answer_counts, question_counts))
     ):
-        # An answer that states a key point answers part of the question; one that
-        # names the question's subject and states none of its key points is wrong (below).
+        # An answer that names the question's subject is about this question: it is
+        # partial when it states a key point, and wrong (below) when it states none.
         other = (relevance.best_other_text or "").strip()
         findings.append(
             finding(
