@@ -87,7 +87,9 @@ def test_errors_are_one_line_with_exit_codes(
     assert code == 2 and "voice_transcriber" in err
 
 
-def test_kill_9_mid_transcription_then_restart(tmp_path: Path) -> None:
+def test_kill_9_mid_transcription_then_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A worker killed while transcribing loses nothing: the next one finishes, once each."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("REHEARSE_")},
@@ -95,7 +97,7 @@ def test_kill_9_mid_transcription_then_restart(tmp_path: Path) -> None:
         "REHEARSE_VOICE_LEASE_SECONDS": "2",
         "HF_HUB_OFFLINE": "1",
     }
-    os.environ["REHEARSE_DATA_DIR"] = env["REHEARSE_DATA_DIR"]
+    monkeypatch.setenv("REHEARSE_DATA_DIR", env["REHEARSE_DATA_DIR"])
     get_settings.cache_clear()
     long_answer = " ".join(
         ["I would put a cache in front of the database and a queue for the slow writes."] * 2
@@ -155,5 +157,3 @@ def test_kill_9_mid_transcription_then_restart(tmp_path: Path) -> None:
         assert voice.store.pending_jobs() == 0
     finally:
         voice.close()
-        os.environ.pop("REHEARSE_DATA_DIR", None)
-        get_settings.cache_clear()

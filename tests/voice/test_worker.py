@@ -235,3 +235,42 @@ class _RealClock:
         from datetime import UTC, datetime
 
         return datetime.now(UTC)
+
+
+def test_the_serve_worker_runs_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short_clip: bytes
+) -> None:
+    from rehearse.service.voice_worker import start_in_background
+    from rehearse.settings import get_settings
+
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    monkeypatch.setenv("REHEARSE_VOICE_TRANSCRIBER", "test:from the background")
+    get_settings.cache_clear()
+    voice = VoiceSessionManager.open(url)
+    try:
+        session = voice.create_session(1)
+        voice.add_audio(session.id, short_clip)
+        stop = start_in_background(url)
+        try:
+            deadline = time.monotonic() + 30
+            while voice.store.pending_jobs() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            stop()
+        entry = voice.require(session.id).audio_entries[0]
+        assert entry.transcription_status is TranscriptionStatus.DONE
+    finally:
+        voice.close()
+
+
+def test_a_bad_transcriber_setting_does_not_stop_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rehearse.service.voice_worker import start_in_background
+    from rehearse.settings import get_settings
+
+    monkeypatch.setenv("REHEARSE_VOICE_TRANSCRIBER", "nonsense:model")
+    get_settings.cache_clear()
+    stop = start_in_background(f"sqlite:///{tmp_path / 'bad.db'}")
+    stop()
+    assert "voice worker not started" in caplog.text and "voice_transcriber" in caplog.text

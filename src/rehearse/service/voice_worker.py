@@ -274,8 +274,13 @@ def start_in_background(database_url: str | None = None) -> Callable[[], None]:
     stop = threading.Event()
     try:
         manager = VoiceSessionManager.open(database_url)
+    except RehearseError as exc:
+        log.warning("voice worker not started: %s", exc)
+        return stop.set
+    try:
         worker = TranscriptionWorker.from_settings(manager)
     except RehearseError as exc:
+        manager.close()
         log.warning("voice worker not started: %s", exc)
         return stop.set
 
