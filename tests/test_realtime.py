@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 
 from rehearse import RealtimeSessionManager, SessionManager
@@ -290,6 +291,19 @@ def test_a_database_outage_mid_stream_loses_and_duplicates_nothing(
     manager = SessionManager(store, clock)
     sessions = [started(manager) for _ in range(3)]
     cut = 0
+    mid_batch = {"left": 3}
+
+    @sa_event.listens_for(store.engine, "before_cursor_execute")
+    def _cut_inside_a_batch(*args: Any) -> None:
+        # the connection dies with the batch's transaction open: it must fail and retry
+        statement = str(args[2])
+        if (
+            mid_batch["left"]
+            and statement.startswith("UPDATE sessions")
+            and "last_seq" in statement
+        ):
+            mid_batch["left"] -= 1
+            terminate(pg_url)
 
     async def scenario() -> int:
         nonlocal cut
@@ -317,7 +331,7 @@ def test_a_database_outage_mid_stream_loses_and_duplicates_nothing(
 
     try:
         retries = run(scenario())
-        assert cut > 0  # connections really were cut mid-stream
+        assert cut > 0 and mid_batch["left"] == 0  # connections really were cut mid-stream
         assert retries > 0  # and batches failed and were retried
         seen: Counter[tuple[int, int]] = Counter()
         for session_id in sessions:

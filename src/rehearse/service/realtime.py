@@ -206,6 +206,7 @@ class RealtimeSessionManager:
         self._closing_sessions: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._silenced = False
         self._gave_up = False
         self._id_prefix = os.urandom(8).hex() + "-"
         self._ids = 0
@@ -269,6 +270,7 @@ class RealtimeSessionManager:
         for subscriptions in list(self._subscriptions.values()):
             for subscription in list(subscriptions):
                 subscription.close()
+        self._silenced = True  # everything queued is written and announced
         with contextlib.suppress(ValueError):
             self.store.listeners.remove(self._on_commit)
         await self.notifier.aclose()
@@ -605,7 +607,7 @@ class RealtimeSessionManager:
     def _on_commit(self, events: list[Event]) -> None:
         """Store listener (any thread): update the cache, then tell every worker."""
         loop = self._loop
-        if loop is None or loop.is_closed():
+        if loop is None or loop.is_closed() or self._silenced:
             return
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._committed_here, events)

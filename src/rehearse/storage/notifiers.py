@@ -102,6 +102,7 @@ class _Remote(LocalNotifier):
     def __init__(self) -> None:
         super().__init__()
         self._connected = False
+        self._stopped = False
         self._task: asyncio.Task[None] | None = None
         self._send_lock = threading.Lock()
 
@@ -114,10 +115,12 @@ class _Remote(LocalNotifier):
         """Wake this process at once, then tell the others."""
         heads = list(heads)
         self._local(heads)
-        if not heads:
+        if not heads or self._stopped:
             return
         payloads = [f"{session_id}:{seq}" for session_id, seq in heads]
         with self._send_lock:
+            if self._stopped:  # closed while this thread waited for the lock
+                return
             for attempt in (1, 2):
                 try:
                     self._send(payloads)
@@ -134,6 +137,7 @@ class _Remote(LocalNotifier):
 
     async def aclose(self) -> None:
         """Cancel the listener and close the sender."""
+        self._stopped = True
         await super().aclose()
         if self._task is not None:
             self._task.cancel()
