@@ -98,6 +98,11 @@ def install(app: FastAPI) -> None:
         if error.status_code == 413:  # cut off while streaming (rehearse.web.guard)
             limit = request.scope.get("starlette.max_body_size")
             return error_response(PayloadTooLargeError(f"request body over {limit} bytes"))
+        if error.status_code == 400:  # a form or multipart body that cannot be parsed
+            message = f"body: cannot be parsed ({error.detail}); send the documented form"
+            return error_response(
+                ConfigurationError(message, [{"field": "body", "value": None, "message": message}])
+            )
         headers = dict(error.headers or {})
         if error.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))

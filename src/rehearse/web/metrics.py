@@ -18,7 +18,16 @@ from rehearse.web.deps import PrincipalDep
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format 0.0.4.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(request: Request, principal: PrincipalDep) -> Response:
     """This worker's metrics (Prometheus text format 0.0.4). Admins only."""
     if principal.role is not PrincipalRole.ADMIN:

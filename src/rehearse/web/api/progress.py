@@ -26,9 +26,11 @@ from rehearse.domain.progress import (
 from rehearse.errors import AccessDeniedError
 from rehearse.service.progress import CohortRow, cohort_csv, progress_for
 from rehearse.service.userdata import UserData
+from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import ManagerDep, PrincipalDep
+from rehearse.web.schemas import ERROR_RESPONSES
 
-router = APIRouter(tags=["progress"])
+router = APIRouter(tags=["progress"], route_class=StrictJSONRoute, responses=ERROR_RESPONSES)
 
 
 class MilestonesPublic(BaseModel):

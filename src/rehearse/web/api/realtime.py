@@ -19,9 +19,16 @@ from rehearse.domain.access import PrincipalRole
 from rehearse.domain.events import EventType
 from rehearse.errors import AccessDeniedError, ConfigurationError
 from rehearse.service.realtime import RealtimeSessionManager
+from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import PrincipalDep, VisibleSessionDep
+from rehearse.web.schemas import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["realtime"])
+router = APIRouter(
+    prefix="/api/v1/sessions",
+    tags=["realtime"],
+    route_class=StrictJSONRoute,
+    responses=ERROR_RESPONSES,
+)
 
 MAX_EVENTS = 5000
 #: what a candidate's own client may report (its microphone); the rest is for staff

@@ -18,9 +18,9 @@ from rehearse.service.spoken_answers import SpokenAnswers
 from rehearse.settings import get_settings
 from rehearse.web.api.voice import read_bounded
 from rehearse.web.deps import ManagerDep, PrincipalDep, VisibleSessionDep
-from rehearse.web.schemas import item_public
+from rehearse.web.schemas import ERROR_RESPONSES, item_public
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["interview"])
+router = APIRouter(prefix="/api/v1/sessions", tags=["interview"], responses=ERROR_RESPONSES)
 
 
 def spoken_answers(request: Request) -> SpokenAnswers:

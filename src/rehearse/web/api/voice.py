@@ -28,8 +28,9 @@ from rehearse.service.voice import VoiceSessionManager
 from rehearse.settings import get_settings
 from rehearse.storage.voice import VoiceStore
 from rehearse.web.errors import NotAuthenticatedError, PayloadTooLargeError
+from rehearse.web.schemas import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1/voice", tags=["voice"])
+router = APIRouter(prefix="/api/v1/voice", tags=["voice"], responses=ERROR_RESPONSES)
 
 _CHUNK = 1 << 20
 
