@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from rehearse.cli.context import manager as session_manager
 from rehearse.cli.render import console, emit_json
 from rehearse.errors import ConfigurationError, RehearseError
-from rehearse.service.sessions import SessionManager
-from rehearse.voice.audio import read_limited
+
+if TYPE_CHECKING:  # decoding (PyAV, numpy) loads only when a recording is read
+    from rehearse.service.sessions import SessionManager
 
 
 def add_audio(
@@ -39,6 +41,8 @@ def add_audio(
     )
     spoken = SpokenAnswers(session_manager(ctx), chosen, settings)
     try:
+        from rehearse.voice.audio import read_limited
+
         data = read_limited(file, settings.max_audio_bytes)
     except OSError as exc:
         raise ConfigurationError(f"file={str(file)!r}: cannot read it: {exc.strerror}") from None
@@ -80,6 +84,8 @@ def terminal_answer(manager: SessionManager, session_id: str, item_id: str, path
     file = Path(path).expanduser()
     try:
         spoken = SpokenAnswers(manager)
+        from rehearse.voice.audio import read_limited
+
         data = read_limited(file, spoken.settings.max_audio_bytes)
         result = spoken.answer(session_id, data, question_id=item_id, filename=file.name)
     except OSError as exc:
