@@ -130,7 +130,9 @@ def _content_gaps(findings: Findings) -> list[str]:
     if findings.key_points_given:
         gaps = [f'You did not mention a key point: "{_sentence_case(point)}".' for point in missed]
         if len(gaps) > 2:
-            gaps = [*gaps[:2], f"{len(missed) - 2} more key points were also missing."]
+            more = len(missed) - 2
+            also = "key point was" if more == 1 else "key points were"
+            gaps = [*gaps[:2], f"{more} more {also} also missing."]
         return gaps
     # A behavioural story is the candidate's own: its words need not match the model story.
     behavioural = findings.category is QuestionCategory.BEHAVIORAL

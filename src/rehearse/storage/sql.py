@@ -22,7 +22,18 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import Update
 from sqlalchemy.sql.elements import ColumnElement
@@ -40,7 +51,7 @@ from rehearse.errors import (
     SessionNotFoundError,
 )
 from rehearse.storage import migrate, transactions
-from rehearse.storage.schema import session_events, sessions
+from rehearse.storage.schema import session_events, session_links, sessions
 from rehearse.storage.store import Mutation, SessionPage, SessionQuery
 
 _COLUMNS = [column for column in sessions.c]
@@ -251,6 +262,22 @@ class SQLStore:
         with self._read("find sessions due to expire") as connection:
             return list(connection.execute(statement).scalars())
 
+    def delete(self, session_id: str) -> bool:
+        """Remove the session, its events and its candidate links in one transaction.
+
+        Returns:
+            ``True`` when a session was removed, ``False`` when there was none.
+        """
+        with self._write(f"delete session {session_id}") as connection:
+            connection.execute(
+                delete(session_links).where(session_links.c.session_id == session_id)
+            )
+            connection.execute(
+                delete(session_events).where(session_events.c.session_id == session_id)
+            )
+            removed = connection.execute(delete(sessions).where(sessions.c.id == session_id))
+        return bool(removed.rowcount)
+
 
 class SessionCache:
     """Decoded sessions by (id, version), least recently used dropped first.
@@ -369,7 +396,8 @@ def _conditions(query: SessionQuery) -> list[ColumnElement[bool]]:
         conditions.append(
             or_(
                 func.lower(sessions.c.candidate_name).contains(text, autoescape=True),
-                func.lower(sessions.c.candidate_email) == text,
+                # issue 11, item 13: part of an e-mail address finds it too
+                func.lower(sessions.c.candidate_email).contains(text, autoescape=True),
             )
         )
     if query.candidate_email_is:

@@ -129,3 +129,7 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+    def delete(self, session_id: str) -> bool:
+        """Remove a session with its events and links; ``False`` when there was none."""
+        ...

@@ -26,7 +26,7 @@ from rehearse import __version__
 from rehearse.service.composition import Services
 from rehearse.service.sessions import SessionManager
 from rehearse.web import errors, login
-from rehearse.web.api import interview, links, sessions
+from rehearse.web.api import files, interview, links, sessions
 from rehearse.web.stream import router as stream_router
 
 log = logging.getLogger("rehearse.web")
@@ -80,6 +80,7 @@ def create_app(
     app.include_router(interview.router)
     app.include_router(stream_router)
     app.include_router(links.router)
+    app.include_router(files.router)  # issue 11: whiteboards, DELETE a session
     app.include_router(login.router)
     _include_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")

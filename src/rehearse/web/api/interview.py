@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -112,6 +113,7 @@ def get_answers(
 
 @router.get("/{session_id}/report", response_model=None)
 def get_report(
+    request: Request,
     session: VisibleSessionDep,
     manager: ManagerDep,
     principal: PrincipalDep,
@@ -124,10 +126,14 @@ def get_report(
     session is final, assessment once staff release it (403 ``ReportHiddenError``).
     """
     report = manager.get_report_for(session.id, principal, regenerate=regenerate)
+    if format in ("md", "html"):  # issue 11, item 3: each question's saved whiteboard
+        boards = manager.whiteboards_for(session.id, principal)
     if format == "md":
-        return PlainTextResponse(render_markdown(report), media_type="text/markdown")
+        base = f"{request.base_url}api/v1/sessions/{session.id}/whiteboards/"
+        links = {item: base + quote(item) for item in boards}
+        return PlainTextResponse(render_markdown(report, links), media_type="text/markdown")
     if format == "html":
-        return HTMLResponse(render_html(report))
+        return HTMLResponse(render_html(report, boards))
     return report.model_dump(mode="json")
 
 
