@@ -30,7 +30,11 @@ from rehearse.domain.wording import format_duration, label, plural
 #: every token colour passes WCAG AA (4.5:1) on their own background.
 CODE_STYLES = {"light": "xcode", "dark": "lightbulb"}
 #: A fenced code block as the room's code editor sends it: ```language ... ```.
-_FENCE = re.compile(r"^```([\w+#.-]*)[ \t]*\n(.*?)\n?^```[ \t]*$", re.DOTALL | re.MULTILINE)
+#: The fence is three backticks or more, longer than any run of backticks in the code.
+_FENCE = re.compile(
+    r"^(?P<fence>`{3,})(?P<language>[\w+#.-]*)[ \t]*\n(?P<code>.*?)\n?^(?P=fence)[ \t]*$",
+    re.DOTALL | re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def answer_parts(text: str | None) -> list[AnswerPart]:
         before = text[position : match.start()].strip("\n")
         if before.strip():
             parts.append(AnswerPart("text", before))
-        parts.append(AnswerPart("code", match.group(2), match.group(1).lower()))
+        parts.append(AnswerPart("code", match["code"], match["language"].lower()))
         position = match.end()
     rest = text[position:].strip("\n")
     if rest.strip():
@@ -87,7 +91,8 @@ def code_css() -> str:
     return f"{light}\n{dark}\n@media (prefers-color-scheme: dark) {{\n{auto}\n}}\n"
 
 
-def _answer_html(text: str | None) -> Markup:
+def answer_html(text: str | None) -> Markup:
+    """An answer as HTML: prose quoted, fenced code highlighted (everything escaped)."""
     pieces: list[str] = []
     for part in answer_parts(text):
         if part.kind == "code":
@@ -111,7 +116,7 @@ def _environment() -> Environment:
     )
     environment.filters["duration"] = format_duration
     environment.filters["label"] = label
-    environment.filters["answer"] = _answer_html
+    environment.filters["answer"] = answer_html
     environment.globals["plural"] = plural
     environment.globals["code_css"] = code_css
     return environment
@@ -136,11 +141,17 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in text.strip().splitlines())
 
 
+def _fence_for(code: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def _answer_markdown(text: str) -> list[str]:
     lines: list[str] = []
     for part in answer_parts(text):
         if part.kind == "code":
-            lines += [f"```{part.language}", part.content, "```", ""]
+            fence = _fence_for(part.content)
+            lines += [f"{fence}{part.language}", part.content, fence, ""]
         else:
             lines += [_quote(part.content), ""]
     return lines

@@ -289,14 +289,15 @@ def test_form_offers_every_field_with_labels_defaults_and_help(page: Page) -> No
             assert field_id and page.locator(f'label[for="{field_id}"]').count() == 1, name
     candidate = page.locator("#f-candidate_name")
     expect(candidate).to_have_attribute("required", "")
-    expect(candidate).to_have_attribute("maxlength", "200")
+    # the limit is counted and refused, never cut by a maxlength attribute (issue 11, item 5)
+    expect(candidate).to_have_attribute("data-maxlength", "200")
     expect(page.locator("#f-time_limit_minutes")).to_have_attribute("min", "5")
     expect(page.locator("#f-time_limit_minutes")).to_have_attribute("max", "180")
     expect(page.locator("#f-token_budget")).to_have_attribute("min", "1000")
     expect(page.locator("#f-token_budget")).to_have_attribute("max", "200000")
     expect(page.locator("#f-question_count")).to_have_attribute("max", "30")
     expect(page.locator("#f-max_follow_ups")).to_have_attribute("max", "3")
-    expect(page.locator("#f-resume_text")).to_have_attribute("maxlength", "50000")
+    expect(page.locator("#f-resume_text")).to_have_attribute("data-maxlength", "50000")
     for field, default in (
         ("time_limit_minutes", "45"),
         ("token_budget", "50000"),

@@ -698,3 +698,32 @@ class SessionManager:
         if not self.store.delete(session.id):
             raise SessionNotFoundError(session.id)
         shutil.rmtree(self.folders.folder(session.id), ignore_errors=True)
+
+    def outcomes_for(self, sessions: Sequence[Session], principal: Principal) -> dict[str, Any]:
+        """What the sessions list shows of each session's outcome (issue 11, item 13).
+
+        Returns:
+            ``{session id: {"score", "answered", "total", "active_seconds"}}``: the
+            overall score (0-100) of the stored final report, ``None`` while the session
+            runs, when nothing was scored, or when ``principal`` may not see scores yet;
+            questions answered and planned; active time in seconds.
+        """
+        now = self.clock.now()
+        outcomes: dict[str, Any] = {}
+        for session in sessions:
+            score = None
+            ready = session.report_status is not None and session.report_status.value == "ready"
+            if session.status.is_final and ready and access.scores_visible(session, principal):
+                stored = self.store.get_events(
+                    session.id, types=(EventType.REPORT_GENERATED.value,)
+                )
+                if stored:
+                    score = stored[-1].data["report"].get("overall_score")
+            progress = session.interview.progress() if session.interview else None
+            outcomes[session.id] = {
+                "score": score,
+                "answered": progress["answered"] if progress else 0,
+                "total": progress["total"] if progress else 0,
+                "active_seconds": round(session.active_us_at(now) / 1_000_000),
+            }
+        return outcomes
