@@ -141,3 +141,28 @@ def test_cli_sessions_delete_asks_first(tmp_path: Path) -> None:
     assert f"deleted session {session_id}" in deleted.stdout
     gone = _cli(tmp_path, "sessions", "show", session_id)
     assert gone.returncode == 3 and "not found" in gone.stderr
+
+
+def test_cli_report_writes_whiteboards_beside_the_markdown_and_embeds_them_in_html(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'report.db'}"
+    with SessionManager.from_url(url) as local:
+        session = local.start_session(
+            local.create_session({"candidate_name": "Ada", "question_count": 1}).id
+        )
+        assert session.interview is not None
+        item = session.interview.items[0]
+        local.save_whiteboard(session.id, item.id, PNG)
+        local.submit_answer(session.id, item.id, "I would measure first, then decide.", 30)
+        local.end_session(session.id)
+    out = tmp_path / "out" / "ada.md"
+    out.parent.mkdir()
+    written = _cli(tmp_path / "data", "--db", url, "report", session.id, "-o", str(out))
+    assert written.returncode == 0, written.stderr
+    copies = list((tmp_path / "out" / "ada-whiteboards").iterdir())
+    assert len(copies) == 1 and copies[0].read_bytes() == PNG and copies[0].suffix == ".png"
+    assert f"](ada-whiteboards/{copies[0].name})" in out.read_text()
+    html = _cli(tmp_path / "data", "--db", url, "report", session.id, "--format", "html")
+    assert html.returncode == 0, html.stderr
+    assert 'src="data:image/png;base64,iVBORw0KGgo' in html.stdout
