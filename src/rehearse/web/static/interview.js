@@ -350,8 +350,11 @@
 
   function showFeedback(evaluation, questionText, item) {
     if (!evaluation) return; // the server sends one only when the mode shows it
+    // the stream may deliver an evaluation already shown (after a skip, say): the skip note stays
+    const repeat = Boolean(item && feedbackItem && item.id === feedbackItem.id &&
+      ui.feedbackScore.textContent === evaluation.score + "/100");
     if (item) feedbackItem = item;
-    if (ui.skipNote) ui.skipNote.hidden = true;
+    if (ui.skipNote && !repeat) ui.skipNote.hidden = true;
     ui.feedbackScore.textContent = evaluation.score + "/100";
     ui.feedbackQuestion.textContent = questionText || "";
     fill(ui.feedbackStrengths, evaluation.strengths);
@@ -519,6 +522,7 @@
       store("last", questionId, text);
       if (ui.codeLanguage && ui.codeBox && !ui.codeBox.hidden) store("lang", "default", ui.codeLanguage.value);
       const retried = Boolean(retryItem);
+      if (ui.skipNote) ui.skipNote.hidden = true;
       retryItem = null;
       shownId = null; // show whatever the server asks next (the board note stays with its question)
       if (result.evaluation) showFeedback(result.evaluation, questionText, result.item);
