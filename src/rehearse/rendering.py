@@ -78,17 +78,22 @@ def highlight_code(code: str, language: str) -> Markup:
 
 
 @cache
-def code_css() -> str:
-    """CSS for highlighted code: light by default, dark with the page's dark theme."""
+def code_css(*, dark: bool = True) -> str:
+    """CSS for highlighted code: light by default, dark with the page's dark theme.
+
+    ``dark=False`` gives the light rules only (the standalone export is a light page).
+    """
 
     def rules(style: str, scope: str) -> str:
         defs: str = HtmlFormatter(style=style).get_style_defs(scope)  # type: ignore[no-untyped-call]
         return defs
 
     light = rules(CODE_STYLES["light"], ".code")
-    dark = rules(CODE_STYLES["dark"], ":root[data-theme='dark'] .code")
+    if not dark:
+        return light
+    pinned = rules(CODE_STYLES["dark"], ":root[data-theme='dark'] .code")
     auto = rules(CODE_STYLES["dark"], ":root:not([data-theme='light']) .code")
-    return f"{light}\n{dark}\n@media (prefers-color-scheme: dark) {{\n{auto}\n}}\n"
+    return f"{light}\n{pinned}\n@media (prefers-color-scheme: dark) {{\n{auto}\n}}\n"
 
 
 def answer_html(text: str | None) -> Markup:
