@@ -129,7 +129,7 @@ def test_session_lifecycle_as_json(db: str) -> None:
 
 def test_human_output(db: str) -> None:
     out = run("--db", db, "sessions", "create", "--candidate-name", "Grace Hopper").stdout
-    assert "Grace Hopper" in out and "created" in out and "45:00 left of 45 min" in out
+    assert "Grace Hopper" in out and "created" in out and "45:00 left of 45:00" in out
     assert "Grace Hopper" in run("--db", db, "sessions", "list").stdout
 
 

@@ -204,3 +204,69 @@ def test_interview_with_an_ai_provider_chosen_on_the_command_line(tmp_path: Path
     assert "Interview report: Ada" in result.stdout
     assert "by test:interviewer." in result.stdout  # the LLM path scored it
     assert 'You said "I would add an index' in result.stdout  # a follow-up reacting to the answer
+
+
+def test_retry_in_practice_mode_and_code_blocks_keep_blank_lines(tmp_path: Path) -> None:
+    child = spawn(
+        [
+            "interview",
+            "--name",
+            "Cy",
+            "--questions",
+            "2",
+            "--type",
+            "coding",
+            "--mode",
+            "practice",
+            "--seed",
+            "5",
+            "--minutes",
+            "180",
+        ],
+        tmp_path,
+    )
+    session_id = session_id_of(child)
+    child.expect(r"Question 1 of 2 · Coding · \d:\d\d:\d\d left of 3:00:00 · suggested \d+:\d\d")
+    child.expect(r"\n(.*?)╰")
+    assert isinstance(child.match, re.Match)
+    shown = " ".join(line.strip("│ ").strip() for line in child.match.group(1).splitlines())
+    question = next(q for q in BANK if " ".join(q.text.split()) == " ".join(shown.split()))
+    child.expect("> ")
+    child.sendline("/retry")
+    child.expect("Nothing to try again yet")
+    child.expect("> ")
+    child.sendline("It depends.")
+    child.sendline("")
+    child.expect(r"Score (\d+)/100")
+    assert isinstance(child.match, re.Match)
+    thin = int(child.match.group(1))
+    child.expect("/retry answers it again")
+    child.expect("> ")
+    child.sendline("/retry")
+    child.expect("the best attempt counts")
+    child.expect("Trying again")
+    child.expect("> ")
+    for line in question.reference_answer.strip().splitlines():
+        if line.strip():
+            child.sendline(line)
+    code = ["```python", "def f(xs):", "", "    return xs", "```"]
+    for line in code:
+        child.sendline(line)
+    child.sendline("")
+    child.expect(r"Score (\d+)/100")
+    assert isinstance(child.match, re.Match)
+    assert int(child.match.group(1)) > thin
+    child.expect("> ")
+    child.sendline("/end")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    events = cli_json(tmp_path, "sessions", "events", session_id)
+    assert isinstance(events, list)
+    answers = [e["data"] for e in events if e["type"] == "answer_submitted"]
+    assert [a["item_id"] for a in answers[:2]] == [question.id, question.id]
+    assert answers[1]["text"].endswith("\n".join(code))  # the blank line inside is kept
+    report = cli_json(tmp_path, "report", session_id)
+    assert isinstance(report, dict)
+    assert report["questions"][0]["attempts"] == 2
+    assert report["questions"][0]["score"] > thin  # the best attempt counts

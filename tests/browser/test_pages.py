@@ -26,7 +26,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from playwright.sync_api import (
@@ -289,14 +289,15 @@ def test_form_offers_every_field_with_labels_defaults_and_help(page: Page) -> No
             assert field_id and page.locator(f'label[for="{field_id}"]').count() == 1, name
     candidate = page.locator("#f-candidate_name")
     expect(candidate).to_have_attribute("required", "")
-    expect(candidate).to_have_attribute("maxlength", "200")
+    # the limit is counted and refused, never cut by a maxlength attribute (issue 11, item 5)
+    expect(candidate).to_have_attribute("data-maxlength", "200")
     expect(page.locator("#f-time_limit_minutes")).to_have_attribute("min", "5")
     expect(page.locator("#f-time_limit_minutes")).to_have_attribute("max", "180")
     expect(page.locator("#f-token_budget")).to_have_attribute("min", "1000")
     expect(page.locator("#f-token_budget")).to_have_attribute("max", "200000")
     expect(page.locator("#f-question_count")).to_have_attribute("max", "30")
     expect(page.locator("#f-max_follow_ups")).to_have_attribute("max", "3")
-    expect(page.locator("#f-resume_text")).to_have_attribute("maxlength", "50000")
+    expect(page.locator("#f-resume_text")).to_have_attribute("data-maxlength", "50000")
     for field, default in (
         ("time_limit_minutes", "45"),
         ("token_budget", "50000"),
@@ -853,3 +854,447 @@ def test_cohort_lists_candidates_sorts_and_links(page: Page, progress_ids: list[
     screenshot(page, "cohort")
     page.get_by_role("link", name="alan@example.com").click()
     expect(page.locator("h1")).to_have_text("alan@example.com")
+
+
+# -- issue 11: every offered mode works, nothing saved is invisible, no rough edge ------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+THIN_ANSWER = "It depends."
+
+
+def fetch(server: Server, path: str) -> tuple[int, str, bytes]:
+    """GET ``path``: (status, content type, body), HTTP errors included."""
+    try:
+        with urllib.request.urlopen(server.base_url + path, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
+def draw_on(page: Page) -> None:
+    """Two strokes on the whiteboard."""
+    canvas = page.locator("#whiteboard")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 40, box["y"] + 50)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 400, box["y"] + 150, steps=12)
+    page.mouse.up()
+
+
+def test_voice_is_not_offered_and_refused_when_posted(page: Page) -> None:
+    page.goto("/sessions/new")
+    expect(page.locator("#f-enabled_modes-voice")).to_have_count(0)
+    expect(page.locator("#f-enabled_modes-code")).to_be_visible()
+    response = page.request.post(
+        "/sessions/new",
+        form={"candidate_name": "Voice Poster", "enabled_modes": "voice"},
+        max_redirects=0,
+    )
+    assert response.status == 422
+    assert "voice is not offered yet; choose from text, whiteboard, code" in response.text()
+
+
+def test_code_mode_gives_coding_questions_an_editor_and_highlights_the_report(
+    page: Page, server: Server
+) -> None:
+    session = server.started(
+        candidate_name="Code Tester",
+        interview_type="coding",
+        enabled_modes=["text", "code"],
+        question_count=1,
+        max_follow_ups=0,
+    )
+    sid, question = session["id"], session["current_question"]
+    assert question["category"] == "coding"
+    page.goto(f"/sessions/{sid}")
+    editor = page.locator("#code")
+    expect(page.locator("#code-box")).to_be_visible()
+    expect(page.locator("#answer-label")).to_have_text("Explanation (optional)")
+    assert "monospace" in editor.evaluate("e => getComputedStyle(e).fontFamily")
+    page.select_option("#code-language", "python")
+    editor.click()
+    editor.press_sequentially("def two_sum(nums, target):\n")
+    editor.press("Tab")  # indents instead of leaving the editor
+    editor.press_sequentially("seen = {}\n\n")
+    editor.press("Tab")
+    editor.press_sequentially("return seen")
+    expect(editor).to_be_focused()
+    code = "def two_sum(nums, target):\n    seen = {}\n\n    return seen"
+    expect(editor).to_have_value(code)
+    expect(page.locator("#code-lines")).to_have_text("1\n2\n3\n4")
+    editor.press("Shift+Tab")  # outdents the line
+    expect(editor).to_have_value(code.replace("\n    return", "\nreturn"))
+    editor.press("Home")  # Tab at the start of the line indents it again
+    editor.press("Tab")
+    expect(editor).to_have_value(code)
+    page.fill("#answer", "A hash map from value to index, built in a single pass: O(n) time.")
+    screenshot(page, "interview-code")
+    page.click("#submit-btn")
+    expect(page.locator("#feedback")).to_be_visible()
+
+    answers = server.api("GET", f"/api/v1/sessions/{sid}/answers")
+    assert answers[0]["text"].endswith(f"```python\n{code}\n```"), answers[0]["text"]
+    server.api("POST", f"/api/v1/sessions/{sid}/end")
+    page.goto(f"/sessions/{sid}/report")
+    block = page.locator(".question-report .code").first
+    expect(block).to_be_visible()
+    expect(block.locator(".k", has_text="def")).to_have_count(1)  # Pygments marked the keyword
+    expect(block).to_contain_text("two_sum")
+    _, _, html = fetch(server, f"/api/v1/sessions/{sid}/report?format=html")
+    assert b'class="code"' in html and b'<span class="k">def</span>' in html
+    _, _, markdown = fetch(server, f"/api/v1/sessions/{sid}/report?format=md")
+    assert f"```python\n{code}\n```".encode() in markdown
+
+
+def test_try_again_in_practice_mode_keeps_the_best_attempt(page: Page, server: Server) -> None:
+    session = server.started(
+        candidate_name="Retry Tester", question_count=2, max_follow_ups=0, plan_seed=3
+    )
+    sid, first = session["id"], session["current_question"]
+    page.goto(f"/sessions/{sid}")
+    page.fill("#answer", THIN_ANSWER)
+    page.click("#submit-btn")
+    expect(page.locator("#feedback")).to_be_visible()
+    thin_score = int(page.locator("#feedback-score").inner_text().split("/")[0])
+    expect(page.locator("#question-text")).not_to_have_text(first["text"])
+    expect(page.locator("#retry-btn")).to_be_visible()
+    page.click("#retry-btn")
+    expect(page.locator("#question-retry")).to_be_visible()
+    expect(page.locator("#question-text")).to_have_text(first["text"])
+    expect(page.locator("#answer")).to_have_value(THIN_ANSWER)  # starts from the last answer
+    page.fill("#answer", answer_for(page))
+    page.click("#submit-btn")
+    expect(page.locator("#question-retry")).to_be_hidden()
+    expect(page.locator("#question-text")).not_to_have_text(first["text"])
+    better = int(page.locator("#feedback-score").inner_text().split("/")[0])
+    assert better > thin_score
+    plan = server.api("GET", f"/api/v1/sessions/{sid}/plan")
+    item = next(i for i in plan["items"] if i["id"] == first["id"])
+    assert item["attempts"] == 2 and item["score"] == better
+    report = server.api("GET", f"/api/v1/sessions/{sid}/report")
+    assert report["questions"][0]["score"] == better  # the best attempt counts
+
+    mock = server.started(candidate_name="Mock Retry", mode="mock", question_count=2)
+    page.goto(f"/sessions/{mock['id']}")
+    expect(page.locator("#retry-btn")).to_have_count(0)
+
+
+def test_saved_whiteboards_are_shown_again_everywhere(page: Page, server: Server) -> None:
+    session = server.started(
+        candidate_name="Board Keeper",
+        enabled_modes=["text", "whiteboard"],
+        question_count=2,
+        max_follow_ups=0,
+    )
+    sid, first = session["id"], session["current_question"]
+    page.goto(f"/sessions/{sid}")
+    draw_on(page)
+    page.fill("#answer", THIN_ANSWER)
+    page.click("#submit-btn")
+    expect(page.locator("#feedback")).to_be_visible()
+    saved = server.events(sid, "whiteboard_saved")
+    assert saved[0]["data"]["file"].endswith(".png")
+    expect(page.locator("#whiteboard-status")).to_have_text("")  # the note is not the next one's
+    status, kind, body = fetch(server, f"/api/v1/sessions/{sid}/whiteboards/{first['id']}")
+    assert status == 200 and kind == "image/png" and body.startswith(PNG_SIGNATURE)
+    second = server.api("GET", f"/api/v1/sessions/{sid}")["current_question"]
+    assert fetch(server, f"/api/v1/sessions/{sid}/whiteboards/{second['id']}")[0] == 404
+
+    page.reload()
+    page.click("#retry-btn")  # back to the first question: its drawing is there again
+    expect(page.locator("#whiteboard-status")).to_have_text(
+        "Your saved whiteboard for this question is shown."
+    )
+    page.wait_for_function(
+        "() => { const c = document.getElementById('whiteboard').getContext('2d');"
+        " const d = c.getImageData(0, 0, 1200, 600).data;"
+        " for (let i = 0; i < d.length; i += 4) if (d[i] < 128) return true; return false; }"
+    )
+    server.api("POST", f"/api/v1/sessions/{sid}/end")
+    page.goto(f"/sessions/{sid}/report")
+    image = page.locator(".question-report").first.locator("img.whiteboard-image")
+    expect(image).to_be_visible()
+    page.wait_for_function("i => i.complete && i.naturalWidth === 1200", arg=image.element_handle())
+    expect(page.locator("img.whiteboard-image")).to_have_count(1)
+    _, _, html = fetch(server, f"/api/v1/sessions/{sid}/report?format=html")
+    assert b'src="data:image/png;base64,iVBORw0KGgo' in html
+    _, _, markdown = fetch(server, f"/api/v1/sessions/{sid}/report?format=md")
+    link = f"({server.base_url}/api/v1/sessions/{sid}/whiteboards/{first['id']})"
+    assert link.encode() in markdown
+
+
+def test_feedback_card_survives_skip_and_reload(page: Page, server: Server) -> None:
+    session = server.started(candidate_name="Card Keeper", question_count=3, max_follow_ups=0)
+    page.goto(f"/sessions/{session['id']}")
+    expect(page.locator("#skip-note")).to_have_text("A skipped question counts 0 in the report.")
+    page.fill("#answer", answer_for(page))
+    page.click("#submit-btn")
+    card = page.locator("#feedback")
+    expect(card).to_be_visible()
+    score = page.locator("#feedback-score").inner_text()
+    asked = page.locator("#question-text").inner_text()
+    page.click("#skip-btn")
+    expect(page.locator("#question-text")).not_to_have_text(asked)
+    expect(card).to_be_visible()
+    expect(page.locator("#feedback-score")).to_have_text(score)
+    expect(page.locator("#feedback-skip-note")).to_be_visible()
+    page.reload()
+    expect(card).to_be_visible()
+    expect(page.locator("#feedback-score")).to_have_text(score)
+
+
+def test_long_text_is_counted_and_refused_never_cut(page: Page, server: Server) -> None:
+    page.goto("/sessions/new")
+    page.fill("#f-candidate_name", "Long Paster")
+    page.fill("#f-challenge_text", "x" * 20_005)
+    counter = page.locator("#f-challenge_text-counter")
+    expect(counter).to_contain_text("20,005 / 20,000 characters: 5 over the limit")
+    expect(page.locator("#f-challenge_text")).to_have_value("x" * 20_005)  # nothing cut
+    page.click("button:has-text('Create session')")
+    expect(page).to_have_url(re.compile(r"/sessions/new$"))
+    expect(page.locator("#f-challenge_text")).to_be_focused()
+    page.fill("#f-challenge_text", "line of the challenge\n" * 900)
+    expect(counter).not_to_contain_text("over")
+    page.click("button:has-text('Create session')")
+    page.wait_for_url(ROOM_URL)
+    box = page.locator("#challenge-text")
+    assert box.evaluate("e => e.scrollHeight > e.clientHeight + 100")
+    assert box.evaluate("e => getComputedStyle(e).overflowY") == "auto"
+    page.click("#start-btn")
+    page.fill("#answer", "y" * 20_001)
+    expect(page.locator("#answer-counter")).to_contain_text("1 over the limit")
+    page.click("#submit-btn")
+    expect(page.locator("#answer-error")).to_contain_text("1 characters over the limit of 20,000")
+    expect(page.locator("#answer")).to_have_value("y" * 20_001)
+    sid = page.url.rsplit("/", 1)[1]
+    assert server.events(sid, "answer_submitted") == []
+
+
+def test_durations_and_labels_read_the_same_everywhere(page: Page, server: Server) -> None:
+    long = server.started(
+        candidate_name="Long Clock",
+        role="ml_engineering",
+        time_limit_minutes=180,
+        question_count=1,
+    )
+    page.goto(f"/sessions/{long['id']}")
+    expect(page.locator("#timer")).to_have_text(re.compile(r"^[23]:\d\d:\d\d$"))
+    expect(page.locator("#timer-note")).to_have_text("of 3:00:00")
+    expect(page.locator(".room-head .eyebrow")).to_contain_text("ML engineering")
+    page.wait_for_timeout(1300)  # the script's ticking clock keeps the same shape
+    expect(page.locator("#timer")).to_have_text(re.compile(r"^2:59:\d\d$"))
+    short = server.started(candidate_name="Short Clock", role="devops_sre", question_count=1)
+    page.goto(f"/sessions/{short['id']}")
+    expect(page.locator("#timer")).to_have_text(re.compile(r"^4[45]:\d\d$"))
+    expect(page.locator("#timer-note")).to_have_text("of 45:00")
+    expect(page.locator(".room-head .eyebrow")).to_contain_text("DevOps / SRE")
+    server.api("POST", f"/api/v1/sessions/{long['id']}/end")
+    page.goto(f"/sessions/{long['id']}/report")
+    expect(page.locator(".facts")).to_contain_text(re.compile(r"0:00:\d\d of 3:00:00"))
+    _, _, markdown = fetch(server, f"/api/v1/sessions/{long['id']}/report?format=md")
+    assert re.search(rb"time used 0:00:\d\d of 3:00:00", markdown)
+    assert b"ML engineering" in markdown and b"of 1 question " in markdown
+
+    page.goto("/sessions/new")
+    options = page.locator("#f-ai_provider option").all_inner_texts()
+    assert "OpenAI" in options and "Openai" not in options
+    roles = page.locator("#f-role option").all_inner_texts()
+    assert "ML engineering" in roles and "DevOps / SRE" in roles
+
+
+CONTRAST_SCRIPT = """
+() => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const background = (el) => {
+    for (let node = el; node; node = node.parentElement) {
+      const c = parse(getComputedStyle(node).backgroundColor);
+      if (c && c.a > 0.5) return c;
+    }
+    return parse(getComputedStyle(document.body).backgroundColor);
+  };
+  const failures = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    if (!walker.currentNode.textContent.trim() || seen.has(el)) continue;
+    seen.add(el);
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height || style.visibility === "hidden" || el.closest("[hidden], .visually-hidden, option, script, style")) continue;
+    if (el.closest("[disabled], .button:disabled")) continue; // WCAG exempts inactive controls
+    const fg = parse(style.color);
+    const bg = background(el);
+    const ratio = (Math.max(lum(fg), lum(bg)) + 0.05) / (Math.min(lum(fg), lum(bg)) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) {
+      failures.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + "." + el.className + " '" +
+        el.textContent.trim().slice(0, 30) + "' " + ratio.toFixed(2));
+    }
+  }
+  return failures;
+}
+"""
+
+
+def test_dark_mode_follows_the_system_and_the_toggle_with_aa_contrast(
+    page: Page, server: Server
+) -> None:
+    running = server.started(
+        candidate_name="Contrast Reader",
+        enabled_modes=["text", "whiteboard", "code"],
+        interview_type="coding",
+        challenge_text="Build it well.",
+        question_count=2,
+        max_follow_ups=0,
+    )
+    page.goto(f"/sessions/{running['id']}")
+    page.fill("#answer", THIN_ANSWER)
+    page.click("#submit-btn")
+    expect(page.locator("#feedback")).to_be_visible()
+    ended = server.started(candidate_name="Contrast Report", question_count=1)
+    server.api(
+        "POST",
+        f"/api/v1/sessions/{ended['id']}/answers",
+        {"question_id": ended["current_question"]["id"], "text": BEHAVIORAL_ANSWER},
+    )
+    server.api("POST", f"/api/v1/sessions/{ended['id']}/end")
+    paused = server.started(candidate_name="Contrast Paused", question_count=1)
+    server.api("POST", f"/api/v1/sessions/{paused['id']}/pause")
+    pages = {
+        "sessions": "/",
+        "new-session": "/sessions/new",
+        "interview": f"/sessions/{running['id']}",
+        "paused": f"/sessions/{paused['id']}",
+        "report": f"/sessions/{ended['id']}/report",
+    }
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for name, url in pages.items():
+            page.goto(url)
+            theme = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert (theme == "rgb(17, 21, 28)") == (scheme == "dark"), (name, scheme, theme)
+            failures = page.evaluate(CONTRAST_SCRIPT)
+            assert failures == [], f"{name} in the {scheme} theme: {failures}"
+            if name in ("interview", "report"):
+                screenshot(page, f"{name}-{scheme}")
+
+    # the toggle overrides the system's choice and is remembered
+    page.emulate_media(color_scheme="light")
+    page.goto("/")
+    page.click("#theme-toggle")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(17, 21, 28)"
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    expect(page.locator("#theme-toggle")).to_have_accessible_name("Light theme")
+    assert page.evaluate(CONTRAST_SCRIPT) == []
+    page.click("#theme-toggle")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(245, 246, 249)"
+
+
+def test_sessions_list_shows_outcomes_sorts_and_finds_part_of_an_email(
+    page: Page, server: Server
+) -> None:
+    strong = server.started(
+        candidate_name="Outcome Strong",
+        candidate_email="ada.lovelace@example.org",
+        question_count=1,
+    )
+    server.api(
+        "POST",
+        f"/api/v1/sessions/{strong['id']}/answers",
+        {"question_id": strong["current_question"]["id"], "text": BEHAVIORAL_ANSWER},
+    )
+    server.api("POST", f"/api/v1/sessions/{strong['id']}/end")
+    weak = server.started(
+        candidate_name="Outcome Weak", candidate_email="ada.byron@example.org", question_count=2
+    )
+    server.api(
+        "POST", f"/api/v1/sessions/{weak['id']}/questions/{weak['current_question']['id']}/skip"
+    )
+    server.api("POST", f"/api/v1/sessions/{weak['id']}/end")
+    strong_score = server.api("GET", f"/api/v1/sessions/{strong['id']}/report")["overall_score"]
+
+    page.goto("/?q=lovelace@exam")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Outcome Strong")
+    expect(rows.first.locator('[data-label="Score"]')).to_have_text(f"{strong_score}/100")
+    expect(rows.first.locator('[data-label="Answered"]')).to_contain_text("1 of 1 question")
+    expect(rows.first.locator('[data-label="Duration"]')).to_have_text(re.compile(r"^\d+:\d\d$"))
+
+    page.goto("/?q=ada.")
+    expect(rows).to_have_count(2)
+    expect(page.locator("thead th")).to_contain_text(["Candidate", "Interview", "Status", "Score"])
+    page.click("thead button:has-text('Score')")
+    expect(page.locator("thead th", has_text="Score")).to_have_attribute("aria-sort", "ascending")
+    expect(rows.first).to_contain_text("Outcome Weak")  # 0: the skip counted 0
+    page.click("thead button:has-text('Score')")
+    expect(rows.first).to_contain_text("Outcome Strong")
+    page.click("thead button:has-text('Candidate')")
+    expect(rows.first).to_contain_text("Outcome Strong")
+    page.click("thead button:has-text('Candidate')")
+    expect(rows.first).to_contain_text("Outcome Weak")
+
+
+def test_cancel_from_the_room_and_delete_from_the_pages(page: Page, server: Server) -> None:
+    session = server.started(
+        candidate_name="Cancel Me", enabled_modes=["text", "whiteboard"], question_count=1
+    )
+    sid = session["id"]
+    page.goto(f"/sessions/{sid}")
+    draw_on(page)
+    page.fill("#answer", THIN_ANSWER)
+    page.click("#submit-btn")
+    expect(page.locator("#feedback")).to_be_visible()
+    page.click("#cancel-btn")
+    expect(page.locator("#cancel-dialog")).to_be_visible()
+    page.click("#cancel-confirm")
+    expect(page.locator("#status-badge")).to_have_text("Cancelled")
+    expect(page.locator("#panel-final")).to_be_visible()
+    expect(page.locator("#cancel-btn")).to_be_hidden()
+    assert server.api("GET", f"/api/v1/sessions/{sid}")["status"] == "cancelled"
+
+    folder = server.log.parent / "sessions" / sid
+    assert (folder / "metadata.json").exists()
+    page.goto(f"/?q={quote('Cancel Me')}")
+    asked: list[str] = []
+
+    def answer_dialog(dialog: Any) -> None:
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()  # the first time: changed their mind
+        else:
+            dialog.accept()
+
+    page.on("dialog", answer_dialog)
+    row = page.locator("tbody tr", has_text="Cancel Me")
+    row.locator("[data-delete-session]").click()
+    expect(row).to_have_count(1)
+    assert fetch(server, f"/api/v1/sessions/{sid}")[0] == 200
+    row.locator("[data-delete-session]").click()
+    expect(row).to_have_count(0)
+    assert "Delete the session of Cancel Me for good?" in asked[0]
+    assert fetch(server, f"/api/v1/sessions/{sid}")[0] == 404
+    assert fetch(server, f"/api/v1/sessions/{sid}/events")[0] == 404
+    assert not folder.exists()
+
+    other = server.started(candidate_name="Delete From Report", question_count=1)
+    server.api("POST", f"/api/v1/sessions/{other['id']}/end")
+    page.goto(f"/sessions/{other['id']}/report")
+    page.click("button:has-text('Delete session')")
+    page.wait_for_url(f"{server.base_url}/")
+    assert fetch(server, f"/api/v1/sessions/{other['id']}")[0] == 404

@@ -1,15 +1,18 @@
 """``rehearse interview``: a whole mock interview in the terminal.
 
 Each question shows the remaining time and progress; an answer is typed over several
-lines and finished with an empty line. Commands: ``/skip``, ``/pause``, ``/resume``,
-``/end``, ``/help``. Ctrl-C (or end of input) pauses and saves the session;
-``rehearse interview --resume ID`` continues it. Every answer is saved the moment it
-is submitted.
+lines and finished with an empty line; code goes between lines of three backticks
+(blank lines inside are kept, the code is sent verbatim as a fenced block). Commands:
+``/skip``, ``/retry`` (practice mode: answer the last scored question again; the best
+attempt counts), ``/pause``, ``/resume``, ``/end``, ``/help``. Ctrl-C (or end of
+input) pauses and saves the session; ``rehearse interview --resume ID`` continues it.
+Every answer is saved the moment it is submitted.
 """
 
 from __future__ import annotations
 
 import getpass
+import re
 import sys
 import time
 
@@ -24,14 +27,17 @@ from rehearse.domain.config import InterviewMode
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.plan import PlanItem
 from rehearse.domain.sessions import Session
+from rehearse.domain.wording import format_duration, label, plural
 from rehearse.errors import InvalidStateError, RehearseError, SessionImmutableError
 from rehearse.rendering import render_markdown
 from rehearse.service.sessions import SessionManager
 
 HELP = """\
 Type your answer over as many lines as you like; an empty line submits it.
+Code: put it between lines of ``` (e.g. ```python); blank lines inside are kept.
   /skip    skip this question (it counts 0)
   /audio FILE  answer by voice: a recording (ogg, webm, wav, mp3, m4a) is transcribed
+  /retry   practice mode: answer the last scored question again (the best attempt counts)
   /pause   pause the interview (the clock stops)
   /resume  resume after a pause
   /end     end the interview now and see the report
@@ -43,8 +49,8 @@ class _Paused(Exception):
     """The candidate pressed Ctrl-C or closed the input."""
 
 
-def _clock(seconds: int) -> str:
-    return f"{seconds // 60}:{seconds % 60:02d}"
+def _clock(seconds: int, like: int | None = None) -> str:
+    return format_duration(seconds, like=like)
 
 
 def _read_line(prompt: str) -> str:
@@ -54,15 +60,33 @@ def _read_line(prompt: str) -> str:
         raise _Paused from None
 
 
+_FENCE_LINE = re.compile(r"^\s*(`{3,})")
+
+
 def _read_answer() -> str:
-    """Lines until an empty line; a first line starting with ``/`` is a command."""
+    """Lines until an empty line; a first line starting with ``/`` is a command.
+
+    Between a line opening a fence (three backticks or more, with a language) and the
+    line closing it, every line is kept verbatim, blank ones too.
+    """
     lines: list[str] = []
+    fence: str | None = None
     while True:
-        line = _read_line("> " if not lines else "  ")
+        line = _read_line("> " if not lines else ("| " if fence else "  "))
         if not lines and line.strip().startswith("/"):
             command = line.strip()
             # a file name keeps its case
             return command if command.lower().startswith("/audio") else command.lower()
+        opening = _FENCE_LINE.match(line)
+        if fence is not None:
+            lines.append(line)
+            if line.strip() == fence:
+                fence = None
+            continue
+        if opening:
+            fence = opening.group(1)
+            lines.append(line.strip())
+            continue
         if not line.strip():
             if lines:
                 return "\n".join(lines)
@@ -70,15 +94,20 @@ def _read_answer() -> str:
         lines.append(line)
 
 
-def _show_question(mgr: SessionManager, session: Session, item: PlanItem) -> None:
+def _show_question(
+    mgr: SessionManager, session: Session, item: PlanItem, *, retry: bool = False
+) -> None:
     assert session.interview is not None
     progress = session.interview.progress()
     number = progress["answered"] + progress["skipped"] + (0 if item.kind == "follow_up" else 1)
     remaining = session.remaining_seconds_at(mgr.clock.now())
-    label = "Follow-up" if item.kind == "follow_up" else f"Question {number} of {progress['total']}"
+    limit = session.config.time_limit_seconds
+    kind = "Follow-up" if item.kind == "follow_up" else f"Question {number} of {progress['total']}"
+    if retry:
+        kind = "Trying again"
     title = (
-        f"{label} · {item.category.value.replace('_', ' ')} · {_clock(remaining)} left · "
-        f"suggested {max(1, item.answer_time_seconds // 60)} min"
+        f"{kind} · {label(item.category)} · {_clock(remaining, limit)} left of {_clock(limit)} · "
+        f"suggested {_clock(item.answer_time_seconds)}"
     )
     console.print()
     console.print(Panel(item.text, title=title, title_align="left", border_style="cyan"))
@@ -102,15 +131,17 @@ def _wait_for_resume(mgr: SessionManager, session_id: str) -> bool:
 
 
 def _run(mgr: SessionManager, session_id: str) -> None:
+    last_scored: PlanItem | None = None  # what /retry answers again (practice mode)
+    retrying: PlanItem | None = None
     while True:
         session = mgr.get_session(session_id)
         if session.status.is_final:
             return
-        item = session.interview.current() if session.interview else None
+        item = retrying or (session.interview.current() if session.interview else None)
         if item is None:
             mgr.end_session(session_id)
             return
-        _show_question(mgr, session, item)
+        _show_question(mgr, session, item, retry=retrying is not None)
         shown = time.monotonic()
         while True:
             entry = _read_answer()
@@ -122,8 +153,24 @@ def _run(mgr: SessionManager, session_id: str) -> None:
             mgr.end_session(session_id)
             return
         if entry == "/skip":
+            if retrying is not None:
+                retrying = None
+                console.print("Back to the current question.")
+                continue
             mgr.skip_question(session_id, item.id)
-            console.print("Skipped.")
+            console.print("Skipped: it counts 0.")
+            continue
+        if entry == "/retry":
+            if session.config.mode is not InterviewMode.PRACTICE:
+                console.print(
+                    f"/retry is for practice mode; this is a {label(session.config.mode)} "
+                    "session: one answer per question."
+                )
+            elif last_scored is None:
+                console.print("Nothing to try again yet: answer a question first.")
+            else:
+                retrying = last_scored
+                console.print("Answer it again; the best attempt counts. /skip goes back.")
             continue
         if entry == "/pause":
             mgr.pause_session(session_id)
@@ -140,13 +187,16 @@ def _run(mgr: SessionManager, session_id: str) -> None:
             console.print(f"Unknown command {entry}; /help lists them.")
             continue
         spent = time.monotonic() - shown
+        retrying = None
         outcome = mgr.submit_answer(session_id, item.id, entry, round(spent, 1))
+        last_scored = item
         for notice in outcome.notices:
             console.print(f"[yellow]{notice}[/]")
         if outcome.evaluation and session.config.mode is InterviewMode.PRACTICE:
             console.print(f"[bold]Score {outcome.evaluation.score}/100.[/]")
             for sentence in outcome.evaluation.feedback[:3]:
                 console.print(f"  • {sentence}")
+            console.print("[dim]/retry answers it again; the best attempt counts.[/]")
         else:
             console.print("Answer saved.")
 
@@ -205,10 +255,9 @@ def interview(
         config = session.config
         count = len(session.interview.questions) if session.interview else 0
         console.print(
-            f"[bold]Mock interview[/]: {config.role.value.replace('_', ' ')} · "
-            f"{config.level.value} · {config.interview_type.value.replace('_', ' ')} · "
-            f"{config.mode.value} — "
-            f"{config.time_limit_minutes} min, {count} questions."
+            f"[bold]Mock interview[/]: {label(config.role)} · {label(config.level)} · "
+            f"{label(config.interview_type)} · {label(config.mode)} mode — "
+            f"{_clock(config.time_limit_seconds)}, {plural(count, 'question')}."
         )
         console.print(f"Session {session.id}.", soft_wrap=True)
         console.print(HELP)

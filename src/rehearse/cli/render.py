@@ -12,6 +12,7 @@ from rich.table import Table
 
 from rehearse.domain.events import Event
 from rehearse.domain.sessions import Session
+from rehearse.domain.wording import format_duration
 
 console = Console(highlight=False)
 
@@ -21,14 +22,15 @@ def emit_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
-def _minutes(seconds: int) -> str:
-    return f"{seconds // 60}:{seconds % 60:02d}"
+def _minutes(seconds: int, like: int | None = None) -> str:
+    return format_duration(seconds, like=like)
 
 
 def session_detail(session: Session, now: datetime) -> None:
     """A two-column table of one session."""
     data = session.to_json(now)
     config = data["config"]
+    limit = config["time_limit_minutes"] * 60
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
@@ -46,7 +48,7 @@ def session_detail(session: Session, now: datetime) -> None:
         ),
         (
             "time",
-            f"{_minutes(data['remaining_seconds'])} left of {config['time_limit_minutes']} min",
+            f"{_minutes(data['remaining_seconds'], limit)} left of {_minutes(limit)}",
         ),
         (
             "tokens",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -10,6 +11,7 @@ import typer
 
 from rehearse.cli.context import manager, session_id
 from rehearse.cli.render import emit_json
+from rehearse.domain.access import LOCAL_PRINCIPAL
 from rehearse.errors import ConfigurationError
 from rehearse.rendering import render_html, render_markdown
 
@@ -47,7 +49,12 @@ def report(
     if fmt is ReportFormat.JSON:
         text = found.model_dump_json(indent=2)
     else:
-        text = render_html(found) if fmt is ReportFormat.HTML else render_markdown(found)
+        # issue 11, item 3: the saved whiteboards, embedded in HTML, files beside Markdown
+        boards = manager(ctx).whiteboards_for(found.session_id, LOCAL_PRINCIPAL)
+        if fmt is ReportFormat.HTML:
+            text = render_html(found, boards)
+        else:
+            text = render_markdown(found, _whiteboard_links(boards, output))
     if output is None:
         sys.stdout.write(text)
         return
@@ -56,3 +63,24 @@ def report(
     except OSError as exc:
         raise ConfigurationError(f"output={str(output)!r}: cannot write: {exc.strerror}") from None
     print(f"report written to {output}")
+
+
+def _whiteboard_links(boards: dict[str, Path], output: Path | None) -> dict[str, str]:
+    """Links to the drawings: copies in ``<report>-whiteboards/`` beside a written file.
+
+    On stdout the links point at the files in the session folder.
+    """
+    if output is None:
+        return {item: path.as_uri() for item, path in boards.items()}
+    folder = output.with_name(f"{output.stem}-whiteboards")
+    links: dict[str, str] = {}
+    for number, (item, path) in enumerate(boards.items(), 1):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, folder / f"{number}-{path.name}")
+        except OSError as exc:
+            raise ConfigurationError(
+                f"output={str(output)!r}: cannot write {folder}: {exc.strerror}"
+            ) from None
+        links[item] = f"{folder.name}/{number}-{path.name}"
+    return links

@@ -11,6 +11,9 @@ from rich.text import Text
 from rehearse.cli.context import manager, session_id
 from rehearse.cli.options import level_option, role_option
 from rehearse.cli.render import console, emit_json, event_table, session_detail, session_table
+from rehearse.domain.access import LOCAL_PRINCIPAL
+from rehearse.domain.sessions import Session
+from rehearse.domain.wording import plural
 from rehearse.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -208,9 +211,33 @@ def sweep(
     if as_json:
         emit_json({"expired": expired, "count": len(expired)})
     else:
-        console.print(f"expired {len(expired)} session(s)")
-        for expired_id in expired:
-            console.print(f"  {expired_id}")
+        console.print(f"expired {plural(len(expired), 'session')}")
+        for session_id in expired:
+            console.print(f"  {session_id}")
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    session_id: str,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking."),
+    as_json: bool = JSON,
+) -> None:
+    """Delete a session for good: its rows, events, links and files (asks first)."""
+    mgr = manager(ctx)
+    session = mgr.get_session(session_id)
+    if not yes and not typer.confirm(
+        f"Delete session {session.id} of {session.config.candidate_name} "
+        f"({session.status.value}) and all its files?",
+        err=True,
+    ):
+        typer.echo("nothing deleted", err=True)
+        raise typer.Exit(1)
+    mgr.delete_session(session.id, LOCAL_PRINCIPAL)
+    if as_json:
+        emit_json({"deleted": session.id})
+    else:
+        console.print(f"deleted session {session.id}", soft_wrap=True)
 
 
 def _add_audio_command() -> None:

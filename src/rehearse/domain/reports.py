@@ -330,5 +330,6 @@ def _summary(report: Report) -> str:
             f"{DIMENSION_LABELS.get(low[0], low[0]).lower()} ({low[1]})."
         )
     if report.unanswered:
-        parts.append(f"{report.unanswered} question(s) were not reached.")
+        were = "question was" if report.unanswered == 1 else "questions were"
+        parts.append(f"{report.unanswered} {were} not reached.")
     return " ".join(parts)

@@ -14,6 +14,7 @@ call those, so the Python API, the web and the CLI apply the same rules.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +39,12 @@ from rehearse.domain.progress import (
 )
 from rehearse.domain.reports import Attempt, Report
 from rehearse.domain.sessions import Session
-from rehearse.errors import UserNotFoundError
+from rehearse.errors import (
+    AccessDeniedError,
+    QuestionNotFoundError,
+    SessionNotFoundError,
+    UserNotFoundError,
+)
 from rehearse.service import access
 from rehearse.service.composition import Services
 from rehearse.service.interviews import AnswerOutcome
@@ -709,3 +715,89 @@ class SessionManager:
             AccessDeniedError: ``principal`` may not see this user's sessions.
         """
         return self.services.progress.get_milestones(user, principal=principal)
+
+    # -- whiteboards and deleting (issue 11, items 3 and 14) ----------------------------
+
+    def whiteboards_for(self, session_id: str, principal: Principal) -> dict[str, Path]:
+        """The last whiteboard saved for each question, as PNG files on disk.
+
+        Returns:
+            ``{question id: path of the PNG}``, in the order they were first saved;
+            questions without a drawing are absent, as are files removed from disk.
+
+        Raises:
+            SessionNotFoundError: no such session.
+            AccessDeniedError: the principal may not see it.
+        """
+        session = self.get_session_for(session_id, principal)
+        folder = self.folders.folder(session.id)
+        found: dict[str, Path] = {}
+        for event in self.store.get_events(session.id, types=(EventType.WHITEBOARD_SAVED.value,)):
+            path = folder / str(event.data["file"])
+            if path.is_file():
+                found[str(event.data["item_id"])] = path
+        return found
+
+    def whiteboard_for(self, session_id: str, question_id: str, principal: Principal) -> Path:
+        """The PNG of the last whiteboard saved for one question.
+
+        Raises:
+            SessionNotFoundError: no such session.
+            AccessDeniedError: the principal may not see it.
+            QuestionNotFoundError: the plan has no such question, or it has no drawing.
+        """
+        path = self.whiteboards_for(session_id, principal).get(question_id)
+        if path is None:
+            raise QuestionNotFoundError(session_id, f"{question_id} (with a whiteboard)")
+        return path
+
+    def delete_session(self, session_id: str, principal: Principal) -> None:
+        """Remove a session for good: its row, events, candidate links and folder.
+
+        Staff may delete any session they can see; a candidate only one they created
+        themselves (not one an interviewer set for them). Works in every state: a
+        running session simply stops existing (its live stream closes on the next read).
+
+        Raises:
+            SessionNotFoundError: no such session.
+            AccessDeniedError: the principal may not see it, or is a candidate who did
+                not create it.
+        """
+        session = self.get_session_for(session_id, principal)
+        if not access.is_staff(principal) and session.created_by != principal.id:
+            raise AccessDeniedError(
+                f"a candidate may delete only sessions they created; session {session.id} "
+                "was set by an interviewer"
+            )
+        if not self.store.delete(session.id):
+            raise SessionNotFoundError(session.id)
+        shutil.rmtree(self.folders.folder(session.id), ignore_errors=True)
+
+    def outcomes_for(self, sessions: Sequence[Session], principal: Principal) -> dict[str, Any]:
+        """What the sessions list shows of each session's outcome (issue 11, item 13).
+
+        Returns:
+            ``{session id: {"score", "answered", "total", "active_seconds"}}``: the
+            overall score (0-100) of the stored final report, ``None`` while the session
+            runs, when nothing was scored, or when ``principal`` may not see scores yet;
+            questions answered and planned; active time in seconds.
+        """
+        now = self.clock.now()
+        outcomes: dict[str, Any] = {}
+        for session in sessions:
+            score = None
+            ready = session.report_status is not None and session.report_status.value == "ready"
+            if session.status.is_final and ready and access.scores_visible(session, principal):
+                stored = self.store.get_events(
+                    session.id, types=(EventType.REPORT_GENERATED.value,)
+                )
+                if stored:
+                    score = stored[-1].data["report"].get("overall_score")
+            progress = session.interview.progress() if session.interview else None
+            outcomes[session.id] = {
+                "score": score,
+                "answered": progress["answered"] if progress else 0,
+                "total": progress["total"] if progress else 0,
+                "active_seconds": round(session.active_us_at(now) / 1_000_000),
+            }
+        return outcomes

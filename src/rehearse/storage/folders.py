@@ -44,6 +44,14 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def safe_name(name: str) -> str:
+    """A file name safe on every system, keeping its extension (``q-1.png``, not ``q-1-png``)."""
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:
+        return _SAFE.sub("-", name)
+    return f"{_SAFE.sub('-', stem)}.{_SAFE.sub('-', extension)}"
+
+
 class SessionFolders:
     """The folders of every session under ``root`` (``<data dir>/sessions``)."""
 
@@ -68,7 +76,7 @@ class SessionFolders:
         self, session_id: str, kind: str, name: str, data: bytes, info: dict[str, Any]
     ) -> Path:
         """Store ``data`` as ``<kind>/<name>`` and list it in ``metadata.json`` (both atomic)."""
-        target = self.folder(session_id) / kind / _safe_file_name(name)
+        target = self.folder(session_id) / kind / safe_name(name)
         write_atomic(target, data)
         with self._lock:
             metadata = self.metadata(session_id)

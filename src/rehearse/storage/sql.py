@@ -23,7 +23,18 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import Update
 from sqlalchemy.sql.elements import ColumnElement
@@ -42,7 +53,7 @@ from rehearse.errors import (
     SessionNotFoundError,
 )
 from rehearse.storage import migrate, projections, transactions
-from rehearse.storage.schema import session_events, sessions
+from rehearse.storage.schema import session_events, session_links, sessions
 from rehearse.storage.store import (
     AMBIGUOUS_SHOWN,
     MIN_ID_PREFIX,
@@ -325,6 +336,31 @@ class SQLStore:
             message,
             [{"field": "session_id", "value": prefix, "message": message, "candidates": shown}],
         )
+
+    def delete(self, session_id: str) -> bool:
+        """Remove the session, its events, links and progress rows in one transaction.
+
+        The candidate's running progress totals are recounted in the same transaction,
+        so progress never counts a deleted session.
+
+        Returns:
+            ``True`` when a session was removed, ``False`` when there was none.
+        """
+        from rehearse.storage.schema import (
+            answer_scores,
+            answer_topics,
+            session_questions,
+            session_scores,
+        )
+
+        children = (answer_topics, answer_scores, session_questions, session_scores)
+        with self._write(f"delete session {session_id}") as connection:
+            for table in (*children, session_links, session_events):
+                connection.execute(delete(table).where(table.c.session_id == session_id))
+            removed = connection.execute(delete(sessions).where(sessions.c.id == session_id))
+            if removed.rowcount:
+                projections.refresh_totals(connection)
+        return bool(removed.rowcount)
 
     # -- batched appends (issue 14) --------------------------------------------------
 
@@ -624,7 +660,8 @@ def _conditions(query: SessionQuery) -> list[ColumnElement[bool]]:
         conditions.append(
             or_(
                 func.lower(sessions.c.candidate_name).contains(text, autoescape=True),
-                func.lower(sessions.c.candidate_email) == text,
+                # issue 11, item 13: part of an e-mail address finds it too
+                func.lower(sessions.c.candidate_email).contains(text, autoescape=True),
             )
         )
     if query.candidate_email_is:

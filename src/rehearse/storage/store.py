@@ -145,3 +145,7 @@ class Store(Protocol):
             SessionNotFoundError: no session id starts with ``prefix``.
         """
         ...
+
+    def delete(self, session_id: str) -> bool:
+        """Remove a session with its events and links; ``False`` when there was none."""
+        ...

@@ -33,7 +33,7 @@ from rehearse.service.realtime import RealtimeSessionManager
 from rehearse.service.sessions import SessionManager
 from rehearse.settings import get_settings
 from rehearse.web import errors, login, metrics
-from rehearse.web.api import interview, links, progress, realtime, sessions
+from rehearse.web.api import files, interview, links, progress, realtime, sessions
 from rehearse.web.api import spoken as spoken_api
 from rehearse.web.api import voice as voice_api
 from rehearse.web.guard import EdgeGuard, allowed_hosts_for
@@ -118,6 +118,7 @@ def create_app(
     app.include_router(links.router)
     app.include_router(realtime.router)
     app.include_router(metrics.router)
+    app.include_router(files.router)  # issue 11: whiteboards, DELETE a session
     app.include_router(login.router)
     app.include_router(voice_api.router)
     app.include_router(spoken_api.router)

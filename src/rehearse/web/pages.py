@@ -35,14 +35,15 @@ from rehearse.domain.config import (
     SessionConfig,
 )
 from rehearse.domain.lifecycle import SessionStatus
-from rehearse.domain.reports import DIMENSION_LABELS
+from rehearse.domain.wording import format_duration, label, plural
 from rehearse.errors import ConfigurationError, RehearseError
+from rehearse.rendering import answer_html, code_css
 from rehearse.scoring.bands import score_band_class
 from rehearse.settings import get_settings
 from rehearse.web.auth import resolve_principal
 from rehearse.web.deps import ManagerDep, principal_of
 from rehearse.web.errors import NotAuthenticatedError, status_of
-from rehearse.web.schemas import session_public
+from rehearse.web.schemas import AnswerCreate, item_public, session_public
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,22 +75,33 @@ CHOICES: dict[str, list[str]] = {
     "interview_type": [t.value for t in InterviewType],
     "mode": [m.value for m in InterviewMode],
     "ai_provider": list(AI_PROVIDERS),
-    "enabled_modes": [m.value for m in CommunicationMode],
+    # issue 11, item 1: voice answers arrive with their own issue; until then not offered
+    "enabled_modes": [m.value for m in CommunicationMode if m is not CommunicationMode.VOICE],
 }
-
-
-def _label(value: str) -> str:
-    return value.replace("_", " ").capitalize()
-
-
-def _duration(seconds: float | int | None) -> str:
-    """``m:ss`` or ``h:mm:ss``; ``-`` for none."""
-    if seconds is None:
-        return "-"
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+#: Characters an answer may have (the REST API's limit, shown by the room's counter).
+MAX_ANSWER_CHARS: int = next(
+    meta.max_length
+    for meta in AnswerCreate.model_fields["text"].metadata
+    if isinstance(meta, MaxLen)
+)
+#: Languages the code editor offers (Pygments lexer names), the first the default.
+CODE_LANGUAGES: dict[str, str] = {
+    "python": "Python",
+    "javascript": "JavaScript",
+    "typescript": "TypeScript",
+    "java": "Java",
+    "go": "Go",
+    "rust": "Rust",
+    "c": "C",
+    "cpp": "C++",
+    "csharp": "C#",
+    "kotlin": "Kotlin",
+    "swift": "Swift",
+    "ruby": "Ruby",
+    "sql": "SQL",
+    "bash": "Shell",
+    "text": "Plain text",
+}
 
 
 def _when(value: datetime | str | None) -> str:
@@ -99,11 +111,14 @@ def _when(value: datetime | str | None) -> str:
     return instant.strftime("%Y-%m-%d %H:%M UTC")
 
 
-_environment.filters["label"] = _label
+_environment.filters["label"] = label
+_environment.filters["duration"] = format_duration
 _environment.filters["band"] = score_band_class
-_environment.filters["duration"] = _duration
 _environment.filters["when"] = _when
-_environment.filters["dimension"] = lambda name: DIMENSION_LABELS.get(name, _label(name))
+_environment.filters["dimension"] = label
+_environment.filters["answer"] = answer_html
+_environment.globals["plural"] = plural
+_environment.globals["code_css"] = code_css
 _environment.globals["STATUSES"] = [s.value for s in SessionStatus]
 
 
@@ -170,7 +185,11 @@ def sessions_page(
                 principal=principal,
             )
             now = manager.clock.now()
-            rows = [session_public(s, now, principal) for s in page.sessions]
+            outcomes = manager.outcomes_for(page.sessions, principal)
+            rows = [
+                {**session_public(s, now, principal), "outcome": outcomes[s.id]}
+                for s in page.sessions
+            ]
             total, next_cursor = page.total, page.next_cursor
         except ConfigurationError as exc:
             rows, total, next_cursor, error = [], 0, None, str(exc)
@@ -295,6 +314,12 @@ async def create_session_page(request: Request, manager: ManagerDep) -> Response
     except RehearseError as error:
         return _error_page(request, error)
     config, values, modes = _config_from_form(form)
+    refused = [mode for mode in modes if mode not in CHOICES["enabled_modes"]]
+    if refused:
+        allowed = ", ".join(CHOICES["enabled_modes"])
+        message = f"{', '.join(refused)} is not offered yet; choose from {allowed}."
+        kept = [mode for mode in modes if mode in CHOICES["enabled_modes"]]
+        return _form_page(request, values, kept, {"enabled_modes": message})
     try:
         session = await run_in_threadpool(manager.create_session, config, created_by=principal)
     except ConfigurationError as error:
@@ -313,16 +338,35 @@ def interview_page(request: Request, session_id: str, manager: ManagerDep) -> Re
         session = manager.get_session_for(session_id, principal)
         view = session_public(session, manager.clock.now(), principal)
         feedback = manager.last_feedback(session, principal)
+        feedback_item = None
+        if feedback is not None:  # the question it scored, for "Try again" (item 2)
+            evaluated = manager.events_for(session, principal, types=("answer_evaluated",))
+            plan = manager.get_plan_for(session.id, principal)
+            last_id = evaluated[-1].data["item_id"] if evaluated else None
+            feedback_item = next((item_public(i) for i in plan.items if i.id == last_id), None)
+        modes = view["config"]["enabled_modes"]
+        boards = manager.whiteboards_for(session.id, principal)
+        base = f"/api/v1/sessions/{session.id}/whiteboards/"
         context = {
             "session": view,
             "state": {
                 "session": view,
                 "last_seq": session.last_seq,
                 "feedback": feedback,
+                "feedback_item": feedback_item,
+                "max_answer_chars": MAX_ANSWER_CHARS,
+                # issue 11, item 3: the drawings saved so far, shown again on return
+                "whiteboards": {item: base + quote(item) for item in boards},
+                "code": CommunicationMode.CODE.value in modes,
+                "languages": CODE_LANGUAGES,
+                "retry": view["config"]["mode"] == InterviewMode.PRACTICE.value,
             },
             "feedback": feedback,
             "progress_text": view["progress_text"],
-            "whiteboard": CommunicationMode.WHITEBOARD.value in view["config"]["enabled_modes"],
+            "whiteboard": CommunicationMode.WHITEBOARD.value in modes,
+            "code": CommunicationMode.CODE.value in modes,
+            "languages": CODE_LANGUAGES,
+            "max_answer_chars": MAX_ANSWER_CHARS,
             # issue 5: what the AI parts will cost, shown before the candidate starts
             "estimate": estimate_session(session.config).describe(),
         }
@@ -341,7 +385,13 @@ def report_page(request: Request, session_id: str, manager: ManagerDep) -> Respo
     def build(principal: Principal) -> Response:
         session = manager.get_session_for(session_id, principal)
         report = manager.get_report_for(session.id, principal)
-        context = {"report": report, "final": session.status.is_final}
+        boards = manager.whiteboards_for(session.id, principal)
+        base = f"/api/v1/sessions/{session.id}/whiteboards/"
+        context = {
+            "report": report,
+            "final": session.status.is_final,
+            "whiteboards": {item: base + quote(item) for item in boards},
+        }
         return _render(request, "report_page.html", context)
 
     return _guarded(request, build)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -178,6 +179,7 @@ def get_answers(
     },
 )
 def get_report(
+    request: Request,
     session: VisibleSessionDep,
     manager: ManagerDep,
     principal: PrincipalDep,
@@ -190,10 +192,14 @@ def get_report(
     session is final, assessment once staff release it (403 ``ReportHiddenError``).
     """
     report = manager.get_report_for(session.id, principal, regenerate=regenerate)
+    if format in ("md", "html"):  # issue 11, item 3: each question's saved whiteboard
+        boards = manager.whiteboards_for(session.id, principal)
     if format == "md":
-        return PlainTextResponse(render_markdown(report), media_type="text/markdown")
+        base = f"{request.base_url}api/v1/sessions/{session.id}/whiteboards/"
+        links = {item: base + quote(item) for item in boards}
+        return PlainTextResponse(render_markdown(report, links), media_type="text/markdown")
     if format == "html":
-        return HTMLResponse(render_html(report))
+        return HTMLResponse(render_html(report, boards))
     return report.model_dump(mode="json")
 
 

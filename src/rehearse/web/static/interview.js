@@ -7,6 +7,12 @@
  * GET /api/v1/sessions/{id}) set it; between them it counts down locally while active.
  * No framework, nothing fetched from the network. Text from the server is always set with
  * textContent, never as HTML.
+ *
+ * Issue 11: in practice mode "Try again" answers the last scored question again (the best
+ * attempt counts); a saved whiteboard is shown again on its question; coding questions in
+ * Code mode get a code editor whose code is sent verbatim as a fenced block (with its
+ * language), so the evaluator and the report see it as code; the answer has a length
+ * counter and is refused, not cut, past the limit; the room may be cancelled.
  */
 (function () {
   "use strict";
@@ -69,7 +75,23 @@
     boardCanvas: $("whiteboard"),
     boardClear: $("whiteboard-clear"),
     boardStatus: $("whiteboard-status"),
+    answerLabel: $("answer-label"),
+    counter: $("answer-counter"),
+    codeBox: $("code-box"),
+    code: $("code"),
+    codeLanguage: $("code-language"),
+    codeLines: $("code-lines"),
+    retry: $("retry-btn"),
+    retryNote: $("retry-note"),
+    retryBadge: $("question-retry"),
+    retryCancel: $("retry-cancel"),
+    skipNote: $("feedback-skip-note"),
+    cancel: $("cancel-btn"),
+    cancelDialog: $("cancel-dialog"),
   };
+  const MAX_ANSWER = Number(ui.answer.dataset.maxlength) || 20000;
+  const CODE_MODE = Boolean(initial.code && ui.codeBox);
+  const ANSWER_LABEL = ui.answerLabel.textContent;
 
   let session = initial.session;
   let lastSeq = initial.last_seq || 0;
@@ -87,6 +109,12 @@
   const announcedFollowUps = new Set();
   const questionTexts = new Map(); // item id -> text, for feedback that arrives after the question moved on
   const announcedMarks = new Set();
+  const whiteboards = Object.assign({}, initial.whiteboards || {}); // item id -> saved PNG URL
+  const items = new Map(); // item id -> plan item seen, for "Try again"
+  let retryItem = null; // the item answered again, while trying again
+  let feedbackItem = initial.feedback_item || null; // the item the feedback card scored
+  if (feedbackItem) items.set(feedbackItem.id, feedbackItem);
+  let boardChanged = false; // drawn on since shown: only then is it saved with the answer
 
   // -- storage -------------------------------------------------------------------------
 
@@ -101,13 +129,14 @@
     } catch (e) { /* storage full or disabled: the draft is simply not kept */ }
   }
   function forget(questionId) {
-    ["draft", "spent", "board"].forEach((what) => store(what, questionId, null));
+    ["draft", "spent", "board", "code"].forEach((what) => store(what, questionId, null));
   }
 
   // -- whiteboard ------------------------------------------------------------------------
 
   const board = ui.boardCanvas && window.RehearseWhiteboard
     ? window.RehearseWhiteboard.create(ui.boardCanvas, () => {
+        boardChanged = true;
         if (shownId) store("board", shownId, board && !board.isBlank() ? board.toDataURL() : null);
       })
     : null;
@@ -133,13 +162,15 @@
     const text = String(value || "").replace(/_/g, " ");
     return text.charAt(0).toUpperCase() + text.slice(1);
   }
-  function duration(seconds) {
+  // the rule of rehearse.domain.wording.format_duration: m:ss, or h:mm:ss from one hour on
+  // (also when the duration shown beside it, "like", takes hours)
+  function duration(seconds, like) {
     const total = Math.max(0, Math.round(seconds));
     const h = Math.floor(total / 3600);
     const m = Math.floor((total % 3600) / 60);
     const s = total % 60;
     const pad = (n) => String(n).padStart(2, "0");
-    return h ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
+    return h || (like && Math.round(like) >= 3600) ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
   }
   function number(n) { return Number(n || 0).toLocaleString("en-US"); }
   function fill(list, items) {
@@ -194,7 +225,7 @@
     say(ui.timerLabel, final ? "Time used" : "Time left");
     if (seconds !== shownSeconds) {
       shownSeconds = seconds;
-      ui.timer.textContent = duration(seconds);
+      ui.timer.textContent = duration(seconds, session.time_limit_seconds);
       ui.timer.classList.toggle("timer--low", clock.status === "active" && seconds <= 60);
       [300, 60].forEach((mark) => {
         if (clock.status === "active" && seconds <= mark && seconds > mark - 5 && !announcedMarks.has(mark)) {
@@ -213,24 +244,117 @@
     }
   }
 
-  function showQuestion(q) {
+  function showQuestion(current) {
+    const q = retryItem || current;
     const id = q ? q.id : null;
     if (id === shownId) return;
     shownId = id;
     ui.answerError.hidden = true;
     if (!q) return;
+    items.set(q.id, q);
     ui.kind.hidden = q.kind !== "follow_up";
+    if (ui.retryBadge) ui.retryBadge.hidden = !retryItem;
+    if (ui.retryCancel) ui.retryCancel.hidden = !retryItem;
     ui.category.textContent = label(q.category);
     ui.suggested.textContent = duration(q.answer_time_seconds);
     ui.text.textContent = q.text;
     questionTexts.set(q.id, q.text);
-    ui.answer.value = stored("draft", q.id) || "";
+    const coding = CODE_MODE && q.category === "coding";
+    if (ui.codeBox) ui.codeBox.hidden = !coding;
+    ui.answerLabel.textContent = coding ? ui.answerLabel.dataset.codeLabel : ANSWER_LABEL;
+    let draft = stored("draft", q.id);
+    let code = stored("code", q.id);
+    if (retryItem && draft === null && code === null) {
+      // trying again starts from the answer sent last time, to improve on it
+      const last = splitAnswer(stored("last", q.id) || "", coding);
+      draft = last.text;
+      code = last.code;
+      if (last.language && ui.codeLanguage) store("lang", q.id, last.language);
+    }
+    ui.answer.value = draft || "";
+    if (ui.code) {
+      ui.code.value = code || "";
+      ui.codeLanguage.value = stored("lang", q.id) || guessLanguage(q.text);
+      if (!ui.codeLanguage.value) ui.codeLanguage.value = "python";
+      paintLines();
+    }
     spent = Number(stored("spent", q.id)) || 0;
-    if (board) board.load(stored("board", q.id));
+    if (board) {
+      const local = stored("board", q.id);
+      board.load(local || whiteboards[q.id] || null);
+      boardChanged = Boolean(local);
+      // the note belongs to this question only
+      say(ui.boardStatus, !local && whiteboards[q.id] ? "Your saved whiteboard for this question is shown." : "");
+    }
+    paintCounter();
   }
 
-  function showFeedback(evaluation, questionText) {
+  // -- the answer: explanation and code, its length ----------------------------------------
+
+  function guessLanguage(text) {
+    const rules = [
+      [/\bSQL\b|\bquery\b.*\btable\b/i, "sql"],
+      [/\bTypeScript\b/i, "typescript"],
+      [/\bJavaScript\b|\bReact\b|\bDOM\b|\bNode\.js\b/i, "javascript"],
+      [/\bKotlin\b|\bAndroid\b/i, "kotlin"],
+      [/\bSwift\b|\biOS\b/i, "swift"],
+      [/\bGo\b|\bgoroutines?\b/, "go"],
+      [/\bRust\b/i, "rust"],
+      [/\bJava\b/, "java"],
+      [/\bshell\b|\bbash\b/i, "bash"],
+    ];
+    const found = rules.find((rule) => rule[0].test(text));
+    return found ? found[1] : (stored("lang", "default") || "python");
+  }
+
+  function fenceFor(code) {
+    const runs = code.match(/`+/g) || [];
+    const longest = runs.reduce((n, run) => Math.max(n, run.length), 0);
+    return "`".repeat(Math.max(3, longest + 1));
+  }
+
+  function composeAnswer() {
+    const text = ui.answer.value.trim();
+    const coding = ui.codeBox && !ui.codeBox.hidden;
+    const code = coding ? ui.code.value.replace(/^\n+|\s+$/g, "") : "";
+    if (!code.trim()) return text;
+    const fence = fenceFor(code);
+    return (text ? text + "\n\n" : "") + fence + ui.codeLanguage.value + "\n" + code + "\n" + fence;
+  }
+
+  function splitAnswer(answer, coding) {
+    const match = coding ? answer.match(/^(`{3,})([\w+#.-]*)[ \t]*\n([\s\S]*?)\n?\1[ \t]*$/m) : null;
+    if (!match) return { text: answer, code: "", language: "" };
+    const text = (answer.slice(0, match.index) + answer.slice(match.index + match[0].length)).trim();
+    return { text: text, code: match[3], language: match[2] };
+  }
+
+  function paintCounter() {
+    const length = composeAnswer().length;
+    const over = length - MAX_ANSWER;
+    ui.counter.textContent = over > 0
+      ? number(length) + " / " + number(MAX_ANSWER) + " characters: " + number(over) + " over the limit, shorten it to send"
+      : number(length) + " / " + number(MAX_ANSWER) + " characters";
+    ui.counter.classList.toggle("counter--over", over > 0);
+    return over;
+  }
+
+  function paintLines() {
+    if (!ui.code) return;
+    const count = ui.code.value.split("\n").length;
+    const lines = [];
+    for (let n = 1; n <= count; n += 1) lines.push(n);
+    ui.codeLines.textContent = lines.join("\n");
+    ui.codeLines.scrollTop = ui.code.scrollTop;
+  }
+
+  function showFeedback(evaluation, questionText, item) {
     if (!evaluation) return; // the server sends one only when the mode shows it
+    // the stream may deliver an evaluation already shown (after a skip, say): the skip note stays
+    const repeat = Boolean(item && feedbackItem && item.id === feedbackItem.id &&
+      ui.feedbackScore.textContent === evaluation.score + "/100");
+    if (item) feedbackItem = item;
+    if (ui.skipNote && !repeat) ui.skipNote.hidden = true;
     ui.feedbackScore.textContent = evaluation.score + "/100";
     // the band comes from the server (AnswerEvaluation.band_class), never derived here
     ui.feedbackScore.className = "score-pill " + (evaluation.band_class || "score--none");
@@ -240,6 +364,15 @@
     ui.feedbackStrengthsBox.hidden = !(evaluation.strengths || []).length;
     ui.feedbackNotesBox.hidden = !(evaluation.feedback || []).length;
     ui.feedback.hidden = FINAL.has(session.status);
+    paintRetry();
+  }
+
+  function paintRetry() {
+    if (!ui.retry) return;
+    const can = session.status === "active" && Boolean(feedbackItem) && !retryItem;
+    ui.retry.hidden = !can;
+    ui.retryNote.hidden = !can;
+    ui.retry.disabled = busy;
   }
 
   function render(view) {
@@ -261,8 +394,8 @@
 
     ui.created.hidden = st !== "created";
     ui.paused.hidden = st !== "paused";
-    ui.question.hidden = !(active && q);
-    ui.done.hidden = !(active && !q);
+    ui.question.hidden = !(active && (q || retryItem));
+    ui.done.hidden = !(active && !q) || Boolean(retryItem);
     ui.final.hidden = !FINAL.has(st);
     say(ui.finalStatus, st);
     if (FINAL.has(st)) ui.feedback.hidden = true;
@@ -270,6 +403,9 @@
 
     showQuestion(q);
     ui.answer.readOnly = !active;
+    if (ui.code) ui.code.readOnly = !active;
+    if (ui.cancel) ui.cancel.hidden = FINAL.has(st);
+    paintRetry();
     ui.submit.disabled = !active || busy;
     ui.skip.disabled = !active || busy;
     if (ui.start) ui.start.disabled = busy;
@@ -330,6 +466,9 @@
         ui.resume.focus();
       } else if (action === "end") {
         window.location.assign("/sessions/" + encodeURIComponent(sessionId) + "/report");
+      } else if (action === "cancel") {
+        announce("Interview cancelled.");
+        $("report-link").focus();
       }
     } catch (error) {
       showError(error.message);
@@ -343,7 +482,17 @@
     if (busy || session.status !== "active" || !shownId) return;
     const questionId = shownId;
     const questionText = ui.text.textContent;
-    const text = ui.answer.value.trim();
+    const text = composeAnswer();
+    const over = paintCounter();
+    if (over > 0) {
+      ui.answerError.textContent = "Your answer is " + number(over) + " characters over the limit of " +
+        number(MAX_ANSWER) + ". Shorten it to send it; nothing was cut.";
+      ui.answerError.hidden = false;
+      ui.answer.setAttribute("aria-invalid", "true");
+      ui.answer.setAttribute("aria-describedby", "answer-hint answer-counter answer-error");
+      ui.answer.focus();
+      return;
+    }
     if (!text) {
       ui.answerError.textContent = "Write an answer first, or skip the question.";
       ui.answerError.hidden = false;
@@ -358,10 +507,12 @@
     showError("");
     setBusy(true);
     try {
-      if (board && !board.isBlank()) {
+      if (board && !board.isBlank() && boardChanged) {
         say(ui.boardStatus, "Saving the whiteboard…");
         const png = await board.toBlob();
         await api("PUT", questionPath(questionId) + "/whiteboard", png, "image/png");
+        whiteboards[questionId] = base + "/whiteboards/" + questionId.split("/").map(encodeURIComponent).join("/");
+        boardChanged = false;
         say(ui.boardStatus, "Whiteboard saved");
       }
       const result = await api("POST", "/answers", JSON.stringify({
@@ -370,8 +521,17 @@
         time_spent_seconds: Math.min(spent, MAX_SPENT_SECONDS),
       }), "application/json");
       forget(questionId);
-      if (result.evaluation) showFeedback(result.evaluation, questionText);
+      store("last", questionId, text);
+      if (ui.codeLanguage && ui.codeBox && !ui.codeBox.hidden) store("lang", "default", ui.codeLanguage.value);
+      const retried = Boolean(retryItem);
+      if (ui.skipNote) ui.skipNote.hidden = true;
+      retryItem = null;
+      shownId = null; // show whatever the server asks next (the board note stays with its question)
+      if (result.evaluation) showFeedback(result.evaluation, questionText, result.item);
       render(result.session);
+      if (retried && result.evaluation) {
+        announce("Second attempt scored " + result.evaluation.score + "/100; the best attempt counts.");
+      }
       const next = result.session.current_question;
       if (result.follow_up) {
         announcedFollowUps.add(result.follow_up.id);
@@ -399,6 +559,8 @@
       const view = await api("POST", questionPath(questionId) + "/skip");
       forget(questionId);
       render(view);
+      // the last feedback card stays; the note says what the skip cost
+      if (ui.skipNote && !ui.feedback.hidden) ui.skipNote.hidden = false;
       announce(view.current_question ? "Skipped. Next question: " + view.current_question.text : "Skipped. Every question is done.");
       if (view.current_question) ui.answer.focus();
     } catch (error) {
@@ -406,6 +568,31 @@
       refresh();
     } finally {
       setBusy(false);
+    }
+  }
+
+  function tryAgain() {
+    if (!feedbackItem || session.status !== "active" || busy) return;
+    retryItem = feedbackItem;
+    shownId = null;
+    paint();
+    announce("Trying again: " + retryItem.text);
+    ui.answer.focus();
+  }
+
+  function stopTrying() {
+    retryItem = null;
+    shownId = null;
+    paint();
+    ui.answer.focus();
+  }
+
+  function askToCancel() {
+    if (typeof ui.cancelDialog.showModal === "function") {
+      ui.cancelDialog.returnValue = "";
+      ui.cancelDialog.showModal();
+    } else if (window.confirm("Cancel the interview?")) {
+      act("cancel");
     }
   }
 
@@ -428,7 +615,7 @@
       announcedFollowUps.add(data.item_id);
       announce("Follow-up question: " + data.text);
     } else if (event.type === "answer_evaluated" && data.evaluation) {
-      showFeedback(data.evaluation, questionTexts.get(data.item_id) || "");
+      showFeedback(data.evaluation, questionTexts.get(data.item_id) || "", items.get(data.item_id));
     } else if (event.type === "budget_warning") {
       announce("The token budget is nearly used up.");
     } else if (event.type === "session_expired") {
@@ -523,7 +710,8 @@
   });
   ui.answer.addEventListener("input", () => {
     if (shownId) store("draft", shownId, ui.answer.value);
-    if (!ui.answerError.hidden && ui.answer.value.trim()) ui.answerError.hidden = true;
+    paintCounter();
+    if (!ui.answerError.hidden && composeAnswer() && paintCounter() <= 0) ui.answerError.hidden = true;
   });
   ui.skip.addEventListener("click", skipQuestion);
   if (ui.start) ui.start.addEventListener("click", () => act("start"));
@@ -531,12 +719,69 @@
     button.addEventListener("click", () => {
       const action = button.dataset.action;
       if (action === "end") askToEnd();
+      else if (action === "cancel") askToCancel();
       else act(action);
     });
   });
   ui.dialog.addEventListener("close", () => {
     if (ui.dialog.returnValue === "end") act("end");
   });
+  ui.cancelDialog.addEventListener("close", () => {
+    if (ui.cancelDialog.returnValue === "cancel-session") act("cancel");
+  });
+  if (ui.retry) ui.retry.addEventListener("click", tryAgain);
+  if (ui.retryCancel) ui.retryCancel.addEventListener("click", stopTrying);
+  if (ui.code) {
+    let leaving = false; // Esc, then Tab, leaves the editor (no keyboard trap)
+    ui.code.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") { leaving = true; return; }
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        submitAnswer();
+        return;
+      }
+      if (event.key === "Tab" && !leaving && !event.altKey && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        indent(ui.code, event.shiftKey);
+        return;
+      }
+      if (event.key !== "Shift") leaving = false; // a Tab after Esc moves the focus on
+    });
+    ui.code.addEventListener("blur", () => { leaving = false; });
+    ui.code.addEventListener("input", () => {
+      if (shownId) store("code", shownId, ui.code.value);
+      paintLines();
+      paintCounter();
+      if (!ui.answerError.hidden && composeAnswer()) ui.answerError.hidden = true;
+    });
+    ui.code.addEventListener("scroll", () => { ui.codeLines.scrollTop = ui.code.scrollTop; });
+    ui.codeLanguage.addEventListener("change", () => {
+      if (shownId) store("lang", shownId, ui.codeLanguage.value);
+      paintCounter();
+    });
+  }
+
+  // Tab inserts four spaces (or indents every selected line); Shift+Tab takes them away
+  function indent(field, outdent) {
+    const value = field.value;
+    const start = field.selectionStart;
+    const end = field.selectionEnd;
+    const lineStart = value.lastIndexOf("\n", start - 1) + 1;
+    if (!outdent && start === end) {
+      field.setRangeText("    ", start, end, "end");
+    } else {
+      const block = value.slice(lineStart, end);
+      const changed = outdent
+        ? block.replace(/^( {1,4}|\t)/gm, "")
+        : block.replace(/^/gm, "    ");
+      field.setRangeText(changed, lineStart, end, "select");
+      if (start === end) {
+        const moved = Math.max(lineStart, start + (changed.length - block.length));
+        field.setSelectionRange(moved, moved);
+      }
+    }
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  }
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) refresh();
   });
@@ -550,6 +795,6 @@
   window.setInterval(paintClock, 250);
 
   render(session);
-  if (initial.feedback) showFeedback(initial.feedback, initial.feedback.question);
+  if (initial.feedback) showFeedback(initial.feedback, initial.feedback.question, feedbackItem);
   connect();
 })();
