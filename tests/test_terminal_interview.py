@@ -270,3 +270,57 @@ def test_retry_in_practice_mode_and_code_blocks_keep_blank_lines(tmp_path: Path)
     assert isinstance(report, dict)
     assert report["questions"][0]["attempts"] == 2
     assert report["questions"][0]["score"] > thin  # the best attempt counts
+
+
+def test_states_are_said_plainly_and_a_half_typed_answer_survives_ctrl_c(tmp_path: Path) -> None:
+    """Issue 11 item 9: the name is asked, paused input is refused aloud, drafts are kept,
+    and a final session is called final."""
+    child = spawn(["interview", "--questions", "2", "--type", "technical", "--seed", "4"], tmp_path)
+    child.expect("Your name")
+    child.sendline("Rosa")
+    session_id = session_id_of(child)
+    child.expect("> ")
+    child.sendline("/pause")
+    child.expect(r"\(paused\) ")
+    child.sendline("this is not an answer")
+    child.expect("Ignored: the interview is paused")
+    child.sendline("/resume")
+    child.expect("Resumed.")
+    child.expect("> ")
+    child.sendline("An index is a B-tree that keeps keys sorted")
+    child.expect("  ")
+    child.sendintr()
+    child.expect("Paused and saved")
+    child.expect(pexpect.EOF)
+    child.close()
+
+    resumed = spawn(["interview", "--resume", session_id], tmp_path)
+    resumed.expect(f"Continuing session {session_id}")
+    resumed.expect("Your unfinished answer was kept")
+    resumed.expect("An index is a B-tree that keeps keys sorted")
+    resumed.sendline("so range scans read few pages.")
+    resumed.sendline("")
+    resumed.expect("Answer saved|Score")
+    resumed.expect("> ")
+    resumed.sendline("/end")
+    resumed.expect("Interview report: Rosa")
+    resumed.expect(pexpect.EOF)
+    resumed.close()
+    answers = cli_json(tmp_path, "sessions", "show", session_id)
+    assert isinstance(answers, dict) and answers["status"] == "completed"
+    assert answers["config"]["candidate_name"] == "Rosa"
+
+    final = spawn(["interview", "--resume", session_id], tmp_path)
+    final.expect("is completed: it is over and cannot continue")
+    final.expect("Interview report: Rosa")
+    final.expect(pexpect.EOF)
+    final.close()
+    assert final.exitstatus == 0
+
+
+def test_a_report_of_a_running_session_says_it_is_provisional(tmp_path: Path) -> None:
+    env = {"REHEARSE_DATA_DIR": str(tmp_path), "REHEARSE_DATABASE_URL": None}
+    created = run_json("sessions", "create", "--candidate-name", "Ada", "--json", env=env)
+    assert isinstance(created, dict)
+    result = run("report", created["id"], env=env)
+    assert "provisional report of a session in progress" in result.stderr

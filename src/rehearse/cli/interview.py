@@ -11,10 +11,10 @@ Every answer is saved the moment it is submitted.
 
 from __future__ import annotations
 
-import getpass
 import re
 import sys
 import time
+from pathlib import Path
 
 import typer
 from rich.markdown import Markdown
@@ -31,6 +31,7 @@ from rehearse.domain.wording import format_duration, label, plural
 from rehearse.errors import InvalidStateError, RehearseError, SessionImmutableError
 from rehearse.rendering import render_markdown
 from rehearse.service.sessions import SessionManager
+from rehearse.storage.folders import write_atomic
 
 HELP = """\
 Type your answer over as many lines as you like; an empty line submits it.
@@ -46,7 +47,15 @@ Ctrl-C pauses and saves; continue later with: rehearse interview --resume ID"""
 
 
 class _Paused(Exception):
-    """The candidate pressed Ctrl-C or closed the input."""
+    """The candidate pressed Ctrl-C or closed the input.
+
+    Attributes:
+        lines: what was typed of an unfinished answer (kept as a draft).
+    """
+
+    def __init__(self, lines: list[str] | None = None) -> None:
+        super().__init__("paused")
+        self.lines = lines or []
 
 
 def _clock(seconds: int, like: int | None = None) -> str:
@@ -63,16 +72,23 @@ def _read_line(prompt: str) -> str:
 _FENCE_LINE = re.compile(r"^\s*(`{3,})")
 
 
-def _read_answer() -> str:
+def _read_answer(draft: list[str] | None = None) -> str:
     """Lines until an empty line; a first line starting with ``/`` is a command.
 
     Between a line opening a fence (three backticks or more, with a language) and the
-    line closing it, every line is kept verbatim, blank ones too.
+    line closing it, every line is kept verbatim, blank ones too. ``draft`` are lines
+    typed before a Ctrl-C: the answer goes on after them.
+
+    Raises:
+        _Paused: Ctrl-C or the end of input; it carries the lines typed so far.
     """
-    lines: list[str] = []
+    lines: list[str] = list(draft or [])
     fence: str | None = None
     while True:
-        line = _read_line("> " if not lines else ("| " if fence else "  "))
+        try:
+            line = _read_line("> " if not lines else ("| " if fence else "  "))
+        except _Paused:
+            raise _Paused(lines) from None
         if not lines and line.strip().startswith("/"):
             command = line.strip()
             # a file name keeps its case
@@ -128,6 +144,34 @@ def _wait_for_resume(mgr: SessionManager, session_id: str) -> bool:
             return False
         if command == "/help":
             console.print(HELP)
+        elif command:
+            console.print(
+                "[yellow]Ignored: the interview is paused, so nothing typed now is an "
+                "answer.[/] Type /resume to continue or /end to finish."
+            )
+
+
+def _draft_path(mgr: SessionManager, session_id: str, item_id: str) -> Path:
+    """Where an unfinished answer waits: the session folder's ``drafts/``."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "-", item_id)
+    return mgr.folders.folder(session_id) / "drafts" / f"{safe}.txt"
+
+
+def _save_draft(mgr: SessionManager, session_id: str, item_id: str, lines: list[str]) -> None:
+    if lines:
+        path = _draft_path(mgr, session_id, item_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, "\n".join(lines).encode())
+
+
+def _take_draft(mgr: SessionManager, session_id: str, item_id: str) -> list[str]:
+    """The unfinished answer kept for ``item_id`` (removed: it is typed on now)."""
+    path = _draft_path(mgr, session_id, item_id)
+    if not path.is_file():
+        return []
+    lines = path.read_text().split("\n")
+    path.unlink(missing_ok=True)
+    return lines
 
 
 def _run(mgr: SessionManager, session_id: str) -> None:
@@ -143,8 +187,18 @@ def _run(mgr: SessionManager, session_id: str) -> None:
             return
         _show_question(mgr, session, item, retry=retrying is not None)
         shown = time.monotonic()
+        draft = _take_draft(mgr, session_id, item.id)
+        if draft:
+            console.print("[dim]Your unfinished answer was kept; go on from here:[/]")
+            for line in draft:
+                console.print(f"  {line}", markup=False, highlight=False)
         while True:
-            entry = _read_answer()
+            try:
+                entry = _read_answer(draft)
+            except _Paused as paused:
+                _save_draft(mgr, session_id, item.id, paused.lines)
+                raise
+            draft = []
             if entry == "/help":
                 console.print(HELP)
                 continue
@@ -201,9 +255,22 @@ def _run(mgr: SessionManager, session_id: str) -> None:
             console.print("Answer saved.")
 
 
+def _ask_name() -> str:
+    """The candidate's name, asked at a terminal (the login name is not the candidate's)."""
+    if not sys.stdin.isatty():
+        return "Candidate"
+    try:
+        given = input("Your name (as the report should show it): ").strip()
+    except (KeyboardInterrupt, EOFError):
+        raise typer.Exit(130) from None
+    return given or "Candidate"
+
+
 def interview(
     ctx: typer.Context,
-    name: str | None = typer.Option(None, "--name", help="Your name (default: your login name)."),
+    name: str | None = typer.Option(
+        None, "--name", help="Your name (asked for at a terminal when not given)."
+    ),
     role: str | None = role_option(),
     level: str | None = level_option(),
     interview_type: str | None = typer.Option(
@@ -233,14 +300,21 @@ def interview(
     if resume:
         resume = session_id(ctx, resume)
         session = mgr.get_session(resume)
-        if session.status is SessionStatus.PAUSED:
-            session = mgr.resume_session(resume)
-        elif session.status is SessionStatus.CREATED:
-            session = mgr.start_session(resume)
-        console.print(f"Continuing session {session.id}.", soft_wrap=True)
+        if session.status.is_final:
+            console.print(
+                f"Session {session.id} is {session.status.value}: it is over and cannot "
+                "continue. Its report:",
+                soft_wrap=True,
+            )
+        else:
+            if session.status is SessionStatus.PAUSED:
+                session = mgr.resume_session(resume)
+            elif session.status is SessionStatus.CREATED:
+                session = mgr.start_session(resume)
+            console.print(f"Continuing session {session.id}.", soft_wrap=True)
     else:
         fields = {
-            "candidate_name": name or getpass.getuser() or "Candidate",
+            "candidate_name": name or _ask_name(),
             "role": role,
             "level": level,
             "interview_type": interview_type,

@@ -41,7 +41,15 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """Show a session's report (generated on first use, stored with the session)."""
-    found = manager(ctx).get_report(session_id(ctx, session), regenerate=regenerate)
+    whole = session_id(ctx, session)
+    current = manager(ctx).get_session(whole)
+    if not current.status.is_final:
+        typer.echo(
+            f"note: session {whole} is {current.status.value}: this is a provisional report "
+            "of a session in progress",
+            err=True,
+        )
+    found = manager(ctx).get_report(whole, regenerate=regenerate)
     fmt = ReportFormat.JSON if as_json else output_format
     if fmt is ReportFormat.JSON and output is None:
         emit_json(found.model_dump(mode="json"))
