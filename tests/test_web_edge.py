@@ -513,7 +513,7 @@ def test_a_405_allows_every_method_of_the_path(world: World) -> None:
         ).json()["id"]
         response = client.put(f"/api/v1/sessions/{sid}", headers=world.admin())
         assert response.status_code == 405
-        assert response.headers["allow"] == "GET, HEAD, PATCH"
+        assert response.headers["allow"] == "DELETE, GET, HEAD, PATCH"
         listing = client.delete("/api/v1/sessions", headers=world.admin())
         assert listing.headers["allow"] == "GET, HEAD, POST"
         links = client.put(f"/api/v1/sessions/{sid}/links", headers=world.admin())

@@ -80,7 +80,8 @@ def test_dashboard_and_cohort_pages(
     assert page.status_code == 200
     html = page.text
     assert "chart--trend" in html and "chart--calendar" in html and "Milestones" in html
-    assert "<script" not in html.split("<main", 1)[1]  # charts are plain SVG
+    main = html.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "<script" not in main  # charts are plain SVG: no chart script
     from_report = client.get(f"/progress?session={ids[0]}")
     assert "ada@example.com" in from_report.text
     assert "See your progress" in client.get(f"/sessions/{ids[0]}/report").text

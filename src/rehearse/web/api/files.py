@@ -11,14 +11,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from rehearse.web.deps import ManagerDep, PrincipalDep
+from rehearse.web.schemas import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses=ERROR_RESPONSES)
 
 
 @router.get(
     "/{session_id}/whiteboards/{question_id:path}",
     response_class=FileResponse,
-    responses={200: {"content": {"image/png": {}}, "description": "The PNG as saved."}},
+    responses={
+        200: {
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The PNG as saved.",
+        }
+    },
 )
 async def get_whiteboard(
     session_id: str, question_id: str, manager: ManagerDep, principal: PrincipalDep
