@@ -173,3 +173,38 @@ def test_two_evaluations_of_one_attempt_store_one(sqlite_store: SQLStore, clock:
     assert manager.recover_answers(session_id) == 1
     assert manager.recover_answers(session_id) == 0
     assert len(_evaluated(manager, session_id)) == 1
+
+
+def test_fluent_words_around_a_weak_answer_are_not_called_a_strength(
+    sqlite_store: SQLStore, clock: FakeClock
+) -> None:
+    """Issue 9: a strength is only named when it is one (the report's too)."""
+    manager = SessionManager(sqlite_store, clock)
+    session = manager.create_session(
+        {
+            "candidate_name": "Ada",
+            "plan_seed": 11,
+            "question_count": 1,
+            "max_follow_ups": 0,
+            "interview_type": "technical",
+        }
+    )
+    manager.start_session(session.id)
+    item = manager.next_question(session.id)
+    assert item is not None
+    off_topic = (
+        "Situation: last spring our checkout service started timing out for about five "
+        "percent of users right after a release, and I was the on-call engineer.\n"
+        "Task: I had to restore service quickly and find the root cause so it would not "
+        "happen again.\nAction: I rolled the release back within ten minutes, told the team "
+        "and support what was happening, then reproduced the problem with a load test. I "
+        "found a query that lost its index in a migration, added the index back, wrote a "
+        "regression test and a short blameless post-mortem.\nResult: errors dropped to "
+        "zero, p95 latency fell from 2.1 seconds to 300 milliseconds, and we added an index "
+        "review to our release checklist, which caught two similar problems since."
+    )
+    manager.submit_answer(session.id, item.id, off_topic)
+    manager.end_session(session.id)
+    report = manager.get_report(session.id)
+    assert report.overall_score is not None and report.overall_score < 60
+    assert not any("Communication" in s or "Structure" in s for s in report.strengths)

@@ -37,6 +37,10 @@ DIMENSION_LABELS = {
 }
 STRONG = 70
 WEAK = 50
+#: Dimensions about how an answer is said, not what it says.
+FORM_DIMENSIONS = frozenset({"structure", "communication"})
+#: The overall score from which form counts as a strength: the "good" band (README).
+FORM_PRAISE_MIN = 60
 
 
 class Attempt(BaseModel):
@@ -162,7 +166,7 @@ def build_report(
             dimensions.setdefault(name, []).append(value)
     category_scores = {name: round(mean(values)) for name, values in categories.items()}
     dimension_scores = {name: round(mean(values)) for name, values in dimensions.items()}
-    strengths, weaknesses = _strengths_and_weaknesses(reports, dimension_scores)
+    strengths, weaknesses = _strengths_and_weaknesses(reports, dimension_scores, overall)
     config = session.config
     report = Report(
         session_id=session.id,
@@ -263,12 +267,21 @@ def _score(attempt: Attempt) -> int:
 
 
 def _strengths_and_weaknesses(
-    reports: Sequence[QuestionReport], dimension_scores: Mapping[str, int]
+    reports: Sequence[QuestionReport], dimension_scores: Mapping[str, int], overall: int | None
 ) -> tuple[list[str], list[str]]:
+    """Strengths only where they are ones (issue 9): form is no strength of weak answers.
+
+    Structure and communication are named as strengths only when the interview's overall
+    score reaches :data:`FORM_PRAISE_MIN` (the "good" band): fluent words around wrong or
+    off-topic content are not what a candidate should keep doing.
+    """
     strengths: list[str] = []
     weaknesses: list[str] = []
     for name, value in sorted(dimension_scores.items(), key=lambda kv: -kv[1]):
         label = DIMENSION_LABELS.get(name, name)
+        form_only = name in FORM_DIMENSIONS and (overall is None or overall < FORM_PRAISE_MIN)
+        if value >= STRONG and form_only:
+            continue
         if value >= STRONG:
             strengths.append(f"{label} is a strength ({value}/100 on average).")
         elif value < WEAK:
