@@ -22,7 +22,6 @@ from rehearse.service.progress import (
     cohort_csv,
     load_preferences,
     preferences_path,
-    progress_for,
     save_preferences,
 )
 
@@ -201,7 +200,7 @@ def path(
 ) -> None:
     """The learning path: level, focus areas, next practice set (spaced repetition), weekly plan."""
     mgr = manager(ctx)
-    result = progress_for(mgr).generate_learning_path(user, target_level=target)
+    result = mgr.services.progress.generate_learning_path(user, target_level=target)
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return
@@ -255,7 +254,7 @@ def cohort(
     as_json: bool = JSON,
 ) -> None:
     """Every candidate you may see: sessions, average, trend, last active, weakest area."""
-    rows = progress_for(manager(ctx)).cohort()
+    rows = manager(ctx).services.progress.cohort()
     if as_json:
         emit_json([r.model_dump(mode="json") for r in rows])
         return

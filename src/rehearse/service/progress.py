@@ -764,12 +764,6 @@ def cohort_csv(rows: list[CohortRow]) -> str:
     return out.getvalue()
 
 
-def progress_for(manager: Any) -> ProgressService:
-    """The progress service of a session manager: its composed ``Services.progress``."""
-    service: ProgressService = manager.services.progress
-    return service
-
-
 def preferences_path() -> Path:
     """Where progress preferences live: ``<data dir>/progress.json``."""
     from rehearse.settings import get_settings
@@ -845,6 +839,5 @@ __all__ = [
     "day_number",
     "load_preferences",
     "preferences_path",
-    "progress_for",
     "save_preferences",
 ]

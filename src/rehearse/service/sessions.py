@@ -427,10 +427,6 @@ class SessionManager:
         """
         access.require_staff(principal, action)
 
-    def view_for(self, session: Session, principal: Principal) -> Session:
-        """``session`` as ``principal`` may read it (plan scores hidden while they wait)."""
-        return access.session_for(session, principal)
-
     def events_for(
         self,
         session: Session,

@@ -26,7 +26,7 @@ from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole
 from rehearse.domain.events import Event
 from rehearse.domain.sessions import Session
 from rehearse.errors import AccessDeniedError, ConfigurationError, SessionNotFoundError
-from rehearse.service.progress import EVERYONE, progress_for
+from rehearse.service.progress import EVERYONE
 from rehearse.storage import transactions, userdata
 from rehearse.storage.schema import answer_scores, audit_log
 
@@ -66,7 +66,7 @@ class UserData:
         Raises:
             AccessDeniedError: the caller may not see this user's sessions.
         """
-        key, scope = progress_for(self.manager).resolve(user, principal)
+        key, scope = self.manager.services.progress.resolve(user, principal)
         if key == EVERYONE:
             with transactions.read(self.engine, "list sessions") as connection:
                 from rehearse.storage.schema import sessions
@@ -189,7 +189,7 @@ class UserData:
             raise AccessDeniedError(
                 f"interviewer {who.id!r} may not delete a user's data; ask an admin"
             )
-        key, _ = progress_for(self.manager).resolve(user, who)
+        key, _ = self.manager.services.progress.resolve(user, who)
         if key == EVERYONE:
             raise ConfigurationError(
                 "user='*': name one user to delete (an e-mail, a user id or a name)",

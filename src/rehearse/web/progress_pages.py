@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from rehearse.domain.access import Principal
 from rehearse.domain.progress import local_day, parse_period, parse_time_zone
 from rehearse.errors import SessionNotFoundError
-from rehearse.service.progress import CohortRow, progress_for
+from rehearse.service.progress import CohortRow
 from rehearse.web import charts
 from rehearse.web.deps import ManagerDep
 from rehearse.web.pages import _guarded, _render
@@ -46,7 +46,7 @@ def progress_page(
     """The dashboard of ``user`` (default: the caller), or of the candidate of ``session``."""
 
     def build(principal: Principal) -> Response:
-        service = progress_for(manager)
+        service = manager.services.progress
         who: str | None = user or None
         if session:
             row = service.queries.session_row(session)
@@ -89,7 +89,7 @@ def cohort_page(
     """Every candidate the interviewer or admin may see, sortable, with links and a CSV."""
 
     def build(principal: Principal) -> Response:
-        rows: list[CohortRow] = progress_for(manager).cohort(principal)
+        rows: list[CohortRow] = manager.services.progress.cohort(principal)
         key = SORTS.get(sort, SORTS["last_active"])
         rows.sort(key=key, reverse=order != "asc")
         links = {

@@ -24,7 +24,7 @@ from rehearse.domain.progress import (
     UserProgress,
 )
 from rehearse.errors import AccessDeniedError
-from rehearse.service.progress import CohortRow, cohort_csv, progress_for
+from rehearse.service.progress import CohortRow, cohort_csv
 from rehearse.service.userdata import UserData
 from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import ManagerDep, PrincipalDep
@@ -53,7 +53,7 @@ def cohort(
     format: str = Query("json", description="json or csv."),
 ) -> CohortPublic | Response:
     """Per candidate (interviewers and admins): sessions, average, trend, last active, weakest."""
-    rows = progress_for(manager).cohort(principal)
+    rows = manager.services.progress.cohort(principal)
     if format == "csv":
         return Response(
             cohort_csv(rows),
@@ -88,7 +88,7 @@ def learning_path(
     target_level: str | None = Query(None, description="junior, mid, senior or staff."),
 ) -> LearningPath:
     """Level estimate, focus areas, the next practice set (spaced repetition) and a weekly plan."""
-    return progress_for(manager).generate_learning_path(
+    return manager.services.progress.generate_learning_path(
         user, principal=principal, target_level=target_level
     )
 
@@ -97,7 +97,7 @@ def learning_path(
 def milestones(user: str, manager: ManagerDep, principal: PrincipalDep) -> MilestonesPublic:
     """Milestones with progress; newly reached ones are recorded once."""
     board = manager.get_milestones(user, principal=principal)
-    key, _ = progress_for(manager).resolve(user, principal)
+    key, _ = manager.services.progress.resolve(user, principal)
     return MilestonesPublic(user=key, milestones=board)
 
 
