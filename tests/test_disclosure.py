@@ -217,3 +217,28 @@ def test_staff_only_rules_hold_in_the_python_api(sqlite_store: SQLStore, clock: 
         manager.create_session(
             {"candidate_name": "Dan", "candidate_email": "dan@x.org"}, created_by=CARA
         )
+
+
+def test_progress_reveals_no_score_a_running_mock_session_keeps_back(server: Server) -> None:
+    """Issue 10 item 1 through issue 12's views: progress aggregates answers as they are
+    scored, so it waits while the candidate's mock interview keeps its scores."""
+    sid, _ = _answered_session(server, "mock")
+    paths = [
+        "/api/v1/progress/cara@x.org",
+        "/api/v1/progress/cara@x.org/analytics?period=all",
+        "/api/v1/progress/cara@x.org/learning-path",
+        "/api/v1/progress/cara@x.org/milestones",
+        "/api/v1/progress/cara@x.org/export",
+        f"/api/v1/sessions/compare?a={sid}&b={sid}",
+    ]
+    for path in paths:
+        response = server.client.get(path, headers=server.as_("cara"))
+        assert response.status_code == 403, path
+        assert response.json()["error"] == "ReportHiddenError", path
+    page = server.client.get("/progress", headers=server.as_("cara"))
+    assert page.status_code == 403
+    # staff see it at once; the candidate once the session is final
+    assert server.get("iv", "/api/v1/progress/cara@x.org").status_code == 200
+    assert server.post("cara", f"/api/v1/sessions/{sid}/end").status_code == 200
+    for path in paths:
+        assert server.client.get(path, headers=server.as_("cara")).status_code == 200, path

@@ -113,6 +113,10 @@ class InterviewState(BaseModel):
                 return item
         raise QuestionNotFoundError(session_id, item_id)
 
+    def settled_or_scored(self) -> bool:
+        """True when any answer of the plan has been evaluated (or its evaluation failed)."""
+        return any(item.score is not None or item.settled_attempts for item in self.items)
+
     def unsettled(self) -> list[tuple[PlanItem, int]]:
         """Every (item, attempt) still waiting for its evaluation, in plan order."""
         return [(item, n) for item in self.items for n in item.unsettled_attempts()]

@@ -67,6 +67,11 @@ def check_access(session: Session, principal: Principal) -> Session:
     return session
 
 
+def is_local(principal: Principal) -> bool:
+    """True for the local user of an install without sign-in (admin, and the candidate)."""
+    return _is_local(principal)
+
+
 def _is_local(principal: Principal) -> bool:
     return principal.id == LOCAL_PRINCIPAL.id and principal.role is LOCAL_PRINCIPAL.role
 
@@ -165,3 +170,30 @@ def evaluation_for(
 ) -> dict[str, Any] | None:
     """An answer's evaluation, if ``principal`` may read it now."""
     return evaluation if scores_visible(session, principal) else None
+
+
+def require_progress_visible(sessions: list[Session], principal: Principal) -> None:
+    """Refuse progress figures while they would reveal scores the candidate must not see yet.
+
+    Progress (seed 004) aggregates every evaluated answer as it is scored, so while one of
+    the candidate's mock or assessment sessions keeps its scores back (running, or an
+    assessment whose report is not released), the progress calls, comparisons, learning
+    path and export are refused to that candidate (issue 10, item 1). Staff are never
+    refused.
+
+    Args:
+        sessions: the principal's sessions to check (those that may hold hidden scores).
+        principal: who asks.
+
+    Raises:
+        ReportHiddenError: a session keeps its scores from ``principal`` now.
+    """
+    for session in sessions:
+        if session.interview is None or not session.interview.settled_or_scored():
+            continue
+        if not scores_visible(session, principal):
+            raise ReportHiddenError(
+                session.id,
+                f"progress is shown again once your {session.config.mode.value} interview's "
+                "scores are (when it ends; an assessment when your interviewer releases it)",
+            )

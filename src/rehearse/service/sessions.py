@@ -660,6 +660,33 @@ class SessionManager:
 
     # -- progress across sessions (issue 12): the composed ProgressService --------
 
+    def require_progress_visible(self, principal: Principal | None) -> None:
+        """Refuse progress to a candidate while one of their sessions keeps scores back.
+
+        Checks the principal's running sessions and their final assessments (the newest
+        500 of each); staff and trusted callers (``None``) are never refused.
+
+        Raises:
+            ReportHiddenError: see :func:`rehearse.service.access.require_progress_visible`.
+        """
+        if principal is None or (access.is_staff(principal) and not access.is_local(principal)):
+            return
+        hidden = [InterviewMode.MOCK, InterviewMode.ASSESSMENT]
+        running = self.list_sessions(
+            status=[SessionStatus.ACTIVE, SessionStatus.PAUSED],
+            principal=principal,
+            limit=500,
+            include_total=False,
+        ).sessions
+        ended = self.list_sessions(
+            status=[SessionStatus.COMPLETED, SessionStatus.EXPIRED],
+            principal=principal,
+            limit=500,
+            include_total=False,
+        ).sessions
+        candidates = [s for s in [*running, *ended] if s.config.mode in hidden]
+        access.require_progress_visible(candidates, principal)
+
     def get_user_progress(
         self, user: str | None = None, *, principal: Principal | None = None
     ) -> UserProgress:
@@ -668,6 +695,7 @@ class SessionManager:
         Raises:
             AccessDeniedError: ``principal`` may not see this user's sessions.
         """
+        self.require_progress_visible(principal)
         return self.services.progress.get_user_progress(user, principal=principal)
 
     def get_progress_analytics(
@@ -679,6 +707,7 @@ class SessionManager:
             ConfigurationError: an unknown period.
             AccessDeniedError: ``principal`` may not see this user's sessions.
         """
+        self.require_progress_visible(principal)
         return self.services.progress.get_progress_analytics(user, period, principal=principal)
 
     def compare_sessions(
@@ -690,7 +719,11 @@ class SessionManager:
             SessionNotFoundError: either session does not exist.
             AccessDeniedError: ``principal`` may not see both.
         """
-        return self.services.progress.compare_sessions(a, b, principal=principal)
+        compared = self.services.progress.compare_sessions(a, b, principal=principal)
+        if principal is not None:  # both are visible to the principal (checked just now)
+            for session_id in (a, b):
+                access.require_scores_visible(self.get_session(session_id), principal)
+        return compared
 
     def generate_learning_path(
         self, user: str | None = None, *, principal: Principal | None = None
@@ -700,6 +733,7 @@ class SessionManager:
         Raises:
             AccessDeniedError: ``principal`` may not see this user's sessions.
         """
+        self.require_progress_visible(principal)
         return self.services.progress.generate_learning_path(user, principal=principal)
 
     def get_milestones(
@@ -710,6 +744,7 @@ class SessionManager:
         Raises:
             AccessDeniedError: ``principal`` may not see this user's sessions.
         """
+        self.require_progress_visible(principal)
         return self.services.progress.get_milestones(user, principal=principal)
 
     # -- whiteboards and deleting (issue 11, items 3 and 14) ----------------------------

@@ -46,6 +46,7 @@ def progress_page(
     """The dashboard of ``user`` (default: the caller), or of the candidate of ``session``."""
 
     def build(principal: Principal) -> Response:
+        manager.require_progress_visible(principal)  # no hidden score through the charts
         service = manager.services.progress
         who: str | None = user or None
         if session:

@@ -88,6 +88,7 @@ def learning_path(
     target_level: str | None = Query(None, description="junior, mid, senior or staff."),
 ) -> LearningPath:
     """Level estimate, focus areas, the next practice set (spaced repetition) and a weekly plan."""
+    manager.require_progress_visible(principal)
     return manager.services.progress.generate_learning_path(
         user, principal=principal, target_level=target_level
     )
@@ -118,6 +119,7 @@ class ImportPublic(BaseModel):
 @router.get("/api/v1/progress/{user}/export")
 def export_user(user: str, manager: ManagerDep, principal: PrincipalDep) -> dict[str, Any]:
     """Every session of the user as a JSON export (``docs/export-schema.json``)."""
+    manager.require_progress_visible(principal)  # an export holds every evaluation
     return UserData(manager).export_user(user, principal)
 
 
