@@ -67,11 +67,6 @@ def check_access(session: Session, principal: Principal) -> Session:
     return session
 
 
-def is_local(principal: Principal) -> bool:
-    """True for the local user of an install without sign-in (admin, and the candidate)."""
-    return _is_local(principal)
-
-
 def _is_local(principal: Principal) -> bool:
     return principal.id == LOCAL_PRINCIPAL.id and principal.role is LOCAL_PRINCIPAL.role
 
