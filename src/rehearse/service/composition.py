@@ -76,6 +76,9 @@ class Services:
         self.interviews = InterviewService(self.writer, self.ai, self.folders)
         self.sessions.prepare = self.interviews.prepare
         self.reports = ReportService(self.writer, self.interviews, self.ai)
+        if getattr(store, "engine", None) is not None:  # progress needs the SQL tables
+            # milestones are recorded when achieved: once the ending's report is stored
+            self.reports.on_stored(lambda session: self.progress.record_milestones(session.id))
 
     @classmethod
     def from_url(cls, database_url: str | None = None, clock: Clock | None = None) -> Services:

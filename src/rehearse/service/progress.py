@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from rehearse.bank import QuestionBank, load_bank
 from rehearse.clock import Clock, SystemClock
@@ -71,10 +72,12 @@ from rehearse.domain.progress import (
 from rehearse.domain.sessions import Session, from_us
 from rehearse.errors import (
     AccessDeniedError,
+    ConcurrentUpdateError,
     ConfigurationError,
     DataStoreError,
     SessionNotFoundError,
 )
+from rehearse.service.writer import MAX_ATTEMPTS
 from rehearse.storage import transactions
 from rehearse.storage.progress import ProgressQueries, Scope
 from rehearse.storage.projections import DIMENSIONS
@@ -612,29 +615,54 @@ class ProgressService:
     def get_milestones(
         self, user: str | None = None, *, principal: Principal | None = None
     ) -> list[Milestone]:
-        """Every milestone with progress; newly reached ones are recorded once.
+        """Every milestone with its progress and, once recorded, the date it was achieved.
 
-        A milestone reached for the first time is stored as a ``milestone_achieved``
-        event on the session that reached it (the primary key of
-        ``progress_milestones`` keeps it to one, even with concurrent callers).
+        A read records nothing: milestones are recorded when they are achieved, by
+        :meth:`record_milestones` after a session's report is stored. A milestone the
+        figures show reached but not yet recorded (history from before that rule) reads
+        as achieved without a date until the candidate's next session ends.
 
         Raises:
             AccessDeniedError: the principal may not see this user's progress.
         """
         key, scope = self.resolve(user, principal)
-        zone = self._zone(None)
-        now = self.clock.now()
-        facts = self._facts(scope, zone, now)
+        facts = self._facts(scope, self._zone(None), self.clock.now())
+        return judge_milestones(facts, self.queries.milestones(key))
+
+    def record_milestones(self, session_id: str) -> list[str]:
+        """Record the milestones newly achieved by the candidate of ``session_id``; their ids.
+
+        Called by the system after a session's report is stored (see
+        :class:`~rehearse.service.composition.Services`), so no access check. Each new
+        milestone is appended as one ``milestone_achieved`` event to the session that
+        achieved it; the primary key ``(candidate_key, milestone)`` of
+        ``progress_milestones``, written in that event's transaction, refuses a second
+        one, so concurrent callers and repeated calls (a restart) record it exactly once.
+        The streak milestone counts days in the installation's time zone setting.
+
+        Returns:
+            The ids recorded by this call (``[]`` when nothing was new, or the session
+            has no progress row).
+
+        Raises:
+            DataStoreError: the database failed.
+        """
+        row = self.queries.session_row(session_id)
+        if row is None:
+            return []
+        key = str(row.candidate_key)
+        scope = Scope(key=key)
         recorded = self.queries.milestones(key)
-        board = judge_milestones(facts, recorded)
-        fresh = [m for m in board if m.achieved and m.id not in recorded]
-        if not fresh:
-            return board
+        facts = self._facts(scope, self._zone(None), self.clock.now())
+        fresh = [
+            m for m in judge_milestones(facts, recorded) if m.achieved and m.id not in recorded
+        ]
+        written = []
         for milestone in fresh:
             found = self._achiever(scope, milestone.id)
-            if found is not None:
-                self._record(key, milestone, found[0], found[1])
-        return judge_milestones(facts, self.queries.milestones(key))
+            if found is not None and self._record(key, milestone, found[0], found[1]):
+                written.append(milestone.id)
+        return written
 
     def _facts(self, scope: Scope, zone: ZoneInfo, now: datetime) -> MilestoneFacts:
         totals = self.queries.session_totals(scope, now)
@@ -675,7 +703,8 @@ class ProgressService:
             return None
         return str(row[0]), row[1]
 
-    def _record(self, key: str, milestone: Milestone, session_id: str, at: datetime) -> None:
+    def _record(self, key: str, milestone: Milestone, session_id: str, at: datetime) -> bool:
+        """Append the ``milestone_achieved`` event; False when another writer recorded it."""
         event = NewEvent(
             type=EventType.MILESTONE_ACHIEVED,
             at=at,
@@ -686,12 +715,20 @@ class ProgressService:
                 "value": milestone.current,
             },
         )
+        retrying = Retrying(
+            retry=retry_if_exception_type(ConcurrentUpdateError),
+            stop=stop_after_attempt(MAX_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.002, max=0.05),
+            reraise=True,
+        )
         try:
-            self.store.mutate(session_id, lambda s: (s, [event]), "system")
+            retrying(self.store.mutate, session_id, lambda s: (s, [event]), "system")
         except DataStoreError:
             # another caller recorded it first (the primary key refused a second row)
             if milestone.id not in self.queries.milestones(key):
                 raise
+            return False
+        return True
 
     # -- cohort ----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ In an LLM session the model drafts the report's words before the session ends
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -34,6 +35,8 @@ from rehearse.errors import InvalidStateError
 from rehearse.service.ai_parts import AIParts
 from rehearse.service.interviews import InterviewService
 from rehearse.service.writer import SessionWriter
+
+log = logging.getLogger("rehearse.reports")
 
 
 class ReportService:
@@ -50,7 +53,16 @@ class ReportService:
         self.interviews = interviews
         self.ai = ai
         self._defer: Callable[[str], None] | None = None
+        self._stored_hooks: list[Callable[[Session], None]] = []
         writer.on_final(self._finished)
+
+    def on_stored(self, hook: Callable[[Session], None]) -> None:
+        """Run ``hook(session)`` after each commit that stores a final session's report.
+
+        The composition root records newly achieved milestones here (issue 12). A hook
+        that raises is logged and does not undo the stored report.
+        """
+        self._stored_hooks.append(hook)
 
     def defer_to(self, submit: Callable[[str], None] | None) -> None:
         """Build reports off the caller's path: ``submit(session_id)`` queues the work.
@@ -135,7 +147,13 @@ class ReportService:
                     return current, []
                 return apply_report(current, data, None, now)
 
-            self.writer.change(session_id, rule, "report on", actor, expire_first=False)
+            stored = self.writer.change(session_id, rule, "report on", actor, expire_first=False)
+            if stored.report_status is ReportStatus.READY:
+                for hook in self._stored_hooks:
+                    try:
+                        hook(stored)
+                    except Exception:  # the report stands; the next ending records again
+                        log.exception("after the report of %s", session_id)
         return report
 
     def build(self, session: Session) -> Report:
