@@ -120,8 +120,9 @@ def test_session_lifecycle_as_json(db: str) -> None:
         "usage_recorded",
         "session_completed",
         "report_generated",
+        "milestone_achieved",  # the first session: recorded once its report is stored
     ]
-    assert [e["seq"] for e in events] == list(range(1, 9))
+    assert [e["seq"] for e in events] == list(range(1, 10))
     listing = run_json("--db", db, "sessions", "list", "--status", "completed")
     assert listing["total"] == 1 and listing["sessions"][0]["id"] == session_id
     assert run_json("--db", db, "sessions", "sweep") == {"expired": [], "count": 0}

@@ -378,3 +378,19 @@ def test_an_inline_evaluator_that_fails_keeps_the_answer_in_the_same_commit(
     types = [e.type for e in manager.get_events(session_id, after_seq=before.last_seq)]
     assert types == ["answer_submitted", "provider_failed"]
     assert [a.text for a in manager.get_answers(session_id)] == ["kept"]
+
+
+def test_a_plan_of_named_questions_keeps_their_order(manager: SessionManager) -> None:
+    """``question_ids`` (a learning path's practice set) replaces the drawn plan."""
+    from rehearse.bank import load_bank
+
+    ids = [q.id for q in list(load_bank())[:3]][::-1]
+    session = manager.create_session(
+        {"candidate_name": "Ada", "question_ids": ids, "max_follow_ups": 0}
+    )
+    assert session.interview is not None
+    assert [item.question_id for item in session.interview.items] == ids
+    with pytest.raises(ConfigurationError, match=r"question_ids\[1\]='nope': not in the question"):
+        manager.create_session({"candidate_name": "Ada", "question_ids": [ids[0], "nope"]})
+    with pytest.raises(ConfigurationError, match="question_ids"):
+        manager.create_session({"candidate_name": "Ada", "question_ids": [ids[0], ids[0]]})

@@ -115,7 +115,8 @@ def test_manager_pairs(
         after = getattr(manager, f"{action}_session")(session_id)
         assert after.status is expected
         new = manager.get_events(session_id, after_seq=before.last_seq)
-        # ending an interview also stores its report, in a transaction of its own
-        report = ["report_generated"] if action == "end" else []
+        # ending an interview also stores its report, in a transaction of its own, and
+        # the first completed session is a milestone, recorded once the report is stored
+        report = ["report_generated", "milestone_achieved"] if action == "end" else []
         assert [e.type for e in new] == [EVENT_NAMES[action], *report]
         assert after.version == before.version + 1 + len(report)

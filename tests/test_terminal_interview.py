@@ -324,3 +324,47 @@ def test_a_report_of_a_running_session_says_it_is_provisional(tmp_path: Path) ->
     assert isinstance(created, dict)
     result = run("report", created["id"], env=env)
     assert "provisional report of a session in progress" in result.stderr
+
+
+def test_path_starts_the_next_session_of_the_learning_path(tmp_path: Path) -> None:
+    """``--path`` asks the practice set: the poorly answered question is back for review."""
+    from datetime import UTC, datetime, timedelta
+
+    from progress_history import ScriptedEvaluator, run_session
+    from rehearse.clock import FakeClock, SystemClock
+    from rehearse.service.sessions import SessionManager
+    from rehearse.storage import open_store
+
+    url = f"sqlite:///{tmp_path / 'path.db'}"
+    store = open_store(url)
+    clock = FakeClock(datetime.now(UTC) - timedelta(days=10))
+    history = SessionManager(store, clock, evaluator=ScriptedEvaluator())
+    earlier = history.get_session(run_session(history, clock, [40, 90], seed=2))
+    assert earlier.interview is not None
+    poor, good = (item.question_id for item in earlier.interview.items[:2])
+    expected = SessionManager(store, SystemClock()).generate_learning_path("ada@example.com")
+    store.close()
+    assert expected.next_practice_set[0].question_id == poor  # due 1 day after, 10 days ago
+
+    run("--db", url, "progress", "--as", "ada@example.com")  # who "me" is
+    result = run("--db", url, "interview", "--path", stdin="/end\n")
+    assert "Learning path of ada@example.com" in result.stdout
+    assert "1 review due" in result.stdout
+    [created] = [
+        s for s in run_json("--db", url, "sessions", "list")["sessions"] if s["id"] != earlier.id
+    ]
+    config = created["config"]
+    assert config["question_ids"] == [p.question_id for p in expected.next_practice_set]
+    assert good not in config["question_ids"]  # answered well: it moves on
+    assert config["candidate_email"] == "ada@example.com" and config["mode"] == "practice"
+    assert config["level"] == expected.target_level.value
+    shown = run_json("--db", url, "sessions", "show", created["id"])
+    assert shown["status"] == "completed"
+    report = run_json("--db", url, "report", created["id"])
+    assert [q["id"] for q in report["questions"]] == config["question_ids"]
+
+
+def test_path_and_resume_together_are_refused(tmp_path: Path) -> None:
+    result = run("interview", "--path", "--resume", "abcdef", ok=False)
+    assert result.returncode == 2 and "--path starts a new session" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -28,7 +28,12 @@ from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.plan import PlanItem
 from rehearse.domain.sessions import Session
 from rehearse.domain.wording import format_duration, label, plural
-from rehearse.errors import InvalidStateError, RehearseError, SessionImmutableError
+from rehearse.errors import (
+    ConfigurationError,
+    InvalidStateError,
+    RehearseError,
+    SessionImmutableError,
+)
 from rehearse.rendering import render_markdown
 from rehearse.service.sessions import SessionManager
 from rehearse.storage.folders import write_atomic
@@ -255,6 +260,44 @@ def _run(mgr: SessionManager, session_id: str) -> None:
             console.print("Answer saved.")
 
 
+def _path_fields(mgr: SessionManager, limit: int | None) -> dict[str, object]:
+    """Config fields of the learning path's next session for ``me`` (``--as``).
+
+    The plan is the path's practice set in its order (at most ``limit`` questions), in
+    practice mode, at the path's target level; the candidate is the path's user.
+
+    Raises:
+        ConfigurationError: the practice set is empty (every bank question was answered
+            well and none is due).
+    """
+    learning = mgr.generate_learning_path(None)
+    ids = [item.question_id for item in learning.next_practice_set][:limit]
+    if not ids:
+        raise ConfigurationError(
+            f"the learning path of {learning.user} has no question to practise now "
+            "(nothing is due for review and no new question is left at its level)",
+            [{"field": "path", "value": True, "message": "empty practice set"}],
+        )
+    reviews = sum(1 for item in learning.next_practice_set[: len(ids)] if item.reason == "review")
+    console.print(
+        f"[bold]Learning path[/] of {learning.user}: {label(learning.current_level)} → "
+        f"{label(learning.target_level)}; {plural(reviews, 'review')} due, "
+        f"{plural(len(ids) - reviews, 'new question')}.",
+        soft_wrap=True,
+    )
+    fields: dict[str, object] = {
+        "question_ids": ids,
+        "mode": InterviewMode.PRACTICE.value,
+        "level": learning.target_level.value,
+    }
+    user = learning.user
+    if "@" in user:
+        fields["candidate_email"] = user
+    elif user.startswith("name:"):
+        fields["candidate_name"] = user.removeprefix("name:")
+    return fields
+
+
 def _ask_name() -> str:
     """The candidate's name, asked at a terminal (the login name is not the candidate's)."""
     if not sys.stdin.isatty():
@@ -294,9 +337,20 @@ def interview(
         help="Continue a paused session by id (or a unique prefix of 6+ characters).",
         metavar="ID",
     ),
+    path: bool = typer.Option(
+        False,
+        "--path",
+        help="The next session of your learning path: its practice set (reviews due by "
+        "spaced repetition, then new questions in your weakest areas) at its target level.",
+    ),
 ) -> None:
     """Run a mock interview in the terminal and print the report."""
     mgr = manager(ctx)
+    if resume and path:
+        raise ConfigurationError(
+            "--path starts a new session; --resume continues one: give one of them",
+            [{"field": "path", "value": True, "message": "not with --resume"}],
+        )
     if resume:
         resume = session_id(ctx, resume)
         session = mgr.get_session(resume)
@@ -313,19 +367,24 @@ def interview(
                 session = mgr.start_session(resume)
             console.print(f"Continuing session {session.id}.", soft_wrap=True)
     else:
-        fields = {
-            "candidate_name": name or _ask_name(),
+        chosen = {
+            "candidate_name": name,
             "role": role,
             "level": level,
             "interview_type": interview_type,
             "mode": mode,
             "time_limit_minutes": minutes,
-            "question_count": questions,
+            "question_count": None if path else questions,
             "plan_seed": seed,
             "ai_provider": provider,
             "ai_model": model,
         }
-        session = mgr.create_session({k: v for k, v in fields.items() if v is not None})
+        # the path's fields are defaults: an option given on the command line wins
+        fields = _path_fields(mgr, questions) if path else {}
+        fields |= {k: v for k, v in chosen.items() if v is not None}
+        if "candidate_name" not in fields:
+            fields["candidate_name"] = _ask_name()
+        session = mgr.create_session(fields)
         config = session.config
         count = len(session.interview.questions) if session.interview else 0
         console.print(

@@ -129,6 +129,9 @@ class SessionConfig(BaseModel):
         question_count: questions in the plan, 1-30 (default: what fits the time limit).
         max_follow_ups: follow-ups the interviewer may add per question, 0-3 (default 1).
         plan_seed: random seed of the question plan (default: drawn at creation and stored).
+        question_ids: the plan's questions by bank id, in order, instead of a drawn plan
+            (1-30 distinct ids; a learning path's practice set, ``rehearse interview
+            --path``); ``question_count`` is then their number.
 
     Raises:
         pydantic.ValidationError: on direct construction with bad values; use
@@ -157,6 +160,14 @@ class SessionConfig(BaseModel):
     question_count: int | None = Field(default=None, ge=1, le=30)
     max_follow_ups: int = Field(default=1, ge=0, le=3)
     plan_seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    question_ids: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=30)
+
+    @field_validator("question_ids")
+    @classmethod
+    def _distinct_ids(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("must not repeat a question id")
+        return value
 
     @field_validator("ai_provider")
     @classmethod

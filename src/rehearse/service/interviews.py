@@ -45,7 +45,7 @@ from rehearse.domain.plan import InterviewState, PlanItem
 from rehearse.domain.questions import Question
 from rehearse.domain.reports import Attempt
 from rehearse.domain.sessions import Change, Session
-from rehearse.errors import InvalidStateError, SessionNotFoundError
+from rehearse.errors import ConfigurationError, InvalidStateError, SessionNotFoundError
 from rehearse.scoring import AnswerEvaluation
 from rehearse.service import access
 from rehearse.service.ai_parts import AIParts
@@ -146,6 +146,14 @@ class InterviewService:
         seed = session.config.plan_seed
         if seed is None:
             seed = secrets.randbelow(2**31)
+        if session.config.question_ids is not None:
+            return apply_plan(
+                session,
+                self._chosen(session.config.question_ids),
+                seed,
+                session.config.max_follow_ups,
+                self.writer.clock.now(),
+            )
         seen = self._seen_by(session)
         ref = self.ai.model_ref(session)
         if ref is None:
@@ -154,6 +162,33 @@ class InterviewService:
                 session, questions, seed, session.config.max_follow_ups, self.writer.clock.now()
             )
         return self.ai.plan_with(ref, session, seed, seen)
+
+    def _chosen(self, ids: tuple[str, ...]) -> list[Question]:
+        """The bank's questions ``ids``, in that order (a learning path's practice set).
+
+        Raises:
+            ConfigurationError: an id is not in the question bank.
+        """
+        from rehearse.bank import load_bank  # parsed only when a plan names its questions
+
+        bank = getattr(self.interviewer, "bank", None) or load_bank()
+        questions = []
+        for index, question_id in enumerate(ids):
+            question = bank.get(question_id)
+            if question is None:
+                raise ConfigurationError(
+                    f"question_ids[{index}]={question_id!r}: not in the question bank "
+                    "(rehearse questions list shows the ids)",
+                    [
+                        {
+                            "field": f"question_ids[{index}]",
+                            "value": question_id,
+                            "message": "not in the question bank",
+                        }
+                    ],
+                )
+            questions.append(question)
+        return questions
 
     def _seen_by(self, session: Session) -> frozenset[str]:
         """Question ids of the candidate's last :data:`RECENT_SESSIONS` sessions.

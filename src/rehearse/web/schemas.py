@@ -139,6 +139,7 @@ class SessionConfigPublic(PublicModel):
     question_count: int | None = None
     max_follow_ups: int | None = None
     plan_seed: int | None = None
+    question_ids: list[str] | None = None
 
 
 class SessionPublic(PublicModel):
