@@ -155,7 +155,10 @@ def test_cli_export_import_and_delete(tmp_path: Path, clock: FakeClock) -> None:
     assert report.exit_code == 0 and "# " in report.output
     other = f"sqlite:///{tmp_path / 'other.db'}"
     imported = runner.invoke(app, ["--db", other, "import", str(out), "--json"])
-    assert imported.exit_code == 0 and json.loads(imported.output) == {"imported_sessions": 3}
+    assert imported.exit_code == 0 and json.loads(imported.output) == {
+        "imported_sessions": 3,
+        "restored_files": 0,
+    }
     refused = runner.invoke(app, ["--db", url, "users", "delete", "ada@example.com"], input="n\n")
     assert refused.exit_code == 1
     deleted = runner.invoke(app, ["--db", url, "users", "delete", "ada@example.com", "--yes"])
@@ -167,3 +170,146 @@ def test_cli_export_import_and_delete(tmp_path: Path, clock: FakeClock) -> None:
             assert left.scalar_one() == 1
     finally:
         check.close()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def session_with_files(manager: SessionManager, clock: FakeClock, seed: int) -> str:
+    """A session with a whiteboard drawing, a recorded answer and its transcript."""
+    session = manager.create_session(
+        {"candidate_name": "Ada", "candidate_email": "ada@example.com", "plan_seed": seed,
+         "question_count": 2, "max_follow_ups": 0, "enabled_modes": ["text", "whiteboard"]}
+    )  # fmt: skip
+    manager.start_session(session.id)
+    item = manager.next_question(session.id)
+    assert item is not None
+    manager.save_whiteboard(session.id, item.id, PNG + bytes([seed]))
+    clock.advance(60)
+    manager.submit_answer(session.id, item.id, f"{70 + seed} points, drawn", 60)
+    # what a spoken answer stores (service/spoken_answers.py), through the same folder API
+    manager.folders.add_file(session.id, "audio", "001_answer.wav", b"RIFF" + bytes(999), {})
+    manager.folders.add_file(session.id, "transcript", "001_answer.txt", "ünïcode".encode(), {})
+    manager.end_session(session.id)
+    return session.id
+
+
+def folder_bytes(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_an_export_with_files_is_a_zip_that_restores_them_byte_for_byte(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from zipfile import ZipFile
+
+    from command_line import run
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old_data = tmp_path / "old-data"
+    store = open_store(url)
+    manager = SessionManager(
+        store, clock, evaluator=ScriptedEvaluator(), folders=old_data / "sessions"
+    )
+    ids = [session_with_files(manager, clock, seed) for seed in (1, 2)]
+    ids.append(run_session(manager, clock, [50], seed=3))  # no files
+    before = manager.get_user_progress("ada@example.com")
+    milestones = manager.get_milestones("ada@example.com")
+    store.close()
+    env = {"REHEARSE_DATA_DIR": str(old_data)}
+    archive = tmp_path / "ada.zip"
+    run("--db", url, "export", "--user", "ada@example.com", "-o", str(archive), env=env)
+    with ZipFile(archive) as opened:
+        names = set(opened.namelist())
+        document = json.loads(opened.read("export.json"))
+        report = opened.read(f"sessions/{ids[0]}/report.md").decode()
+    assert {f"sessions/{i}/report.md" for i in ids} <= names
+    assert f"sessions/{ids[0]}/files/audio/001_answer.wav" in names
+    assert f"sessions/{ids[0]}/files/transcript/001_answer.txt" in names
+    assert "](files/whiteboard/" in report  # the drawing is linked inside the archive
+    listed = {e["session"]["id"]: e["folder"] for e in document["sessions"]}
+    assert listed[ids[2]] == [] and {f["path"] for f in listed[ids[0]]} >= {
+        "metadata.json",
+        "audio/001_answer.wav",
+    }
+    as_json = run(
+        "--db", url, "export", "--user", "ada@example.com", "-o", str(tmp_path / "a.json"),
+        env=env, ok=False,
+    )  # fmt: skip
+    assert as_json.returncode == 2 and "this export has" in as_json.stderr
+    assert len(as_json.stderr.splitlines()) == 1 and not (tmp_path / "a.json").exists()
+
+    new_url = f"sqlite:///{tmp_path / 'new.db'}"
+    new_data = tmp_path / "new-data"
+    imported = run(
+        "--db", new_url, "import", str(archive), "--json", env={"REHEARSE_DATA_DIR": str(new_data)}
+    )
+    assert json.loads(imported.stdout) == {
+        "imported_sessions": 3,
+        "restored_files": sum(len(v) for v in listed.values()),
+    }
+    for session_id in ids:
+        assert folder_bytes(new_data / "sessions" / session_id) == folder_bytes(
+            old_data / "sessions" / session_id
+        )
+    fresh = open_store(new_url)
+    try:
+        other = SessionManager(
+            fresh, clock, evaluator=ScriptedEvaluator(), folders=new_data / "sessions"
+        )
+        assert other.get_user_progress("ada@example.com") == before
+        assert other.get_milestones("ada@example.com") == milestones
+        assert (
+            other.whiteboard_for(
+                ids[0],
+                other.get_session(ids[0]).interview.items[0].id,  # type: ignore[union-attr]
+                Principal(id="local", role=PrincipalRole.ADMIN),
+            ).read_bytes()
+            == PNG + b"\x01"
+        )
+    finally:
+        fresh.close()
+    # a second import is refused before any file is touched
+    again = run(
+        "--db", new_url, "import", str(archive), env={"REHEARSE_DATA_DIR": str(new_data)}, ok=False
+    )
+    assert again.returncode == 2 and "already holds files" in again.stderr
+
+
+def test_a_damaged_archive_is_refused_before_anything_is_written(
+    tmp_path: Path, scripted: SessionManager, clock: FakeClock
+) -> None:
+    import io
+    from zipfile import ZipFile
+
+    session_id = session_with_files(scripted, clock, 1)
+    data = UserData(scripted)
+    buffer = io.BytesIO()
+    data.write_archive(data.export_session(session_id), buffer)
+    fresh = open_store(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        other = SessionManager(fresh, clock, folders=tmp_path / "other")
+        damaged = io.BytesIO()
+        with ZipFile(io.BytesIO(buffer.getvalue())) as source, ZipFile(damaged, "w") as target:
+            for info in source.infolist():
+                body = source.read(info)
+                if info.filename.endswith(".wav"):
+                    body = body[:-1] + b"X"
+                target.writestr(info, body)
+        with pytest.raises(ConfigurationError, match="SHA-256"):
+            UserData(other).import_archive(io.BytesIO(damaged.getvalue()))
+        climbing = io.BytesIO()
+        document = json.loads(ZipFile(io.BytesIO(buffer.getvalue())).read("export.json"))
+        document["sessions"][0]["folder"][0]["path"] = "../../escape.txt"
+        with ZipFile(climbing, "w") as target:
+            target.writestr("export.json", json.dumps(document))
+        with pytest.raises(ConfigurationError, match="leaves its session folder"):
+            UserData(other).import_archive(io.BytesIO(climbing.getvalue()))
+        assert not (tmp_path / "other").exists() and other.store.get(session_id) is None
+        assert UserData(other).import_archive(io.BytesIO(buffer.getvalue()))[0] == 1
+    finally:
+        fresh.close()

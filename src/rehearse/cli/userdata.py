@@ -1,7 +1,9 @@
 """``rehearse export``, ``rehearse import`` and ``rehearse users delete``: a user's data.
 
-JSON exports follow ``docs/export-schema.json`` (versioned); ``import`` restores one into
-another installation with the same ids. Deletion asks for confirmation unless ``--yes``.
+JSON exports follow ``docs/export-schema.json`` (versioned); an export whose sessions have
+files (whiteboards, recordings, transcripts) is a zip of that JSON, the Markdown reports
+and the files (:mod:`rehearse.service.archives`). ``import`` restores either into another
+installation with the same ids. Deletion asks for confirmation unless ``--yes``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -17,6 +20,7 @@ from rehearse.cli.context import manager
 from rehearse.cli.render import console, emit_json
 from rehearse.errors import ConfigurationError
 from rehearse.rendering import render_markdown
+from rehearse.service import archives
 from rehearse.service.userdata import UserData
 
 
@@ -57,6 +61,9 @@ def export(
         document = data.export_session(session_id) if session_id else data.export_user(user)
         if output_format is ExportFormat.CSV:
             text = data.answers_csv(document)
+        elif archives.has_files(document):
+            _write_archive(data, document, output)
+            return
         else:
             text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if output is None:
@@ -69,21 +76,54 @@ def export(
     console.print(f"exported to {output}")
 
 
+def _write_archive(data: UserData, document: dict[str, Any], output: Path | None) -> None:
+    """An export with files is a zip (JSON, Markdown reports and the files) at ``output``."""
+    files = sum(len(entry["folder"]) for entry in document["sessions"])
+    if output is None or output.suffix.lower() != ".zip":
+        given = "none" if output is None else repr(str(output))
+        raise ConfigurationError(
+            f"output={given}: this export has {files} file(s) (whiteboards, recordings, "
+            "transcripts), so it is a zip; give -o FILE.zip",
+            [{"field": "output", "value": None if output is None else str(output),
+              "message": "a .zip file"}],
+        )  # fmt: skip
+    temporary = output.with_name(f".{output.name}.tmp")
+    try:
+        with temporary.open("wb") as handle:
+            data.write_archive(document, handle)
+        temporary.replace(output)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise ConfigurationError(f"output={str(output)!r}: cannot write the file: {exc}") from None
+    console.print(
+        f"exported {len(document['sessions'])} session(s) and {files} file(s) to {output}"
+    )
+
+
 def import_(
     ctx: typer.Context,
-    path: Path = typer.Argument(..., help="A JSON export (rehearse export --format json)."),
+    path: Path = typer.Argument(
+        ..., help="A JSON export, or a zip export with files (rehearse export)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """Restore a JSON export into this installation (session ids are kept)."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigurationError(f"path={str(path)!r}: not a readable JSON file: {exc}") from None
-    count = UserData(manager(ctx)).import_document(document)
-    if as_json:
-        emit_json({"imported_sessions": count})
+    """Restore an export into this installation (session ids kept; a zip's files too)."""
+    data = UserData(manager(ctx))
+    files = 0
+    if path.is_file() and archives.is_archive(path):
+        count, files = data.import_archive(path)
     else:
-        console.print(f"imported {count} session(s)")
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"path={str(path)!r}: not a readable JSON or zip export: {exc}"
+            ) from None
+        count = data.import_document(document)
+    if as_json:
+        emit_json({"imported_sessions": count, "restored_files": files})
+    else:
+        console.print(f"imported {count} session(s) and {files} file(s)")
 
 
 def delete(

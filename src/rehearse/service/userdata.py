@@ -17,17 +17,20 @@ import csv
 import hashlib
 import io
 import shutil
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select
 
 from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole
-from rehearse.domain.events import Event
+from rehearse.domain.events import Event, EventType
 from rehearse.domain.sessions import Session
 from rehearse.errors import AccessDeniedError, ConfigurationError, SessionNotFoundError
+from rehearse.service import archives
 from rehearse.service.progress import EVERYONE
 from rehearse.storage import transactions, userdata
+from rehearse.storage.folders import write_atomic
 from rehearse.storage.schema import answer_scores, audit_log
 
 EXPORT_FORMAT = "rehearse-export"
@@ -105,6 +108,7 @@ class UserData:
                     "session": session.model_dump(mode="json"),
                     "events": [e.model_dump(mode="json", exclude={"position"}) for e in events],
                     "files": files,
+                    "folder": archives.folder_files(self.manager.folders.folder(session_id)),
                 }
             )
         return {
@@ -137,7 +141,89 @@ class UserData:
                     )
         return out.getvalue()
 
+    def write_archive(self, document: dict[str, Any], target: IO[bytes]) -> int:
+        """Write ``document`` as a zip (:mod:`rehearse.service.archives`); returns files stored.
+
+        Each session with a plan gets its Markdown report: the stored one, else (a
+        running offline session) one built now and not stored; whiteboards are linked
+        to their files inside the archive.
+        """
+        folders = {
+            entry["session"]["id"]: self.manager.folders.folder(entry["session"]["id"])
+            for entry in document["sessions"]
+        }
+        reports = {}
+        for entry in document["sessions"]:
+            markdown = self._report_markdown(entry)
+            if markdown is not None:
+                reports[entry["session"]["id"]] = markdown
+        return archives.write(target, document, folders, reports)
+
+    def _report_markdown(self, entry: dict[str, Any]) -> str | None:
+        from rehearse.domain.reports import Report
+        from rehearse.rendering import render_markdown
+
+        events = entry["events"]
+        stored = [e for e in events if e["type"] == EventType.REPORT_GENERATED.value]
+        if stored:
+            report = Report.model_validate(stored[-1]["data"]["report"])
+        else:
+            session = Session.model_validate(entry["session"])
+            if session.interview is None or self.manager.services.ai.model_ref(session):
+                return None  # no plan, or a model would be asked for the words
+            report = self.manager.services.reports.build(session)
+        listed = {item["path"] for item in entry.get("folder") or []}
+        drawings = {
+            str(e["data"]["item_id"]): f"files/{e['data']['file']}"
+            for e in events
+            if e["type"] == EventType.WHITEBOARD_SAVED.value and e["data"].get("file") in listed
+        }
+        return render_markdown(report, drawings)
+
     # -- import ----------------------------------------------------------------------
+
+    def import_archive(self, source: Path | IO[bytes]) -> tuple[int, int]:
+        """Restore a zip export: its sessions (ids kept) and their files, byte for byte.
+
+        Everything is checked first (:func:`rehearse.service.archives.read`); the files
+        are written into empty session folders, then the rows in one transaction; if
+        the rows are refused the folders written are removed again.
+
+        Returns:
+            ``(sessions imported, files restored)``.
+
+        Raises:
+            ConfigurationError: a malformed or damaged archive, an export this version
+                cannot read, a session id that exists here, or a session folder here
+                that already holds files.
+        """
+        document, files = archives.read(source)
+        self._check_header(document)
+        folders = self.manager.folders
+        for session_id in files:
+            folder = folders.folder(session_id)
+            if folder.exists() and any(folder.iterdir()):
+                raise ConfigurationError(
+                    f"session {session_id}: its folder {folder} already holds files here; "
+                    "import into a fresh data directory, or delete the session first",
+                    [{"field": "sessions", "value": session_id, "message": "folder not empty"}],
+                )
+        written: list[Path] = []
+        try:
+            for session_id, contents in files.items():
+                folder = folders.folder(session_id)
+                written.append(folder)
+                for relative, data in contents.items():
+                    target = folder / relative
+                    if not target.resolve().is_relative_to(folder.resolve()):
+                        raise ConfigurationError(f"{relative!r}: leaves its session folder")
+                    write_atomic(target, data)
+            count = self.import_document(document)
+        except BaseException:
+            for folder in written:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return count, sum(len(contents) for contents in files.values())
 
     def import_document(self, document: Any) -> int:
         """Restore the sessions of an export document (ids kept); returns how many.
@@ -146,18 +232,7 @@ class UserData:
             ConfigurationError: not a rehearse export, an unknown version, a malformed
                 session or event, or a session id that already exists here.
         """
-        if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-            raise ConfigurationError(
-                f"format={document.get('format') if isinstance(document, dict) else None!r}: "
-                f"not a rehearse export (expected format {EXPORT_FORMAT!r})",
-                [{"field": "format", "value": None, "message": f"must be {EXPORT_FORMAT}"}],
-            )
-        version = document.get("version")
-        if version != EXPORT_VERSION:
-            raise ConfigurationError(
-                f"version={version!r}: this rehearse reads export version {EXPORT_VERSION}",
-                [{"field": "version", "value": version, "message": f"must be {EXPORT_VERSION}"}],
-            )
+        self._check_header(document)
         entries: list[tuple[Session, list[Event]]] = []
         for index, entry in enumerate(document.get("sessions") or []):
             try:
@@ -172,6 +247,26 @@ class UserData:
                 ) from None
             entries.append((session, events))
         return userdata.import_sessions(self.engine, entries)
+
+    @staticmethod
+    def _check_header(document: Any) -> None:
+        """Refuse what is not a rehearse export of a version this code reads.
+
+        Raises:
+            ConfigurationError: naming ``format`` or ``version``.
+        """
+        if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+            raise ConfigurationError(
+                f"format={document.get('format') if isinstance(document, dict) else None!r}: "
+                f"not a rehearse export (expected format {EXPORT_FORMAT!r})",
+                [{"field": "format", "value": None, "message": f"must be {EXPORT_FORMAT}"}],
+            )
+        version = document.get("version")
+        if version != EXPORT_VERSION:
+            raise ConfigurationError(
+                f"version={version!r}: this rehearse reads export version {EXPORT_VERSION}",
+                [{"field": "version", "value": version, "message": f"must be {EXPORT_VERSION}"}],
+            )
 
     # -- deletion --------------------------------------------------------------------
 
