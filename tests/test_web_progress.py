@@ -12,6 +12,7 @@ from rehearse.clock import FakeClock
 from rehearse.service.sessions import SessionManager
 from rehearse.storage import SQLStore
 from rehearse.web import create_app
+from rehearse.service.userdata import UserData
 from rehearse.web.charts import activity_calendar, bar_chart, trend_chart
 
 
@@ -115,5 +116,144 @@ def test_export_import_and_delete_over_http(
     assert deleted.status_code == 200 and deleted.json()["sessions"] == 3
     assert client.get("/api/v1/progress/ada@example.com").json()["total_sessions"] == 0
     restored = client.post("/api/v1/imports", json=document)
-    assert restored.status_code == 201 and restored.json() == {"imported_sessions": 3}
+    assert restored.status_code == 201 and restored.json() == {
+        "imported_sessions": 3,
+        "restored_files": 0,
+    }
     assert client.get("/api/v1/progress/ada@example.com").json()["total_sessions"] == 3
+
+
+PASSWORD = "correct horse battery"
+ACCOUNTS = [
+    ("admin@x.org", "admin"),
+    ("iv@x.org", "interviewer"),
+    ("ada@example.com", "candidate"),
+    ("bob@example.com", "candidate"),
+]
+
+
+@pytest.fixture
+def secured(
+    seeded: tuple[SessionManager, list[str]],
+) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """The app with sign-in on, an account per role, and each account's API token."""
+    manager, _ = seeded
+    app = create_app(lambda: manager, auth=True, sweep_seconds=0)
+    with TestClient(app) as client:
+        accounts = app.state.accounts
+        tokens = {}
+        for email, role in ACCOUNTS:
+            accounts.create_user(email, email.split("@")[0], role, PASSWORD)
+            tokens[email] = accounts.create_token(email, "tests")[0]
+        yield client, tokens
+
+
+def bearer(tokens: dict[str, str], email: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {tokens[email]}"}
+
+
+def test_who_may_delete_a_users_data_over_http(
+    secured: tuple[TestClient, dict[str, str]], seeded: tuple[SessionManager, list[str]]
+) -> None:
+    client, tokens = secured
+    manager, ids = seeded
+    iv = client.delete("/api/v1/progress/ada@example.com", headers=bearer(tokens, "iv@x.org"))
+    assert iv.status_code == 403 and "ask an admin" in iv.json()["message"]
+    bob = client.delete(
+        "/api/v1/progress/ada@example.com", headers=bearer(tokens, "bob@example.com")
+    )
+    assert bob.status_code == 403
+    assert manager.get_session(ids[0]).id == ids[0]  # nothing removed by a refusal
+    own = client.delete("/api/v1/progress/me", headers=bearer(tokens, "ada@example.com"))
+    assert own.status_code == 200 and own.json()["sessions"] == 3
+    assert own.json()["rows"]["users"] == 1  # the account goes with the data
+    gone = client.get("/api/v1/progress/me", headers=bearer(tokens, "ada@example.com"))
+    assert gone.status_code == 401  # their token went with the account
+    admin = client.delete("/api/v1/progress/bob@example.com", headers=bearer(tokens, "admin@x.org"))
+    assert admin.status_code == 200 and admin.json()["sessions"] == 1
+    log = UserData(manager).audit_entries()
+    assert [e["details"]["sessions"] for e in log] == [1, 3]  # newest first
+    assert "ada" not in str(log) and "bob" not in str(log)  # counts and a hash, no content
+
+
+def test_the_delete_page_confirms_checks_csrf_then_deletes(
+    secured: tuple[TestClient, dict[str, str]], seeded: tuple[SessionManager, list[str]]
+) -> None:
+    import re
+
+    client, _ = secured
+    manager, ids = seeded
+    signed_in = client.post(
+        "/login", data={"email": "ada@example.com", "password": PASSWORD}, follow_redirects=False
+    )
+    assert signed_in.status_code == 303
+    dashboard = client.get("/progress")
+    assert "Delete all data of ada@example.com" in dashboard.text
+    confirm = client.get("/progress/delete?user=me")
+    assert confirm.status_code == 200 and "3 sessions" in confirm.text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', confirm.text)
+    assert found is not None
+    form = {"user": "ada@example.com", "confirm": "yes"}
+    forged = client.post("/progress/delete", data=form)
+    assert forged.status_code == 403 and "CSRF" in forged.text
+    unticked = client.post(
+        "/progress/delete", data={"user": "ada@example.com", "csrf_token": found.group(1)}
+    )
+    assert unticked.status_code == 422 and "Tick the box" in unticked.text
+    other = client.post("/progress/delete", data={**form, "user": "bob@example.com",
+                                                  "csrf_token": found.group(1)})  # fmt: skip
+    assert other.status_code == 403
+    assert manager.get_user_progress("ada@example.com").total_sessions == 3
+    done = client.post("/progress/delete", data={**form, "csrf_token": found.group(1)})
+    assert done.status_code == 200 and "Deleted 3 sessions" in done.text
+    assert manager.get_user_progress("ada@example.com").total_sessions == 0
+    assert manager.get_user_progress("bob@example.com").total_sessions == 1
+    after = client.get("/progress", follow_redirects=False)
+    assert after.status_code == 303 and after.headers["location"].startswith("/login")
+
+
+def test_an_interviewer_is_not_offered_the_delete_button(
+    secured: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, tokens = secured
+    page = client.get("/progress?user=ada@example.com", headers=bearer(tokens, "iv@x.org"))
+    assert page.status_code == 200 and "Delete all data" not in page.text
+    refused = client.get(
+        "/progress/delete?user=ada@example.com", headers=bearer(tokens, "iv@x.org")
+    )
+    assert refused.status_code == 403 and "ask an admin" in refused.text
+
+
+def test_zip_exports_and_imports_over_http(
+    client: TestClient, seeded: tuple[SessionManager, list[str]]
+) -> None:
+    import io
+    import zipfile
+
+    manager, ids = seeded
+    folder = manager.folders.folder(ids[0])
+    manager.folders.add_file(ids[0], "transcript", "001.txt", b"spoken words", {})
+    archive = client.get("/api/v1/progress/ada@example.com/export?format=zip")
+    assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
+        assert opened.read(f"sessions/{ids[0]}/files/transcript/001.txt") == b"spoken words"
+    one = client.get(f"/api/v1/sessions/{ids[0]}/export?format=zip")
+    assert one.status_code == 200 and zipfile.is_zipfile(io.BytesIO(one.content))
+    bad = client.get(f"/api/v1/sessions/{ids[0]}/export?format=tar")
+    assert bad.status_code == 422 and "json and zip" in bad.json()["message"]
+    assert client.delete("/api/v1/progress/ada@example.com").status_code == 200
+    assert not folder.exists()
+    restored = client.post(
+        "/api/v1/imports/archive",
+        content=archive.content,
+        headers={"content-type": "application/zip"},
+    )
+    assert restored.status_code == 201, restored.text
+    assert restored.json()["imported_sessions"] == 3 and restored.json()["restored_files"] >= 2
+    assert (folder / "transcript" / "001.txt").read_bytes() == b"spoken words"
+    damaged = client.post(
+        "/api/v1/imports/archive",
+        content=b"PK not a zip",
+        headers={"content-type": "application/zip"},
+    )
+    assert damaged.status_code == 422

@@ -54,6 +54,40 @@ def require_staff(principal: Principal, action: str) -> None:
         raise AccessDeniedError(f"a candidate may not {action}; ask your interviewer")
 
 
+def require_admin(principal: Principal, action: str) -> None:
+    """Refuse ``action`` to anyone but an admin (importing exports, reading the audit log).
+
+    Raises:
+        AccessDeniedError: the principal is a candidate or an interviewer.
+    """
+    if principal.role is not PrincipalRole.ADMIN:
+        raise AccessDeniedError(
+            f"{principal.role.value} {principal.id!r} may not {action}; ask an admin"
+        )
+
+
+def require_may_delete_user_data(principal: Principal, key: str) -> None:
+    """Refuse deleting the data of candidate ``key`` unless ``principal`` may (issue 12).
+
+    Admins may delete any user's data; a candidate only their own (their principal id
+    or e-mail is ``key``); interviewers never (an assessment they ran is not theirs to
+    erase, nor the candidate's other sessions).
+
+    Raises:
+        AccessDeniedError: an interviewer, or a candidate naming someone else.
+    """
+    if principal.role is PrincipalRole.ADMIN:
+        return
+    if principal.role is PrincipalRole.INTERVIEWER:
+        raise AccessDeniedError(
+            f"interviewer {principal.id!r} may not delete a user's data; ask an admin"
+        )
+    if key not in {principal.id, (principal.email or "").lower()}:
+        raise AccessDeniedError(
+            f"candidate {principal.id!r} may delete only their own data, not {key!r}"
+        )
+
+
 def check_access(session: Session, principal: Principal) -> Session:
     """``session``, if ``principal`` may see it.
 

@@ -153,7 +153,7 @@ def _relative(path: object) -> str:
     """``path`` if it is a plain relative path inside a folder.
 
     Raises:
-        ConfigurationError: not a string, absolute, empty, or with ``..`` or ``\\``.
+        ConfigurationError: not a string, absolute, empty, or with ``..`` or a backslash.
     """
     if not isinstance(path, str) or not path or "\\" in path or "\x00" in path:
         raise _bad("folder.path", f"{path!r} is not a relative file path")

@@ -53,10 +53,10 @@ class ReportService:
         self.interviews = interviews
         self.ai = ai
         self._defer: Callable[[str], None] | None = None
-        self._stored_hooks: list[Callable[[Session], None]] = []
+        self._stored_hooks: list[Callable[[Session], object]] = []
         writer.on_final(self._finished)
 
-    def on_stored(self, hook: Callable[[Session], None]) -> None:
+    def on_stored(self, hook: Callable[[Session], object]) -> None:
         """Run ``hook(session)`` after each commit that stores a final session's report.
 
         The composition root records newly achieved milestones here (issue 12). A hook

@@ -27,7 +27,7 @@ from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole
 from rehearse.domain.events import Event, EventType
 from rehearse.domain.sessions import Session
 from rehearse.errors import AccessDeniedError, ConfigurationError, SessionNotFoundError
-from rehearse.service import archives
+from rehearse.service import access, archives
 from rehearse.service.progress import EVERYONE
 from rehearse.storage import transactions, userdata
 from rehearse.storage.folders import write_atomic
@@ -91,8 +91,11 @@ class UserData:
         Raises:
             SessionNotFoundError: no such session.
             AccessDeniedError: the caller may not see it.
+            ReportHiddenError: its mode keeps the scores from the caller for now.
         """
-        self.manager.get_session_for(session_id, principal or LOCAL_PRINCIPAL)
+        who = principal or LOCAL_PRINCIPAL
+        session = self.manager.get_session_for(session_id, who)
+        access.require_scores_visible(session, who)  # an export holds every evaluation
         return self._document(None, [session_id])
 
     def _document(self, key: str | None, ids: list[str]) -> dict[str, Any]:
@@ -182,7 +185,9 @@ class UserData:
 
     # -- import ----------------------------------------------------------------------
 
-    def import_archive(self, source: Path | IO[bytes]) -> tuple[int, int]:
+    def import_archive(
+        self, source: Path | IO[bytes], principal: Principal | None = None
+    ) -> tuple[int, int]:
         """Restore a zip export: its sessions (ids kept) and their files, byte for byte.
 
         Everything is checked first (:func:`rehearse.service.archives.read`); the files
@@ -193,10 +198,12 @@ class UserData:
             ``(sessions imported, files restored)``.
 
         Raises:
+            AccessDeniedError: the caller is not an admin.
             ConfigurationError: a malformed or damaged archive, an export this version
                 cannot read, a session id that exists here, or a session folder here
                 that already holds files.
         """
+        access.require_admin(principal or LOCAL_PRINCIPAL, "import an export")
         document, files = archives.read(source)
         self._check_header(document)
         folders = self.manager.folders
@@ -218,20 +225,22 @@ class UserData:
                     if not target.resolve().is_relative_to(folder.resolve()):
                         raise ConfigurationError(f"{relative!r}: leaves its session folder")
                     write_atomic(target, data)
-            count = self.import_document(document)
+            count = self.import_document(document, principal)
         except BaseException:
             for folder in written:
                 shutil.rmtree(folder, ignore_errors=True)
             raise
         return count, sum(len(contents) for contents in files.values())
 
-    def import_document(self, document: Any) -> int:
+    def import_document(self, document: Any, principal: Principal | None = None) -> int:
         """Restore the sessions of an export document (ids kept); returns how many.
 
         Raises:
+            AccessDeniedError: the caller is not an admin.
             ConfigurationError: not a rehearse export, an unknown version, a malformed
                 session or event, or a session id that already exists here.
         """
+        access.require_admin(principal or LOCAL_PRINCIPAL, "import an export")
         self._check_header(document)
         entries: list[tuple[Session, list[Event]]] = []
         for index, entry in enumerate(document.get("sessions") or []):
@@ -280,19 +289,12 @@ class UserData:
             ConfigurationError: ``user`` names everyone (``*``).
         """
         who = principal or LOCAL_PRINCIPAL
-        if who.role is PrincipalRole.INTERVIEWER:
-            raise AccessDeniedError(
-                f"interviewer {who.id!r} may not delete a user's data; ask an admin"
-            )
-        key, _ = self.manager.services.progress.resolve(user, who)
-        if key == EVERYONE:
-            raise ConfigurationError(
-                "user='*': name one user to delete (an e-mail, a user id or a name)",
-                [{"field": "user", "value": user, "message": "one user"}],
-            )
-        ids = userdata.session_ids(self.engine, key)
+        key = self._deletable(user, who)
         account = userdata.account_email(self.engine, key)
         with transactions.write(self.engine, f"delete the data of {key}") as connection:
+            # the ids are read in the deleting transaction: a session the user creates
+            # meanwhile is deleted too, or waits for this to commit
+            ids = userdata.session_ids_in(connection, key)
             rows = userdata.delete_user(connection, key, ids, account)
             files = sum(self._file_count(i) for i in ids)
             details = {"sessions": len(ids), "rows": rows, "files": files}
@@ -309,6 +311,50 @@ class UserData:
             shutil.rmtree(self.manager.folders.folder(session_id), ignore_errors=True)
         return details
 
+    def _deletable(self, user: str, who: Principal) -> str:
+        """The candidate key of ``user``, if ``who`` may delete their data.
+
+        Raises:
+            AccessDeniedError: see :func:`rehearse.service.access.require_may_delete_user_data`.
+            ConfigurationError: ``user`` names everyone (``*``).
+        """
+        if who.role is PrincipalRole.INTERVIEWER:  # refused before the name is looked up
+            access.require_may_delete_user_data(who, "")
+        key, _ = self.manager.services.progress.resolve(user, who)
+        if key == EVERYONE:
+            raise ConfigurationError(
+                "user='*': name one user to delete (an e-mail, a user id or a name)",
+                [{"field": "user", "value": user, "message": "one user"}],
+            )
+        access.require_may_delete_user_data(who, key)
+        return key
+
+    def may_delete(self, user: str, principal: Principal) -> bool:
+        """True when ``principal`` may delete the data of ``user`` (what a page offers)."""
+        try:
+            self._deletable(user, principal)
+        except (AccessDeniedError, ConfigurationError):
+            return False
+        return True
+
+    def deletion_preview(self, user: str, principal: Principal | None = None) -> dict[str, Any]:
+        """What :meth:`delete_user` would remove, counted, nothing changed (a confirmation step).
+
+        Returns:
+            ``{"user": key, "sessions": n, "files": n, "account": bool}``.
+
+        Raises:
+            AccessDeniedError, ConfigurationError: as :meth:`delete_user`.
+        """
+        key = self._deletable(user, principal or LOCAL_PRINCIPAL)
+        ids = userdata.session_ids(self.engine, key)
+        return {
+            "user": key,
+            "sessions": len(ids),
+            "files": sum(self._file_count(i) for i in ids),
+            "account": userdata.account_email(self.engine, key) is not None,
+        }
+
     def _file_count(self, session_id: str) -> int:
         folder = self.manager.folders.folder(session_id)
         return sum(1 for path in folder.rglob("*") if path.is_file()) if folder.exists() else 0
@@ -319,9 +365,7 @@ class UserData:
         Raises:
             AccessDeniedError: the caller is not an admin.
         """
-        who = principal or LOCAL_PRINCIPAL
-        if who.role is not PrincipalRole.ADMIN:
-            raise AccessDeniedError(f"{who.role.value} {who.id!r} may not read the audit log")
+        access.require_admin(principal or LOCAL_PRINCIPAL, "read the audit log")
         with transactions.read(self.engine, "read the audit log") as connection:
             rows = connection.execute(select(audit_log).order_by(audit_log.c.id.desc())).all()
         return [

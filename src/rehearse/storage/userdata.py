@@ -53,13 +53,18 @@ BATCH = 500
 def session_ids(engine: Engine, key: str) -> list[str]:
     """Ids of the sessions counted under candidate ``key``, oldest first."""
     with transactions.read(engine, "find a user's sessions") as connection:
-        return list(
-            connection.execute(
-                select(session_scores.c.session_id)
-                .where(session_scores.c.candidate_key == key)
-                .order_by(session_scores.c.created_at, session_scores.c.session_id)
-            ).scalars()
-        )
+        return session_ids_in(connection, key)
+
+
+def session_ids_in(connection: Connection, key: str) -> list[str]:
+    """:func:`session_ids` inside a transaction of the caller's (a deletion's own)."""
+    return list(
+        connection.execute(
+            select(session_scores.c.session_id)
+            .where(session_scores.c.candidate_key == key)
+            .order_by(session_scores.c.created_at, session_scores.c.session_id)
+        ).scalars()
+    )
 
 
 def import_sessions(engine: Engine, entries: Sequence[tuple[Session, Sequence[Event]]]) -> int:

@@ -12,15 +12,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from rehearse.domain.access import Principal
 from rehearse.domain.progress import local_day, parse_period, parse_time_zone
-from rehearse.errors import SessionNotFoundError
-from rehearse.service.progress import CohortRow
+from rehearse.errors import RehearseError, SessionNotFoundError
+from rehearse.service.progress import EVERYONE, CohortRow
+from rehearse.service.userdata import UserData
 from rehearse.web import charts
+from rehearse.web.auth import SESSION_COOKIE, resolve_principal
 from rehearse.web.deps import ManagerDep
-from rehearse.web.pages import _guarded, _render
+from rehearse.web.errors import NotAuthenticatedError
+from rehearse.web.pages import _error_page, _guarded, _render, _to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -77,6 +81,8 @@ def progress_page(
             "dimension_chart": charts.bar_chart(progress.dimension_averages, "Dimensions"),
             "category_chart": charts.bar_chart(progress.category_averages, "Categories"),
             "calendar": charts.activity_calendar(counts, today),
+            "may_delete": analytics.user != EVERYONE
+            and UserData(manager).may_delete(analytics.user, principal),
         }
         return _render(request, "progress.html", context)
 
@@ -104,3 +110,56 @@ def cohort_page(
         return _render(request, "cohort.html", context)
 
     return _guarded(request, build)
+
+
+# -- deleting a user's data (issue 12, item 7): a confirmation step, then one POST ----------
+
+
+@router.get("/progress/delete", response_class=HTMLResponse)
+def delete_data_page(request: Request, manager: ManagerDep, user: str = "") -> Response:
+    """The confirmation step: what would be removed, counted, and the form that removes it."""
+
+    def build(principal: Principal) -> Response:
+        preview = UserData(manager).deletion_preview(user or "me", principal)
+        return _render(request, "delete_data.html", {"preview": preview, "error": None})
+
+    return _guarded(request, build)
+
+
+@router.post("/progress/delete", response_class=HTMLResponse)
+async def delete_data(request: Request, manager: ManagerDep) -> Response:
+    """Delete every row and file of the form's user (the service decides who may); audited.
+
+    The form carries the CSRF token like every other form, and the ticked confirmation;
+    without it the confirmation page comes back (422) and nothing is removed.
+    """
+    form = await request.form()
+    try:
+        principal = await run_in_threadpool(
+            resolve_principal, request, {"csrf_token": form.get("csrf_token")}
+        )
+    except NotAuthenticatedError:
+        return _to_login(request)
+    except RehearseError as error:
+        return _error_page(request, error)
+    user = str(form.get("user") or "")
+    data = UserData(manager)
+    try:
+        if form.get("confirm") != "yes":
+            preview = await run_in_threadpool(data.deletion_preview, user, principal)
+            error = "Tick the box to confirm: this cannot be undone."
+            context = {"preview": preview, "error": error}
+            return _render(request, "delete_data.html", context, status_code=422)
+        preview = await run_in_threadpool(data.deletion_preview, user, principal)
+        details = await run_in_threadpool(data.delete_user, user, principal)
+    except RehearseError as error:
+        return _error_page(request, error)
+    removed = sum(details["rows"].values())
+    page = _render(
+        request,
+        "data_deleted.html",
+        {"user": preview["user"], "details": details, "removed_rows": removed},
+    )
+    if preview["account"] and preview["user"] == (principal.email or "").lower():
+        page.delete_cookie(SESSION_COOKIE)  # their own account is gone with its sign-in
+    return page

@@ -9,13 +9,15 @@ router so ``compare`` is not taken for a session id.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
-from rehearse.domain.access import PrincipalRole
 from rehearse.domain.progress import (
     LearningPath,
     Milestone,
@@ -23,12 +25,15 @@ from rehearse.domain.progress import (
     SessionComparison,
     UserProgress,
 )
-from rehearse.errors import AccessDeniedError
+from rehearse.errors import ConfigurationError
 from rehearse.service.progress import CohortRow, cohort_csv
 from rehearse.service.userdata import UserData
 from rehearse.web.bodies import StrictJSONRoute
 from rehearse.web.deps import ManagerDep, PrincipalDep
 from rehearse.web.schemas import ERROR_RESPONSES
+
+#: Bytes an upload or archive is held in memory before it spills to a temporary file.
+SPOOL_BYTES = 256 * 1024
 
 router = APIRouter(tags=["progress"], route_class=StrictJSONRoute, responses=ERROR_RESPONSES)
 
@@ -111,16 +116,72 @@ class DeletionPublic(BaseModel):
 
 
 class ImportPublic(BaseModel):
-    """How many sessions an import restored."""
+    """How many sessions (and, from a zip, session files) an import restored."""
 
     imported_sessions: int
+    restored_files: int = 0
 
 
-@router.get("/api/v1/progress/{user}/export")
-def export_user(user: str, manager: ManagerDep, principal: PrincipalDep) -> dict[str, Any]:
-    """Every session of the user as a JSON export (``docs/export-schema.json``)."""
+ZIP_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The JSON export, or with ``format=zip`` an archive "
+        "(export.json, each session's report.md and files).",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def _export(data: UserData, document: dict[str, Any], format: str, name: str) -> Any:
+    if format == "json":
+        return document
+    if format != "zip":
+        raise ConfigurationError(
+            f"format={format!r}: allowed are json and zip",
+            [{"field": "format", "value": format, "message": "json or zip"}],
+        )
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed below)
+    data.write_archive(document, spool)
+    size = spool.tell()
+    spool.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with spool:
+            while block := spool.read(1 << 16):
+                yield block
+
+    return StreamingResponse(
+        chunks(),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.zip"',
+            "Content-Length": str(size),
+        },
+    )
+
+
+@router.get("/api/v1/progress/{user}/export", responses=ZIP_RESPONSE)
+def export_user(
+    user: str,
+    manager: ManagerDep,
+    principal: PrincipalDep,
+    format: str = Query("json", description="json, or zip (with the session files)."),
+) -> Any:
+    """Every session of the user as a JSON export (``docs/export-schema.json``) or a zip."""
     manager.require_progress_visible(principal)  # an export holds every evaluation
-    return UserData(manager).export_user(user, principal)
+    data = UserData(manager)
+    return _export(data, data.export_user(user, principal), format, "rehearse-export")
+
+
+@router.get("/api/v1/sessions/{session_id}/export", responses=ZIP_RESPONSE)
+def export_session(
+    session_id: str,
+    manager: ManagerDep,
+    principal: PrincipalDep,
+    format: str = Query("json", description="json, or zip (with the session files)."),
+) -> Any:
+    """One session as a JSON export or a zip (its report, whiteboards, recordings)."""
+    data = UserData(manager)
+    return _export(data, data.export_session(session_id, principal), format, session_id)
 
 
 @router.delete("/api/v1/progress/{user}", response_model=DeletionPublic)
@@ -134,11 +195,32 @@ def import_export(
     document: dict[str, Any], manager: ManagerDep, principal: PrincipalDep
 ) -> ImportPublic:
     """Restore a JSON export (admins only); session ids are kept."""
-    if principal.role is not PrincipalRole.ADMIN:
-        raise AccessDeniedError(
-            f"{principal.role.value} {principal.id!r} may not import; ask an admin"
+    return ImportPublic(imported_sessions=UserData(manager).import_document(document, principal))
+
+
+@router.post(
+    "/api/v1/imports/archive",
+    response_model=ImportPublic,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def import_archive(
+    request: Request, manager: ManagerDep, principal: PrincipalDep
+) -> ImportPublic:
+    """Restore a zip export with its files (admins only; ids kept, files byte for byte)."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        sessions, files = await run_in_threadpool(
+            UserData(manager).import_archive, spool, principal
         )
-    return ImportPublic(imported_sessions=UserData(manager).import_document(document))
+    return ImportPublic(imported_sessions=sessions, restored_files=files)
 
 
 @router.get("/api/v1/sessions/compare", response_model=SessionComparison)
