@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from progress_history import ScriptedEvaluator, run_session
 from rehearse.clock import FakeClock
 from rehearse.service.sessions import SessionManager
+from rehearse.service.userdata import UserData
 from rehearse.storage import SQLStore
 from rehearse.web import create_app
-from rehearse.service.userdata import UserData
 from rehearse.web.charts import activity_calendar, bar_chart, trend_chart
 
 

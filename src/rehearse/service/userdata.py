@@ -327,7 +327,7 @@ class UserData:
                 [{"field": "user", "value": user, "message": "one user"}],
             )
         access.require_may_delete_user_data(who, key)
-        return key
+        return str(key)
 
     def may_delete(self, user: str, principal: Principal) -> bool:
         """True when ``principal`` may delete the data of ``user`` (what a page offers)."""

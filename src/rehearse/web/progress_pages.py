@@ -147,8 +147,10 @@ async def delete_data(request: Request, manager: ManagerDep) -> Response:
     try:
         if form.get("confirm") != "yes":
             preview = await run_in_threadpool(data.deletion_preview, user, principal)
-            error = "Tick the box to confirm: this cannot be undone."
-            context = {"preview": preview, "error": error}
+            context = {
+                "preview": preview,
+                "error": "Tick the box to confirm: this cannot be undone.",
+            }
             return _render(request, "delete_data.html", context, status_code=422)
         preview = await run_in_threadpool(data.deletion_preview, user, principal)
         details = await run_in_threadpool(data.delete_user, user, principal)
