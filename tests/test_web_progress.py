@@ -182,7 +182,7 @@ def test_the_delete_page_confirms_checks_csrf_then_deletes(
     import re
 
     client, _ = secured
-    manager, ids = seeded
+    manager, _ = seeded
     signed_in = client.post(
         "/login", data={"email": "ada@example.com", "password": PASSWORD}, follow_redirects=False
     )
