@@ -856,6 +856,52 @@ def test_cohort_lists_candidates_sorts_and_links(page: Page, progress_ids: list[
     expect(page.locator("h1")).to_have_text("alan@example.com")
 
 
+def test_delete_a_users_data_from_the_dashboard(
+    page: Page, server: Server, progress_ids: list[str]
+) -> None:
+    """The dashboard's delete button: a confirmation step, then every row and file goes."""
+    session = server.started(
+        candidate_name="Erase Me",
+        candidate_email="erase@example.com",
+        enabled_modes=["text", "whiteboard"],
+        question_count=1,
+        max_follow_ups=0,
+    )
+    sid = session["id"]
+    current = server.api("GET", f"/api/v1/sessions/{sid}/questions/current")
+    upload = urllib.request.Request(
+        f"{server.base_url}/api/v1/sessions/{sid}/questions/{current['id']}/whiteboard",
+        PNG_SIGNATURE + bytes(64),
+        {"Content-Type": "image/png"},
+        method="PUT",
+    )
+    with urllib.request.urlopen(upload, timeout=10) as response:
+        assert response.status == 201
+    server.api("POST", f"/api/v1/sessions/{sid}/end")
+    folder = server.log.parent / "sessions" / sid
+    assert any(folder.rglob("*.png"))
+    grace_before = server.api("GET", "/api/v1/progress/grace@example.com")["total_sessions"]
+
+    page.goto("/progress?user=erase%40example.com")
+    page.get_by_role("link", name="Delete all data of erase@example.com").click()
+    expect(page.locator("h1")).to_have_text("Delete the data of erase@example.com?")
+    preview = page.locator("[data-testid=deletion-preview]")
+    expect(preview).to_contain_text("1 session")
+    expect(preview).to_contain_text("file")
+    screenshot(page, "delete-data")
+    page.get_by_role("button", name="Delete for good").click()  # not ticked: the form stays
+    expect(page.locator("h1")).to_have_text("Delete the data of erase@example.com?")
+    assert server.api("GET", "/api/v1/progress/erase@example.com")["total_sessions"] == 1
+    page.get_by_label("I understand this cannot be undone").check()
+    page.get_by_role("button", name="Delete for good").click()
+    expect(page.locator("[data-testid=deleted]")).to_contain_text("Deleted 1 session")
+    assert server.api("GET", "/api/v1/progress/erase@example.com")["total_sessions"] == 0
+    assert fetch(server, f"/api/v1/sessions/{sid}")[0] == 404
+    assert not folder.exists()
+    grace_after = server.api("GET", "/api/v1/progress/grace@example.com")["total_sessions"]
+    assert grace_after == grace_before  # nobody else's data
+
+
 # -- issue 11: every offered mode works, nothing saved is invisible, no rough edge ------------
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
