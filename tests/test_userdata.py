@@ -231,6 +231,15 @@ def test_an_export_with_files_is_a_zip_that_restores_them_byte_for_byte(
     assert f"sessions/{ids[0]}/files/audio/001_answer.wav" in names
     assert f"sessions/{ids[0]}/files/transcript/001_answer.txt" in names
     assert "](files/whiteboard/" in report  # the drawing is linked inside the archive
+    import re
+
+    folder_schema = json.loads(SCHEMA.read_text())["properties"]["sessions"]["items"]
+    folder_schema = folder_schema["properties"]["folder"]["items"]
+    for entry in document["sessions"]:  # what the schema says of every listed file
+        for item in entry["folder"]:
+            assert set(item) == set(folder_schema["required"])
+            assert re.match(folder_schema["properties"]["path"]["pattern"], item["path"])
+            assert re.match(folder_schema["properties"]["sha256"]["pattern"], item["sha256"])
     listed = {e["session"]["id"]: e["folder"] for e in document["sessions"]}
     assert listed[ids[2]] == [] and {f["path"] for f in listed[ids[0]]} >= {
         "metadata.json",
