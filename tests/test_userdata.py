@@ -153,6 +153,11 @@ def test_cli_export_import_and_delete(tmp_path: Path, clock: FakeClock) -> None:
     assert csv.exit_code == 0 and csv.output.splitlines()[0].startswith("session_id,item_id")
     report = runner.invoke(app, ["--db", url, "export", ids[0], "--format", "md"])
     assert report.exit_code == 0 and "# " in report.output
+    zipped = tmp_path / "ada.zip"
+    as_zip = runner.invoke(
+        app, ["--db", url, "export", "--user", "ada@example.com", "-o", str(zipped)]
+    )
+    assert as_zip.exit_code == 0 and zipped.read_bytes().startswith(b"PK")
     other = f"sqlite:///{tmp_path / 'other.db'}"
     imported = runner.invoke(app, ["--db", other, "import", str(out), "--json"])
     assert imported.exit_code == 0 and json.loads(imported.output) == {

@@ -61,7 +61,7 @@ def export(
         document = data.export_session(session_id) if session_id else data.export_user(user)
         if output_format is ExportFormat.CSV:
             text = data.answers_csv(document)
-        elif archives.has_files(document):
+        elif archives.has_files(document) or (output and output.suffix.lower() == ".zip"):
             _write_archive(data, document, output)
             return
         else:
@@ -77,7 +77,10 @@ def export(
 
 
 def _write_archive(data: UserData, document: dict[str, Any], output: Path | None) -> None:
-    """An export with files is a zip (JSON, Markdown reports and the files) at ``output``."""
+    """Write the export as a zip (JSON, Markdown reports, files) to ``output``.
+
+    For an export with files, or any export asked for as ``-o FILE.zip``.
+    """
     files = sum(len(entry["folder"]) for entry in document["sessions"])
     if output is None or output.suffix.lower() != ".zip":
         given = "none" if output is None else repr(str(output))
