@@ -145,3 +145,35 @@ def test_recorded_milestones_are_those_achieved_never_twice(
     assert set(Counter(m for m, _ in milestone_events(manager, email))) == achieved
     assert all(m.achieved_at is not None for m in board if m.achieved)
     assert {m.id for m in board} == {d.id for d in MILESTONES}
+
+
+def test_an_unreleased_assessment_does_not_tell_its_candidate_which_milestone(
+    sqlite_store: SQLStore, clock: FakeClock
+) -> None:
+    from rehearse.domain.access import Principal, PrincipalRole
+
+    cara = Principal(id="cara-id", role=PrincipalRole.CANDIDATE, email="cara@x.org")
+    coach = Principal(id="iv-id", role=PrincipalRole.INTERVIEWER, email="iv@x.org")
+    manager = SessionManager(sqlite_store, clock, evaluator=ScriptedEvaluator())
+    session = manager.create_session(
+        {"candidate_name": "Cara", "candidate_email": "cara@x.org", "mode": "assessment",
+         "question_count": 1, "max_follow_ups": 0},
+        created_by=coach,
+    )  # fmt: skip
+    manager.start_session(session.id)
+    item = manager.next_question(session.id)
+    assert item is not None
+    manager.submit_answer(session.id, item.id, "95 points", 60)
+    manager.end_session(session.id)
+    stored = manager.get_session(session.id)
+
+    def milestones_seen(who: Principal) -> list[dict[str, object]]:
+        events = manager.events_for(stored, who, types=("milestone_achieved",))
+        return [e.data for e in events]
+
+    assert {d["milestone"] for d in milestones_seen(coach)} == {"first_session", "first_90_answer"}
+    assert all(set(d) == {"candidate_key"} for d in milestones_seen(cara))
+    manager.release_report(session.id, coach)
+    released = manager.get_session(session.id)
+    shown = manager.events_for(released, cara, types=("milestone_achieved",))
+    assert {e.data["milestone"] for e in shown} == {"first_session", "first_90_answer"}

@@ -62,9 +62,10 @@ def can_access(principal: Principal, session: Session) -> bool:
 def redact_event(event: Event, principal: Principal, *, scores: bool, rubric: bool) -> Event:
     """The event as ``principal`` may see it.
 
-    The question plan keeps its key points and reference answers only when ``rubric``,
-    answer evaluations and the stored report only when ``scores`` (the service decides
-    both per principal, mode and state: issue 10, item 1). A candidate sees provider
+    The question plan keeps its key points and reference answers only when ``rubric``;
+    answer evaluations, the stored report and which milestone a session achieved only
+    when ``scores`` (the service decides both per principal, mode and state: issue 10,
+    item 1). A candidate sees provider
     failures without the provider's error text.
     """
     if event.type == "questions_planned" and not rubric:
@@ -72,6 +73,10 @@ def redact_event(event: Event, principal: Principal, *, scores: bool, rubric: bo
         return event.model_copy(update={"data": data})
     if event.type in _SCORED_EVENTS and not scores:
         data = {k: v for k, v in event.data.items() if k not in _SCORE_FIELDS}
+        return event.model_copy(update={"data": data})
+    if event.type == "milestone_achieved" and not scores:
+        # "first 90+ answer" on an unreleased assessment would tell its score
+        data = {k: v for k, v in event.data.items() if k == "candidate_key"}
         return event.model_copy(update={"data": data})
     if event.type in _PROVIDER_EVENTS and principal.role is PrincipalRole.CANDIDATE:
         # a provider's error text can name endpoints or masked keys: staff only
