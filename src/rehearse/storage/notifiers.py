@@ -82,9 +82,10 @@ class LocalNotifier:
         loop, wake = self._loop, self._wake
         if loop is None or wake is None or loop.is_closed():
             return
-        for session_id, seq in heads:
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(wake, session_id, seq)
+        # one hand-over to the loop per commit, not one per session: each is a write to
+        # the loop's wake-up pipe, which the committing thread pays for with the GIL
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(_wake_each, wake, list(heads))
 
     async def start(self, wake: Wake) -> None:
         """Remember the loop and the callback."""
@@ -94,6 +95,11 @@ class LocalNotifier:
     async def aclose(self) -> None:
         """Forget the callback."""
         self._wake = None
+
+
+def _wake_each(wake: Wake, heads: list[tuple[str, int]]) -> None:
+    for session_id, seq in heads:
+        wake(session_id, seq)
 
 
 class _Remote(LocalNotifier):
