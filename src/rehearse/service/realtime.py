@@ -667,14 +667,21 @@ class RealtimeSessionManager:
         loop = self._loop
         if loop is None or loop.is_closed() or self._silenced:
             return
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self._committed_here, events)
         heads: dict[str, int] = {}
         for event in events:
             heads[event.session_id] = max(heads.get(event.session_id, 0), event.seq)
-        self.notifier.publish(heads.items())
+        # one hand-over to the loop per commit (cache, then this worker's subscribers):
+        # each is a write to the loop's wake-up pipe, paid for by this thread with the GIL
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._committed_here, events, heads)
+        self.notifier.publish(heads.items(), here=False)
 
-    def _committed_here(self, events: list[Event]) -> None:
+    def _committed_here(self, events: list[Event], heads: dict[str, int]) -> None:
+        self._cache_committed(events)
+        for session_id, seq in heads.items():
+            self._wake(session_id, seq)
+
+    def _cache_committed(self, events: list[Event]) -> None:
         by_session: dict[str, list[Event]] = {}
         for event in events:
             by_session.setdefault(event.session_id, []).append(event)

@@ -104,7 +104,10 @@ _POSTGRES_BUMP = (
 @lru_cache(maxsize=128)
 def _sqlite_heads(count: int) -> str:
     marks = ", ".join(["?"] * count)
-    return f"SELECT id, last_seq FROM sessions WHERE id IN ({marks}) ORDER BY id"  # noqa: S608 (placeholders only)
+    return (
+        "SELECT json_group_array(json_array(id, last_seq)) FROM sessions "  # noqa: S608
+        f"WHERE id IN ({marks})"
+    )
 
 
 @lru_cache(maxsize=128)
@@ -430,9 +433,10 @@ class SQLStore:
             cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
             if postgres:
                 cursor.execute(_POSTGRES_HEADS, (ids,))
-            else:
+                last = dict(cursor.fetchall())
+            else:  # one row, not one per session: each row is a step, a GIL release
                 cursor.execute(_sqlite_heads(len(ids)), ids)
-            last = dict(cursor.fetchall())
+                last = dict(json.loads(cursor.fetchone()[0] or "[]"))
             for session_id in ids:
                 if session_id not in last:
                     raise SessionNotFoundError(session_id)
