@@ -95,10 +95,6 @@ _Row = tuple[str, int, str, int, str, str]
 _POSTGRES_HEADS = (
     "SELECT id, last_seq FROM sessions WHERE id = ANY(%s::text[]) ORDER BY id FOR UPDATE"
 )
-_POSTGRES_BUMP = (
-    "UPDATE sessions AS s SET last_seq = v.last_seq, version = s.version + 1 "
-    "FROM unnest(%s::text[], %s::int[]) AS v(id, last_seq) WHERE s.id = v.id"
-)
 
 
 @lru_cache(maxsize=128)
@@ -468,13 +464,11 @@ class SQLStore:
                 )
             moved = [sid for sid in ids if last[sid] != first[sid]]
             heads = [last[sid] for sid in moved]
-            if postgres:
-                cursor.execute(_POSTGRES_BUMP, (moved, heads))
-            else:
+            if not postgres:  # on PostgreSQL the INSERT moves them (one round trip)
                 pairs = [value for pair in zip(moved, heads, strict=True) for value in pair]
                 cursor.execute(_sqlite_bump(len(moved)), [*pairs, *moved])
             cursor.close()
-            positions = _insert_many(connection, self.dialect, rows)
+            positions = _insert_many(connection, self.dialect, rows, (moved, heads))
             stored = [
                 _stored_event(event, row[1], position)
                 for event, row, position in zip(batch, rows, positions, strict=True)
@@ -509,14 +503,24 @@ def _sqlite_insert(rows: int) -> str:
 
 
 _POSTGRES_INSERT = (
+    "WITH bump AS (UPDATE sessions AS s SET last_seq = v.last_seq, version = s.version + 1 "
+    "FROM unnest(%b::text[], %b::int[]) AS v(id, last_seq) WHERE s.id = v.id) "
     "INSERT INTO session_events (session_id, seq, type, at, actor, data) "
     "SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::bigint[], %b::text[], "
     "%b::text[]::json[]) RETURNING id, session_id, seq"
 )
 
 
-def _insert_many(connection: Connection, dialect: str, rows: list[_Row]) -> list[int]:
+def _insert_many(
+    connection: Connection,
+    dialect: str,
+    rows: list[_Row],
+    heads: tuple[list[str], list[int]] = ([], []),
+) -> list[int]:
     """Insert event rows through the driver; returns their ids in row order.
+
+    On PostgreSQL the same statement moves ``heads`` (session ids, their new
+    ``last_seq``), saving a round trip per batch.
 
     The batch writer's hot path: SQLAlchemy's per-row parameter processing cost more
     than the database's own work (benchmarks/bench_realtime.py), so rows go to the
@@ -526,7 +530,7 @@ def _insert_many(connection: Connection, dialect: str, rows: list[_Row]) -> list
     cursor = raw.cursor()
     try:
         if dialect == "postgresql":
-            columns = [list(column) for column in zip(*rows, strict=True)]
+            columns = [*heads, *(list(column) for column in zip(*rows, strict=True))]
             cursor.execute(_POSTGRES_INSERT, columns)  # %b: binary arrays, no escaping
             ids = {(sid, seq): key for key, sid, seq in cursor.fetchall()}
             return [ids[(row[0], row[1])] for row in rows]
