@@ -8,6 +8,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
@@ -15,7 +16,6 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 
 from rehearse import RealtimeSessionManager, SessionManager
@@ -64,8 +64,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0)
 
 
 def test_32_concurrent_producers_keep_every_event_once_and_in_order(
-    manager: SessionManager,
+    manager_on_each_backend: SessionManager,
 ) -> None:
+    manager = manager_on_each_backend
     sessions = [started(manager) for _ in range(4)]
     per_producer = 60
 
@@ -153,6 +154,56 @@ def test_bad_updates_are_refused_naming_the_field(manager: SessionManager) -> No
     assert [e.type for e in manager.get_events(session_id)][-1] != "audio_metadata"
 
 
+def test_data_that_cannot_be_stored_is_refused_at_the_call_and_the_writer_goes_on(
+    manager: SessionManager,
+) -> None:
+    """Each of these once reached the writer, whose batch then failed on every retry."""
+    session_id = started(manager)
+    refused: list[tuple[str, dict[str, Any], str]] = [
+        ("note", {"at": datetime(2026, 1, 1, tzinfo=UTC)}, "data"),  # not JSON
+        ("note", {"ratio": float("nan")}, "data"),  # PostgreSQL's json refuses NaN
+        ("note", {"event_id": 7}, "data.event_id"),
+        ("audio_metadata", {"duration_seconds": float("inf")}, "data.duration_seconds"),
+        ("context_injection", {"component": "c", "content": "\ud800"}, "data.content"),
+    ]
+
+    async def scenario() -> None:
+        async with RealtimeSessionManager(manager, settings=fast()) as rt:
+            for kind, data, field in refused:
+                with pytest.raises(ConfigurationError) as error:
+                    await rt.record_event(session_id, kind, data)
+                assert error.value.errors[0]["field"] == field, (kind, data)
+            await rt.record_event(session_id, "note", {"when": "2026-01-01T00:00:00Z"})
+            # a tool's free-form JSON follows pydantic's JSON mode: a non-finite number
+            # inside it becomes null, as it would in any JSON pydantic writes
+            tool = {"tool": "t", "arguments": {"x": float("inf")}}
+            await rt.record_tool_execution(session_id, tool)
+            done = await rt.record_event(session_id, "note", {"n": 2}, wait="durable")
+            assert done.durable
+
+    run(scenario())
+    [tool] = manager.get_events(session_id, types=["tool_execution"])
+    assert tool.data["arguments"] == {"x": None}
+    notes = [e.data for e in manager.get_events(session_id, types=["note"])]
+    assert [n.get("n") for n in notes] == [None, 2]
+
+
+def test_a_batch_returns_the_events_model_construct_would_build(manager: SessionManager) -> None:
+    from rehearse.domain.events import Event
+    from rehearse.domain.realtime import PendingEvent
+
+    session_id = started(manager)
+    at = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    [stored] = manager.store.append_events(  # type: ignore[attr-defined]
+        [PendingEvent(session_id, "note", at, "local", {"k": [1, "x"]})]
+    )
+    fields = {name: getattr(stored, name) for name in Event.model_fields}
+    assert stored == Event.model_construct(**fields) == Event(**fields)
+    assert stored.model_fields_set == set(Event.model_fields)
+    assert stored.to_json()["data"] == {"k": [1, "x"]}
+    assert manager.get_events(session_id)[-1] == stored
+
+
 @given(
     chunks=st.integers(min_value=-5, max_value=10**12),
     seconds=st.floats(allow_nan=True, allow_infinity=False, width=32),
@@ -235,7 +286,10 @@ def test_shutdown_writes_everything_queued(manager: SessionManager) -> None:
     session_id = started(manager)
 
     async def scenario() -> None:
-        rt = RealtimeSessionManager(manager, settings=Settings(realtime_batch_seconds=5))
+        # one batch holds them all and lingers 5 s: only closing writes them in time
+        rt = RealtimeSessionManager(
+            manager, settings=Settings(realtime_batch_seconds=5, realtime_batch_size=2000)
+        )
         for i in range(1200):
             await rt.record_event(session_id, "n", {"i": i})
         await rt.aclose()  # no flush: closing must write them
@@ -291,19 +345,25 @@ def test_a_database_outage_mid_stream_loses_and_duplicates_nothing(
     manager = SessionManager(store, clock)
     sessions = [started(manager) for _ in range(3)]
     cut = 0
-    mid_batch = {"left": 3}
-
-    @sa_event.listens_for(store.engine, "before_cursor_execute")
-    def _cut_inside_a_batch(*args: Any) -> None:
-        # the connection dies with the batch's transaction open: it must fail and retry
-        statement = str(args[2])
-        if (
-            mid_batch["left"]
-            and statement.startswith("UPDATE sessions")
-            and "last_seq" in statement
-        ):
-            mid_batch["left"] -= 1
-            terminate(pg_url)
+    # the first three batches lose their connection inside their own INSERT, with the
+    # transaction open (the sequence counts outside any transaction): they must roll
+    # back whole and be retried
+    with store.engine.begin() as connection:
+        connection.execute(text("DROP SEQUENCE IF EXISTS rt_cut"))
+        connection.execute(text("CREATE SEQUENCE rt_cut"))
+        connection.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION rt_cut_batch() RETURNS trigger AS $$ BEGIN "
+                "IF nextval('rt_cut') <= 3 THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+                "END IF; RETURN NULL; END $$ LANGUAGE plpgsql"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER rt_cut_batch AFTER INSERT ON session_events "
+                "FOR EACH STATEMENT EXECUTE FUNCTION rt_cut_batch()"
+            )
+        )
 
     async def scenario() -> int:
         nonlocal cut
@@ -331,7 +391,9 @@ def test_a_database_outage_mid_stream_loses_and_duplicates_nothing(
 
     try:
         retries = run(scenario())
-        assert cut > 0 and mid_batch["left"] == 0  # connections really were cut mid-stream
+        with store.engine.connect() as connection:
+            inside = connection.execute(text("SELECT last_value FROM rt_cut")).scalar_one()
+        assert cut > 0 and inside > 3  # connections really were cut, also inside batches
         assert retries > 0  # and batches failed and were retried
         seen: Counter[tuple[int, int]] = Counter()
         for session_id in sessions:

@@ -8,7 +8,8 @@ loss under concurrency"; issue 14 makes that exact:
   returns once the event is queued (a :class:`Receipt` with its queue position).
   ``wait="durable"`` (or :meth:`RealtimeSessionManager.flush`) returns after commit.
 * One background writer takes up to ``realtime_batch_size`` events (500) or what
-  arrived within ``realtime_batch_seconds`` (50 ms) and appends them in ONE
+  arrived within ``realtime_batch_seconds`` (50 ms; less when commits are quicker: it
+  lingers no longer than its last commit took) and appends them in ONE
   transaction (:meth:`rehearse.storage.sql.SQLStore.append_events`), each event taking
   the next ``seq`` of its session, in call order per session.
 * A failed batch is retried with exponential backoff, never dropped; a retry skips
@@ -36,14 +37,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, NamedTuple, Self
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel
 
 from rehearse.domain.events import Event, EventType
 from rehearse.domain.lifecycle import SessionStatus
-from rehearse.domain.realtime import MODELS, RESERVED_TYPES, PendingEvent, validate_update
+from rehearse.domain.realtime import (
+    MODELS,
+    PLAIN_KINDS,
+    RESERVED_TYPES,
+    PendingEvent,
+    encode,
+    validate_update,
+)
 from rehearse.domain.sessions import Session
 from rehearse.errors import (
     ConfigurationError,
@@ -74,9 +82,8 @@ REPORT_GRACE_SECONDS = 5.0
 CLOSE_GRACE_SECONDS = 0.25
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """What a record call returns.
+class Receipt(NamedTuple):
+    """What a record call returns (a named tuple: one is made per update, on its path).
 
     Attributes:
         session_id: the session.
@@ -186,6 +193,8 @@ class RealtimeSessionManager:
             notifier = open_notifier(url, self.settings.redis_url)
         self.notifier = notifier
         self.metrics = metrics or RealtimeMetrics()
+        self._queue_size = self.settings.realtime_queue_size
+        self._batch_size = self.settings.realtime_batch_size
         # the bounded queue: a deque with two signals, so the writer takes a whole batch
         # at once and held-back callers are woken once per batch, not once per event
         self._buffer: deque[_Item] = deque()
@@ -198,6 +207,10 @@ class RealtimeSessionManager:
         self._written = 0  # every ticket up to this one is committed (or failed for good)
         self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._urgent = 0  # queued items someone waits for: write without lingering
+        self._first_at = 0.0  # loop time the oldest queued event arrived (about)
+        # how long the last batch took to commit, seconds; before the first, the whole
+        # linger (so a first trickle of updates is batched too)
+        self._last_commit_seconds = self.settings.realtime_batch_seconds
         self._hot: dict[str, Session] = {}
         self._generation: dict[str, int] = {}
         self._due: dict[str, datetime] = {}  # when a cached active session runs out of time
@@ -388,8 +401,19 @@ class RealtimeSessionManager:
         Raises the same errors as :meth:`record_audio_metadata`, and
         ``ConfigurationError`` for an unknown ``wait`` or a reserved ``type``.
         """
-        pending = [self._pending(session_id, str(type), data, actor, None)]
-        receipts = await self._record(session_id, pending, wait)
+        now = self.manager.clock.now()
+        event = self._pending(session_id, str(type), data, actor, None, now)
+        if wait is None and self._writer is not None:
+            # the hot path: a cached live session and room in the queue need no await
+            session = self._cached(session_id, now)
+            if (
+                session is not None
+                and not session.status.is_final
+                and len(self._buffer) < self._queue_size
+                and not self._closed
+            ):
+                return self._put(event)
+        receipts = await self._record(session_id, [event], wait)
         return receipts[0]
 
     async def record_many(
@@ -409,8 +433,9 @@ class RealtimeSessionManager:
                 with its index (``"2.data.tool"``), and nothing is queued.
             SessionNotFoundError, SessionImmutableError: as :meth:`record_audio_metadata`.
         """
+        now = self.manager.clock.now()
         pending = [
-            self._pending(session_id, kind, data, actor, index)
+            self._pending(session_id, kind, data, actor, index, now)
             for index, (kind, data) in enumerate(updates)
         ]
         return await self._record(session_id, pending, wait)
@@ -436,24 +461,45 @@ class RealtimeSessionManager:
         data: BaseModel | dict[str, Any],
         actor: str,
         index: int | None,
+        now: datetime,
     ) -> PendingEvent:
+        """The validated event, with its ``event_id`` and its JSON text made here.
+
+        Encoding at the call, not in the writer, refuses data that cannot be stored to
+        its caller (the writer would retry a batch holding it for ever).
+        """
         try:
             checked = validate_update(kind, data)
+            if "event_id" not in checked:
+                # unique without a system call per event: 64 random bits per manager + a counter
+                self._ids += 1
+                checked["event_id"] = f"{self._id_prefix}{self._ids:x}"
+            encoded = encode(checked, plain=kind in PLAIN_KINDS)
         except ConfigurationError as exc:
             if index is None:
                 raise
             fields = [{**f, "field": f"{index}.{f['field']}"} for f in exc.errors]
             raise ConfigurationError(f"event {index}: {exc}", fields) from None
-        if "event_id" not in checked:
-            # unique without a system call per event: 64 random bits per manager + a counter
-            self._ids += 1
-            checked = {**checked, "event_id": f"{self._id_prefix}{self._ids:x}"}
-        return PendingEvent(session_id, kind, self.manager.clock.now(), actor, checked)
+        return PendingEvent(session_id, kind, now, actor, checked, encoded)
+
+    def _put(self, event: PendingEvent) -> Receipt:
+        """Queue one event that nobody waits for (the caller checked the room)."""
+        self._tickets += 1
+        ticket = self._tickets
+        buffer = self._buffer
+        buffer.append(_Item(event, ticket))
+        depth = len(buffer)
+        if depth == 1:
+            self._first_at = self._loop.time()  # type: ignore[union-attr]
+            self._batch_due.set()  # type: ignore[union-attr]
+        elif depth >= self._batch_size:
+            self._batch_due.set()  # type: ignore[union-attr]
+        return Receipt(event.session_id, event.type, event.data["event_id"], ticket)
 
     async def _enqueue(self, pending: list[PendingEvent], *, durable: bool) -> list[Receipt]:
         assert self._loop is not None and self._room is not None
         assert self._batch_due is not None
-        limit, batch = self.settings.realtime_queue_size, self.settings.realtime_batch_size
+        limit, batch = self._queue_size, self._batch_size
         items: list[_Item] = []
         for event in pending:
             while len(self._buffer) >= limit:  # back-pressure: wait for room
@@ -468,6 +514,8 @@ class RealtimeSessionManager:
             self._buffer.append(item)
             if durable:
                 self._urgent += 1
+            if len(self._buffer) == 1:
+                self._first_at = self._loop.time()
             if durable or len(self._buffer) >= batch or len(self._buffer) == 1:
                 self._batch_due.set()
         if not durable:
@@ -490,6 +538,7 @@ class RealtimeSessionManager:
         assert self._room is not None and self._batch_due is not None
         room, due, buffer = self._room, self._batch_due, self._buffer
         size = self.settings.realtime_batch_size
+        loop = asyncio.get_running_loop()
         while True:
             if not buffer:
                 if self._closed:
@@ -498,11 +547,19 @@ class RealtimeSessionManager:
                 await due.wait()
                 continue
             if len(buffer) < size and not self._urgent and not self._closed:
-                # linger: let a batch fill, at most realtime_batch_seconds after its first event
-                due.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(due.wait(), self.settings.realtime_batch_seconds)
+                # linger for the batch to fill, at most realtime_batch_seconds after its
+                # first event, and no longer than the last commit took: waiting longer
+                # than a commit lasts buys little batching and costs every event in it
+                # latency (a lone update is durable in one commit, not 50 ms later)
+                linger = min(self._last_commit_seconds, self.settings.realtime_batch_seconds)
+                remaining = self._first_at + linger - loop.time()
+                if remaining > 0:
+                    due.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(due.wait(), remaining)
             batch = [buffer.popleft() for _ in range(min(len(buffer), size))]
+            if buffer:
+                self._first_at = loop.time()
             room.set()
             self.metrics.queue_depth.set(len(buffer))
             await self._write(batch)
@@ -556,7 +613,8 @@ class RealtimeSessionManager:
                     wait,
                 )
                 await asyncio.sleep(wait)
-        self.metrics.flush_seconds.observe(time.perf_counter() - started)
+        self._last_commit_seconds = time.perf_counter() - started
+        self.metrics.flush_seconds.observe(self._last_commit_seconds)
         self.metrics.batch_size.observe(len(stored))
         self.metrics.events.inc(len(stored))
         if len(stored) < len(batch):  # a retry found some already stored
@@ -609,14 +667,21 @@ class RealtimeSessionManager:
         loop = self._loop
         if loop is None or loop.is_closed() or self._silenced:
             return
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self._committed_here, events)
         heads: dict[str, int] = {}
         for event in events:
             heads[event.session_id] = max(heads.get(event.session_id, 0), event.seq)
-        self.notifier.publish(heads.items())
+        # one hand-over to the loop per commit (cache, then this worker's subscribers):
+        # each is a write to the loop's wake-up pipe, paid for by this thread with the GIL
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._committed_here, events, heads)
+        self.notifier.publish(heads.items(), here=False)
 
-    def _committed_here(self, events: list[Event]) -> None:
+    def _committed_here(self, events: list[Event], heads: dict[str, int]) -> None:
+        self._cache_committed(events)
+        for session_id, seq in heads.items():
+            self._wake(session_id, seq)
+
+    def _cache_committed(self, events: list[Event]) -> None:
         by_session: dict[str, list[Event]] = {}
         for event in events:
             by_session.setdefault(event.session_id, []).append(event)
@@ -670,11 +735,9 @@ class RealtimeSessionManager:
         Raises:
             SessionNotFoundError: no such session.
         """
-        cached = self._hot.get(session_id)
-        if cached is not None and self.notifier.connected:
-            due = self._due.get(session_id)
-            if due is None or self.manager.clock.now() < due:
-                return cached
+        cached = self._cached(session_id, self.manager.clock.now())
+        if cached is not None:
+            return cached
         generation = self._generation.setdefault(session_id, 0)
         session = await asyncio.to_thread(self.manager.get_session, session_id)
         self._last_known[session_id] = session
@@ -691,6 +754,14 @@ class RealtimeSessionManager:
             else:
                 self._due.pop(session_id, None)
         return session
+
+    def _cached(self, session_id: str, now: datetime) -> Session | None:
+        """The hot cache's entry, if it may be served at ``now`` (see :meth:`get_session`)."""
+        cached = self._hot.get(session_id)
+        if cached is None or not self.notifier.connected:
+            return None
+        due = self._due.get(session_id)
+        return cached if due is None or now < due else None
 
     async def _session_for_recording(self, session_id: str) -> Session:
         """The session to check a new update against, riding out a database outage.

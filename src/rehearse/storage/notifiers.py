@@ -43,9 +43,10 @@ class Notifier(Protocol):
         """True while wake-ups from other processes are arriving (always, in-process)."""
         ...
 
-    def publish(self, heads: Iterable[tuple[str, int]]) -> None:
+    def publish(self, heads: Iterable[tuple[str, int]], *, here: bool = True) -> None:
         """Announce committed events, ``(session id, newest seq)`` each; thread-safe.
 
+        ``here=False``: tell only the other processes (the caller wakes this one).
         Never raises: a failure is logged (subscribers elsewhere catch up on their next
         wake-up or resynchronisation).
         """
@@ -74,17 +75,19 @@ class LocalNotifier:
         """Always true: there is nobody else to hear from."""
         return True
 
-    def publish(self, heads: Iterable[tuple[str, int]]) -> None:
-        """Wake this process's subscribers of each session."""
-        self._local(heads)
+    def publish(self, heads: Iterable[tuple[str, int]], *, here: bool = True) -> None:
+        """Wake this process's subscribers of each session (``here=False``: nothing)."""
+        if here:
+            self._local(heads)
 
     def _local(self, heads: Iterable[tuple[str, int]]) -> None:
         loop, wake = self._loop, self._wake
         if loop is None or wake is None or loop.is_closed():
             return
-        for session_id, seq in heads:
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(wake, session_id, seq)
+        # one hand-over to the loop per commit, not one per session: each is a write to
+        # the loop's wake-up pipe, which the committing thread pays for with the GIL
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(_wake_each, wake, list(heads))
 
     async def start(self, wake: Wake) -> None:
         """Remember the loop and the callback."""
@@ -94,6 +97,11 @@ class LocalNotifier:
     async def aclose(self) -> None:
         """Forget the callback."""
         self._wake = None
+
+
+def _wake_each(wake: Wake, heads: list[tuple[str, int]]) -> None:
+    for session_id, seq in heads:
+        wake(session_id, seq)
 
 
 class _Remote(LocalNotifier):
@@ -111,10 +119,11 @@ class _Remote(LocalNotifier):
         """True while the listening connection is up."""
         return self._connected
 
-    def publish(self, heads: Iterable[tuple[str, int]]) -> None:
-        """Wake this process at once, then tell the others."""
+    def publish(self, heads: Iterable[tuple[str, int]], *, here: bool = True) -> None:
+        """Wake this process at once (unless ``here=False``), then tell the others."""
         heads = list(heads)
-        self._local(heads)
+        if here:
+            self._local(heads)
         if not heads or self._stopped:
             return
         payloads = [f"{session_id}:{seq}" for session_id, seq in heads]

@@ -44,7 +44,7 @@ from rehearse.domain.config import SessionConfig
 from rehearse.domain.events import Event, NewEvent
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.plan import InterviewState, ReportStatus
-from rehearse.domain.realtime import PendingEvent
+from rehearse.domain.realtime import RESERVED_TYPES, PendingEvent
 from rehearse.domain.sessions import Session, from_us, to_us
 from rehearse.errors import (
     ConcurrentUpdateError,
@@ -88,11 +88,39 @@ def _update_of(columns: frozenset[str]) -> Update:
 
 _INSERT_SESSION = insert(sessions)
 _INSERT_EVENTS = insert(session_events)
-_BUMP_SESSION = (
-    update(sessions)
-    .where(sessions.c.id == bindparam("match_id"))
-    .values(last_seq=bindparam("last_seq"), version=sessions.c.version + 1)
+#: an events row as the driver takes it: session_id, seq, type, at (us), actor, data (JSON)
+_Row = tuple[str, int, str, int, str, str]
+
+
+_POSTGRES_HEADS = (
+    "SELECT id, last_seq FROM sessions WHERE id = ANY(%s::text[]) ORDER BY id FOR UPDATE"
 )
+
+
+@lru_cache(maxsize=128)
+def _sqlite_heads(count: int) -> str:
+    marks = ", ".join(["?"] * count)
+    return (
+        "SELECT json_group_array(json_array(id, last_seq)) FROM sessions "  # noqa: S608
+        f"WHERE id IN ({marks})"
+    )
+
+
+@lru_cache(maxsize=128)
+def _sqlite_bump(count: int) -> str:
+    """One UPDATE moving the heads of ``count`` sessions: (id, last_seq) pairs, then the ids.
+
+    One statement, not one per session: each statement is a step that releases and
+    retakes the GIL, which a busy event loop makes wait (bench_realtime.py).
+    """
+    cases = " ".join(["WHEN ? THEN ?"] * count)
+    marks = ", ".join(["?"] * count)
+    return (
+        f"UPDATE sessions SET last_seq = CASE id {cases} END, version = version + 1 "  # noqa: S608
+        f"WHERE id IN ({marks})"
+    )
+
+
 #: how far back a retried batch looks for its events (events of one session per batch)
 _DEDUPE_WINDOW = 5000
 log = logging.getLogger("rehearse.storage")
@@ -394,12 +422,17 @@ class SQLStore:
         if not batch:
             return []
         ids = sorted({event.session_id for event in batch})
-        heads = select(sessions.c.id, sessions.c.last_seq).where(sessions.c.id.in_(ids))
-        heads = heads.order_by(sessions.c.id)
-        if self.lock_rows:
-            heads = heads.with_for_update()
+        postgres = self.dialect == "postgresql"
         with self._write(f"append {len(batch)} events") as connection:
-            last = {row.id: row.last_seq for row in connection.execute(heads)}
+            # the heads are read and moved through the driver with statements made once:
+            # SQLAlchemy's per-statement work was most of a batch's fixed cost
+            cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            if postgres:
+                cursor.execute(_POSTGRES_HEADS, (ids,))
+                last = dict(cursor.fetchall())
+            else:  # one row, not one per session: each row is a step, a GIL release
+                cursor.execute(_sqlite_heads(len(ids)), ids)
+                last = dict(json.loads(cursor.fetchone()[0] or "[]"))
             for session_id in ids:
                 if session_id not in last:
                     raise SessionNotFoundError(session_id)
@@ -414,30 +447,37 @@ class SQLStore:
             if not batch:
                 return []
             first = dict(last)
-            rows: list[dict[str, Any]] = []
+            rows: list[_Row] = []
             for event in batch:
-                seq = last[event.session_id] = last[event.session_id] + 1
+                session_id = event.session_id
+                seq = last[session_id] = last[session_id] + 1
+                encoded = event.encoded
                 rows.append(
-                    {
-                        "session_id": event.session_id,
-                        "seq": seq,
-                        "type": event.type,
-                        "at": event.at,
-                        "actor": event.actor,
-                        "data": event.data,
-                    }
+                    (
+                        session_id,
+                        seq,
+                        event.type,
+                        to_us(event.at),
+                        event.actor,
+                        json.dumps(event.data) if encoded is None else encoded,
+                    )
                 )
-            bumps = [
-                {"match_id": sid, "last_seq": last[sid]} for sid in ids if last[sid] != first[sid]
-            ]
-            connection.execute(_BUMP_SESSION, bumps)
-            positions = _insert_many(connection, self.dialect, rows)
-            # built without re-validation: every field was checked when it was queued
+            moved = [sid for sid in ids if last[sid] != first[sid]]
+            heads = [last[sid] for sid in moved]
+            if not postgres:  # on PostgreSQL the INSERT moves them (one round trip)
+                pairs = [value for pair in zip(moved, heads, strict=True) for value in pair]
+                cursor.execute(_sqlite_bump(len(moved)), [*pairs, *moved])
+            cursor.close()
+            positions = _insert_many(connection, self.dialect, rows, (moved, heads))
             stored = [
-                Event.model_construct(**row, position=position)
-                for row, position in zip(rows, positions, strict=True)
+                _stored_event(event, row[1], position)
+                for event, row, position in zip(batch, rows, positions, strict=True)
             ]
-            projections.project(connection, stored)  # progress summaries, same transaction
+            # realtime updates (the three kinds and components' own types) cannot change
+            # progress: a batch of only those skips the projection (its loop over every
+            # event was a measurable share of the writer's time, bench_realtime.py)
+            if any(event.type in RESERVED_TYPES for event in batch):
+                projections.project(connection, stored)  # progress summaries, same transaction
         self._committed(stored)
         return stored
 
@@ -463,51 +503,51 @@ def _sqlite_insert(rows: int) -> str:
 
 
 _POSTGRES_INSERT = (
+    "WITH bump AS (UPDATE sessions AS s SET last_seq = v.last_seq, version = s.version + 1 "
+    "FROM unnest(%b::text[], %b::int[]) AS v(id, last_seq) WHERE s.id = v.id) "
     "INSERT INTO session_events (session_id, seq, type, at, actor, data) "
     "SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::bigint[], %b::text[], "
     "%b::text[]::json[]) RETURNING id, session_id, seq"
 )
 
 
-def _insert_many(connection: Connection, dialect: str, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_many(
+    connection: Connection,
+    dialect: str,
+    rows: list[_Row],
+    heads: tuple[list[str], list[int]] = ([], []),
+) -> list[int]:
     """Insert event rows through the driver; returns their ids in row order.
+
+    On PostgreSQL the same statement moves ``heads`` (session ids, their new
+    ``last_seq``), saving a round trip per batch.
 
     The batch writer's hot path: SQLAlchemy's per-row parameter processing cost more
     than the database's own work (benchmarks/bench_realtime.py), so rows go to the
     driver as plain values, encoded as the ``Instant`` and ``JSON`` column types do.
     """
-    values = [
-        (
-            row["session_id"],
-            row["seq"],
-            row["type"],
-            to_us(row["at"]),
-            row["actor"],
-            json.dumps(row["data"]),
-        )
-        for row in rows
-    ]
     raw: Any = connection.connection.driver_connection
     cursor = raw.cursor()
     try:
         if dialect == "postgresql":
-            columns = [list(column) for column in zip(*values, strict=True)]
+            columns = [*heads, *(list(column) for column in zip(*rows, strict=True))]
             cursor.execute(_POSTGRES_INSERT, columns)  # %b: binary arrays, no escaping
             ids = {(sid, seq): key for key, sid, seq in cursor.fetchall()}
-            return [ids[(row["session_id"], row["seq"])] for row in rows]
+            return [ids[(row[0], row[1])] for row in rows]
         # one multi-row statement per chunk: one sqlite3_step (and one release of the
         # GIL) instead of one per row, which under a busy event loop costs a thread
         # switch per row
-        for offset in range(0, len(values), _SQLITE_ROWS_PER_STATEMENT):
-            chunk = values[offset : offset + _SQLITE_ROWS_PER_STATEMENT]
+        for offset in range(0, len(rows), _SQLITE_ROWS_PER_STATEMENT):
+            chunk = rows[offset : offset + _SQLITE_ROWS_PER_STATEMENT]
             cursor.execute(_sqlite_insert(len(chunk)), [v for row in chunk for v in row])
         # one writer holds the database (BEGIN IMMEDIATE), so SQLite numbers the rows
         # max(id)+1, +2, ...; the count proves it, else the ids are read back
-        last = cursor.execute("SELECT last_insert_rowid()").fetchone()[0]
+        last, count = cursor.execute(
+            "SELECT last_insert_rowid(), count(*) FROM session_events "
+            "WHERE id BETWEEN last_insert_rowid() - ? AND last_insert_rowid()",
+            (len(rows) - 1,),
+        ).fetchone()
         first = last - len(rows) + 1
-        count = cursor.execute(
-            "SELECT count(*) FROM session_events WHERE id BETWEEN ? AND ?", (first, last)
-        ).fetchone()[0]
         if count == len(rows):
             return list(range(first, last + 1))
         found = {
@@ -516,9 +556,41 @@ def _insert_many(connection: Connection, dialect: str, rows: list[dict[str, Any]
                 "SELECT id, session_id, seq FROM session_events WHERE id >= ?", (first,)
             )
         }
-        return [found[(row["session_id"], row["seq"])] for row in rows]
+        return [found[(row[0], row[1])] for row in rows]
     finally:
         cursor.close()
+
+
+_EVENT_FIELDS = frozenset(Event.model_fields)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _stored_event(event: PendingEvent, seq: int, position: int) -> Event:
+    """The stored :class:`Event` of a batch row, built without validation.
+
+    What ``Event.model_construct`` does, without its loop over the fields' defaults
+    (4 us of the writer's time per event; every field was checked when it was queued).
+    ``test_realtime.py`` proves it equal to ``model_construct``'s result.
+    """
+    stored = _new(Event)
+    _set(
+        stored,
+        "__dict__",
+        {
+            "session_id": event.session_id,
+            "seq": seq,
+            "type": event.type,
+            "at": event.at,
+            "actor": event.actor,
+            "data": event.data,
+            "position": position,
+        },
+    )
+    _set(stored, "__pydantic_fields_set__", set(_EVENT_FIELDS))
+    _set(stored, "__pydantic_extra__", None)
+    _set(stored, "__pydantic_private__", None)
+    return stored
 
 
 def _unseen(connection: Connection, batch: Sequence[PendingEvent]) -> list[PendingEvent]:
