@@ -111,6 +111,62 @@ def test_an_answer_to_another_question_is_off_topic_by_contrast() -> None:
     assert FindingCode.OFF_TOPIC not in codes(own)
 
 
+@pytest.mark.parametrize(
+    ("question_id", "source_id"),
+    [
+        # shares only "user" and "like" with "Design a URL shortening service like bit.ly"
+        ("sd-url-shortener", "ds-causal-inference-observational"),
+        # shares only "use" and "response" with the RAG question
+        ("sd-llm-rag-chat", "ops-k8s-probes"),
+        # shares "team" and "split", and by those words states two of its key points
+        ("be-monolith-vs-microservices", "fe-microfrontends-tradeoffs"),
+    ],
+)
+def test_an_answer_sharing_generic_words_with_its_question_is_still_off_topic(
+    question_id: str, source_id: str
+) -> None:
+    result = evaluate(question_id, bank()[source_id].reference_answer)
+    assert FindingCode.OFF_TOPIC in codes(result)
+    assert result.score <= 20
+    assert result.feedback[0].startswith("The answer fits another question better")
+
+
+def test_an_answer_to_another_question_that_names_this_subject_stays_the_others() -> None:
+    # The memory-management answer names "LRU cache", the subject of code-lru-cache, but
+    # it names its own question's subject far more: it answers that one.
+    answer = bank()["mob-memory-management"].reference_answer
+    assert "LRU" in answer
+    result = evaluate("code-lru-cache", answer)
+    assert FindingCode.OFF_TOPIC in codes(result)
+    assert result.score <= 20
+
+
+def test_a_question_is_named_by_its_specific_words_not_by_generic_or_numbers() -> None:
+    index = evaluator().contrast
+    subject = index.subject("Design a URL shortening service like bit.ly, in 90 days.")
+    assert {"url", "shorten"} <= subject
+    assert not subject & {"design", "like", "servic", "90"}
+    assert "b" not in index.subject("How long should an A/B test run?")
+
+
+def test_off_topic_holds_for_questions_outside_the_bank() -> None:
+    """Neither the question nor the one the answer was written for is in the index."""
+    questions = bank()
+    held = {"be-http-idempotency", "fe-js-closures"}
+    unseen = OfflineEvaluator(bank=[q for q in questions.values() if q.id not in held])
+    for question_id, source_id in [
+        ("be-http-idempotency", "fe-js-closures"),
+        ("fe-js-closures", "be-http-idempotency"),
+    ]:
+        question = questions[question_id]
+        other = unseen.evaluate(question, questions[source_id].reference_answer)
+        assert FindingCode.OFF_TOPIC in codes(other), question_id
+        assert other.score <= 20
+        own = unseen.evaluate(question, question.reference_answer)
+        assert own.findings == []
+        assert own.score >= 85
+
+
 def test_content_free_interview_language_is_capped_at_20() -> None:
     generic = (
         "It depends on the requirements, so I would start from them and look at the "

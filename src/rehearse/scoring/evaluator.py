@@ -8,7 +8,6 @@ practice, and the STAR method for behavioural answers.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from enum import StrEnum
 from functools import lru_cache
@@ -256,11 +255,19 @@ def evaluate_answer(
         )
     elif (
         relevance is not None
+        and contrast is not None
         and relevance.off_topic
-        and not (given and _on_subject(answer_counts, question_counts))
+        and not (
+            given
+            and contrast.names_subject(
+                scored, question, relevance.best_other_text, _generic_stems()
+            )
+        )
     ):
-        # An answer that names the question's subject is about this question: it is
-        # partial when it states a key point, and wrong (below) when it states none.
+        # An answer that names the question's subject (its specific words, more than it
+        # names the rival question's) is about this question: it is partial when it
+        # states a key point, and wrong (below) when it states none. Shared generic words
+        # ("user", "design", "team") do not make an answer to another question this one's.
         other = (relevance.best_other_text or "").strip()
         findings.append(
             finding(
@@ -423,11 +430,6 @@ def _is_generic(word: str, contrast: TopicIndex | None) -> bool:
     return word in _generic_stems() or (
         contrast is not None and contrast.document_share(word) > COMMON_DOCUMENT_SHARE
     )
-
-
-def _on_subject(answer: Counter[str], question: Counter[str]) -> bool:
-    """Whether the answer names the question's subject: two of its content words, or all."""
-    return len(answer.keys() & question.keys()) >= min(2, len(question))
 
 
 @lru_cache(maxsize=1)
