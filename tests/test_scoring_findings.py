@@ -27,6 +27,7 @@ from rehearse.scoring.findings import CAPS, is_term_list
 from rehearse.scoring.keypoints import AnswerMeaning, key_point_coverage
 from rehearse.scoring.star import analyse_star
 from rehearse.scoring.suite import gibberish_answer, partial_answer, term_list_answer
+from rehearse.scoring.topics import without_restatements
 
 TERSE_EXPERT = (
     "Idempotent means a repeat leaves the server in the same state as one request. GET, PUT "
@@ -147,6 +148,28 @@ def test_a_question_is_named_by_its_specific_words_not_by_generic_or_numbers() -
     assert {"url", "shorten"} <= subject
     assert not subject & {"design", "like", "servic", "90"}
     assert "b" not in index.subject("How long should an A/B test run?")
+
+
+def test_restating_the_question_does_not_make_another_answer_this_ones() -> None:
+    restated = "You asked me to design a URL shortening service like bit.ly. "
+    answer = restated + bank()["ds-causal-inference-observational"].reference_answer
+    result = evaluate("sd-url-shortener", answer)
+    assert FindingCode.OFF_TOPIC in codes(result)
+    assert result.score <= 20
+
+
+def test_a_restatement_is_dropped_and_a_sentence_that_adds_to_the_question_is_kept() -> None:
+    def generic(word: str) -> bool:  # interview language, as the evaluator counts it
+        return word == "question"
+
+    question = bank()["ds-precision-recall-f1"].text
+    statement = "The F1 score is the harmonic mean of precision and recall."
+    assert without_restatements(statement, question, generic) == (statement, 0)
+    restated = "So the question is about precision, recall and the F1 score."
+    text, dropped = without_restatements(f"{restated} {statement}", question, generic)
+    assert (text, dropped) == (statement, 1)
+    # Only restatements: kept whole, to be judged a copy of the question.
+    assert without_restatements(restated, question, generic) == (restated, 0)
 
 
 def test_off_topic_holds_for_questions_outside_the_bank() -> None:

@@ -57,7 +57,13 @@ from rehearse.scoring.keypoints import (
 )
 from rehearse.scoring.star import StarAnalysis, analyse_star
 from rehearse.scoring.text import content_terms, filler_words, stem, words
-from rehearse.scoring.topics import TopicIndex, TopicQuestion, on_topic_text, stems_of
+from rehearse.scoring.topics import (
+    TopicIndex,
+    TopicQuestion,
+    on_topic_text,
+    stems_of,
+    without_restatements,
+)
 
 #: Version of the scoring rules; stored with every evaluation so old scores stay explainable.
 RUBRIC_VERSION = "offline-2"
@@ -210,6 +216,11 @@ def evaluate_answer(
     )
     repeated = repeats_itself(relevant)
     scored = without_repeats(relevant) if repeated else relevant
+    # Restating the question says nothing about it: it earns no key point and does not
+    # make an answer to another question this one's.
+    scored, _ = without_restatements(
+        scored, question, lambda word: word in _generic_stems() or _bank_generic(word, contrast)
+    )
 
     demoted = question_stems(question)
     features = content_features(question, reference_answer, scored)
@@ -223,6 +234,7 @@ def evaluate_answer(
 
     answer_counts = stems_of(scored)
     question_counts = stems_of(question)
+    given_counts = stems_of(relevant)
     known = None
     if contrast is not None:
         known = contrast.vocabulary | stems_of(topic.document).keys()
@@ -234,7 +246,7 @@ def evaluate_answer(
     )
     if reason is not None:
         findings.append(finding(FindingCode.NOT_AN_ANSWER, _NOT_AN_ANSWER[reason]))
-    elif copies_question(answer_counts, question_counts):
+    elif copies_question(given_counts, question_counts):
         findings.append(
             finding(
                 FindingCode.COPIES_QUESTION,
@@ -423,6 +435,11 @@ def _specific_stems(
     return frozenset(
         word for word in document if word not in question and not _is_generic(word, contrast)
     )
+
+
+def _bank_generic(word: str, contrast: TopicIndex | None) -> bool:
+    """A word too common across the bank to name a subject (:meth:`TopicIndex.is_generic`)."""
+    return contrast is not None and len(contrast) > 0 and contrast.is_generic(word)
 
 
 def _is_generic(word: str, contrast: TopicIndex | None) -> bool:

@@ -285,6 +285,7 @@ GENERIC_WORDS: frozenset[str] = word_set(
     factor factors balance ensure make sure look looking evaluate analyze analyse
     understand understanding issue issues goal goals plan planning step steps process
     communicate communication clear clearly time quality value system systems way
+    question questions ask asks asked asking answer answers answered
     """
 )
 

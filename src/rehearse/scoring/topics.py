@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -275,6 +275,52 @@ def on_topic_text(answer: str, question: TopicQuestion) -> tuple[str, int]:
             dropped += 1
         else:
             kept.append(piece)
+    if not kept or not dropped:
+        return answer, 0
+    return "\n".join(kept), dropped
+
+
+def without_restatements(
+    answer: str, question: str, generic: Callable[[str], bool]
+) -> tuple[str, int]:
+    """``answer`` without its sentences that only restate ``question``.
+
+    A sentence restates the question when it repeats at least
+    :data:`rehearse.scoring.findings.COPY_MIN_SHARE` of the question's content words and
+    adds no word of its own but generic ones ("You asked me to design a URL shortening
+    service like bit.ly."). Such a sentence names the subject without saying anything
+    about it, so it can neither make an answer to another question this one's nor state
+    a key point by the question's own words. "The F1 score is the harmonic mean of
+    precision and recall" adds "harmonic" and is kept. When every sentence restates the
+    question, the whole answer is kept (it is then judged a copy of the question).
+
+    Args:
+        answer: the answer's text.
+        question: the question's text.
+        generic: whether a canonical stem is generic (interview language, or common
+            across the bank); such words add nothing to a restatement.
+
+    Returns:
+        ``(text, dropped)``: the answer without restatements and how many were left out.
+    """
+    from rehearse.scoring.findings import COPY_MIN_SHARE
+
+    asked = _stem_counts(question).keys()
+    if not asked:
+        return answer, 0
+    pieces = [piece for piece in _PIECE.split(answer) if piece.strip()]
+    kept: list[str] = []
+    for piece in pieces:
+        said = _stem_counts(piece).keys()
+        repeated = said & asked
+        if (
+            repeated
+            and len(repeated) >= COPY_MIN_SHARE * len(asked)
+            and all(generic(word) for word in said - asked)
+        ):
+            continue
+        kept.append(piece)
+    dropped = len(pieces) - len(kept)
     if not kept or not dropped:
         return answer, 0
     return "\n".join(kept), dropped
