@@ -387,7 +387,7 @@ def test_a_follow_up_that_adds_key_points_repairs_a_thin_answer() -> None:
 
 
 def test_bands_cover_0_to_100_without_gaps() -> None:
-    assert [score_band(s) for s in (0, 19, 20, 39, 40, 59, 60, 79, 80, 100)] == [
+    assert [score_band(s) for s in (0, 20, 21, 39, 40, 59, 60, 79, 80, 100)] == [
         ScoreBand.NO_ANSWER,
         ScoreBand.NO_ANSWER,
         ScoreBand.WEAK,
@@ -402,6 +402,15 @@ def test_bands_cover_0_to_100_without_gaps() -> None:
     assert score_band_class(85) == "score--excellent"
     assert score_band_class(None) == "score--none"
     assert ScoreBand.PARTIAL.label == "partial (40-59)"
+    assert ScoreBand.NO_ANSWER.label == "not an answer (0-20)"
+
+
+def test_an_answer_that_does_not_answer_is_never_called_weak() -> None:
+    """The caps of off-topic, content-free and wrong, and of no key point, are in the lowest band."""
+    for code in (FindingCode.OFF_TOPIC, FindingCode.CONTENT_FREE, FindingCode.WRONG):
+        assert score_band(CAPS[code]) is ScoreBand.NO_ANSWER
+    assert score_band(key_point_cap(0, 5)) is ScoreBand.NO_ANSWER
+    assert score_band(key_point_cap(1, 5)) is ScoreBand.WEAK
 
 
 # -- properties ------------------------------------------------------------------------------
