@@ -158,6 +158,22 @@ def test_restating_the_question_does_not_make_another_answer_this_ones() -> None
     assert result.score <= 20
 
 
+def test_an_answer_that_does_not_answer_gets_no_polishing_tips() -> None:
+    wrong = (
+        "The load average is the percentage of the hard disk that is full. When it is high I "
+        "would delete old files and install an antivirus to clean the server."
+    )
+    other = bank()["ds-causal-inference-observational"].reference_answer
+    for question_id, answer in [("ops-linux-high-load", wrong), ("sd-url-shortener", other)]:
+        result = evaluate(question_id, answer)
+        assert result.score <= 20
+        assert not any("stand out" in sentence for sentence in result.feedback)
+        assert result.feedback[1].startswith("Answer what was asked")
+        # a key point the first sentence already quotes is not quoted again
+        quoted = result.feedback[1].split('"')[1]
+        assert quoted[:40] not in result.feedback[0]
+
+
 def test_a_restatement_is_dropped_and_a_sentence_that_adds_to_the_question_is_kept() -> None:
     def generic(word: str) -> bool:  # interview language, as the evaluator counts it
         return word == "question"

@@ -296,6 +296,15 @@ def _findings_after_lead(findings: Measured) -> list[Finding]:
 
 
 def _next_steps(findings: Measured) -> list[str]:
+    if _not_answering(findings):
+        # Tips to polish an answer would read as praise for one that does not answer.
+        said = " ".join(item.message for item in findings.findings).lower()
+        steps = [
+            f'Answer what was asked: a complete answer says that "{_sentence_case(point)}".'
+            for point in findings.coverage.missed[:2]
+            if point.strip()[:40].lower() not in said  # a finding may quote it already
+        ]
+        return [*steps[:1], "Then explain how and why in a few sentences of your own."]
     if findings.star is not None:
         return [
             "To stand out, quantify the result and say what you would do differently next time.",
