@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rehearse.ai.offline import OfflineEvaluator
-from rehearse.bank import load_bank
+from rehearse.bank import QuestionBank, load_bank
 from rehearse.domain.questions import Question
 from rehearse.scoring import (
     AnswerEvaluation,
@@ -192,7 +192,8 @@ def test_off_topic_holds_for_questions_outside_the_bank() -> None:
     """Neither the question nor the one the answer was written for is in the index."""
     questions = bank()
     held = {"be-http-idempotency", "fe-js-closures"}
-    unseen = OfflineEvaluator(bank=[q for q in questions.values() if q.id not in held])
+    kept = QuestionBank((q, "shipped") for q in questions.values() if q.id not in held)
+    unseen = OfflineEvaluator(bank=kept)
     for question_id, source_id in [
         ("be-http-idempotency", "fe-js-closures"),
         ("fe-js-closures", "be-http-idempotency"),
