@@ -23,7 +23,7 @@ from rehearse.scoring import (
     score_band_class,
 )
 from rehearse.scoring.bands import key_point_cap
-from rehearse.scoring.findings import CAPS, is_term_list
+from rehearse.scoring.findings import CAPS, is_term_list, without_term_lists
 from rehearse.scoring.keypoints import AnswerMeaning, key_point_coverage
 from rehearse.scoring.star import analyse_star
 from rehearse.scoring.suite import gibberish_answer, partial_answer, term_list_answer
@@ -96,6 +96,41 @@ def test_a_short_list_answers_a_question_that_asks_to_name_things() -> None:
         "push, pop, peek, isEmpty, size, top, array, linked, list, capacity, overflow, lifo, "
         "underflow, bounds, resize, amortised",
         "Name the operations of a stack.",
+    )
+
+
+@pytest.mark.parametrize(
+    "glue",
+    [" Key terms: {}.", " Also important are {}.", "\n- {}"],
+    ids=["labelled", "in-a-sentence", "bullets"],
+)
+def test_a_term_list_appended_to_an_answer_earns_nothing(glue: str) -> None:
+    question = bank()["be-http-idempotency"]
+    partial = partial_answer(question.reference_answer)
+    terms = term_list_answer(question.key_points)
+    listed = terms.replace(", ", "\n- ") if glue.startswith("\n") else terms
+    before = evaluate(question.id, partial)
+    after = evaluate(question.id, partial + glue.format(listed))
+    assert after.score <= before.score
+    assert after.key_points_hit == before.key_points_hit
+    assert any("list of terms" in sentence for sentence in after.feedback)
+
+
+def test_dense_sentences_and_code_are_not_taken_for_lists_inside_an_answer() -> None:
+    prose = (
+        "Leader-follower replication is simple. Multi-leader accepts local writes but needs "
+        "conflict resolution. Cache hot keys."
+    )
+    assert without_term_lists(prose, "Compare replication strategies.") == (prose, 0)
+    code = "Two pointers:\n    lo, hi = 0, len(a) - 1\n    return -1\nIt runs in O(log n)."
+    assert without_term_lists(code, "Write a binary search.") == (code, 0)
+    answer = (
+        "Retries need idempotency. Key terms: idempotent, retries, proxies, payments, PUT, "
+        "DELETE, timeouts."
+    )
+    assert without_term_lists(answer, "What is idempotency?") == (
+        "Retries need idempotency.",
+        1,
     )
 
 

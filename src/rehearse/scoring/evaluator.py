@@ -46,6 +46,7 @@ from rehearse.scoring.findings import (
     not_an_answer_reason,
     repeats_itself,
     without_repeats,
+    without_term_lists,
 )
 from rehearse.scoring.keypoints import (
     AnswerMeaning,
@@ -218,6 +219,8 @@ def evaluate_answer(
     scored = without_repeats(relevant) if repeated else relevant
     # Restating the question says nothing about it: it earns no key point and does not
     # make an answer to another question this one's.
+    # A term list inside prose states nothing: the prose is judged, the list earns nothing.
+    scored, listed = without_term_lists(scored, question)
     scored, _ = without_restatements(
         scored, question, lambda word: word in _generic_stems() or _bank_generic(word, contrast)
     )
@@ -399,6 +402,7 @@ def evaluate_answer(
             star=star,
             words_per_minute=pace,
             unrelated_sentences=unrelated,
+            listed_fragments=listed,
         )
     )
     return AnswerEvaluation(
