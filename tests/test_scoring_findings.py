@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rehearse.ai.offline import OfflineEvaluator
-from rehearse.bank import load_bank
+from rehearse.bank import QuestionBank, load_bank
 from rehearse.domain.questions import Question
 from rehearse.scoring import (
     AnswerEvaluation,
@@ -23,10 +23,11 @@ from rehearse.scoring import (
     score_band_class,
 )
 from rehearse.scoring.bands import key_point_cap
-from rehearse.scoring.findings import CAPS, is_term_list
+from rehearse.scoring.findings import CAPS, is_term_list, without_term_lists
 from rehearse.scoring.keypoints import AnswerMeaning, key_point_coverage
 from rehearse.scoring.star import analyse_star
 from rehearse.scoring.suite import gibberish_answer, partial_answer, term_list_answer
+from rehearse.scoring.topics import without_restatements
 
 TERSE_EXPERT = (
     "Idempotent means a repeat leaves the server in the same state as one request. GET, PUT "
@@ -98,6 +99,41 @@ def test_a_short_list_answers_a_question_that_asks_to_name_things() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "glue",
+    [" Key terms: {}.", " Also important are {}.", "\n- {}"],
+    ids=["labelled", "in-a-sentence", "bullets"],
+)
+def test_a_term_list_appended_to_an_answer_earns_nothing(glue: str) -> None:
+    question = bank()["be-http-idempotency"]
+    partial = partial_answer(question.reference_answer)
+    terms = term_list_answer(question.key_points)
+    listed = terms.replace(", ", "\n- ") if glue.startswith("\n") else terms
+    before = evaluate(question.id, partial)
+    after = evaluate(question.id, partial + glue.format(listed))
+    assert after.score <= before.score
+    assert after.key_points_hit == before.key_points_hit
+    assert any("list of terms" in sentence for sentence in after.feedback)
+
+
+def test_dense_sentences_and_code_are_not_taken_for_lists_inside_an_answer() -> None:
+    prose = (
+        "Leader-follower replication is simple. Multi-leader accepts local writes but needs "
+        "conflict resolution. Cache hot keys."
+    )
+    assert without_term_lists(prose, "Compare replication strategies.") == (prose, 0)
+    code = "Two pointers:\n    lo, hi = 0, len(a) - 1\n    return -1\nIt runs in O(log n)."
+    assert without_term_lists(code, "Write a binary search.") == (code, 0)
+    answer = (
+        "Retries need idempotency. Key terms: idempotent, retries, proxies, payments, PUT, "
+        "DELETE, timeouts."
+    )
+    assert without_term_lists(answer, "What is idempotency?") == (
+        "Retries need idempotency.",
+        1,
+    )
+
+
 # -- off-topic, content-free, copies the question ---------------------------------------
 
 
@@ -109,6 +145,101 @@ def test_an_answer_to_another_question_is_off_topic_by_contrast() -> None:
     assert "closure" in result.feedback[0]
     own = evaluate("fe-js-closures", other)
     assert FindingCode.OFF_TOPIC not in codes(own)
+
+
+@pytest.mark.parametrize(
+    ("question_id", "source_id"),
+    [
+        # shares only "user" and "like" with "Design a URL shortening service like bit.ly"
+        ("sd-url-shortener", "ds-causal-inference-observational"),
+        # shares only "use" and "response" with the RAG question
+        ("sd-llm-rag-chat", "ops-k8s-probes"),
+        # shares "team" and "split", and by those words states two of its key points
+        ("be-monolith-vs-microservices", "fe-microfrontends-tradeoffs"),
+    ],
+)
+def test_an_answer_sharing_generic_words_with_its_question_is_still_off_topic(
+    question_id: str, source_id: str
+) -> None:
+    result = evaluate(question_id, bank()[source_id].reference_answer)
+    assert FindingCode.OFF_TOPIC in codes(result)
+    assert result.score <= 20
+    assert result.feedback[0].startswith("The answer fits another question better")
+
+
+def test_an_answer_to_another_question_that_names_this_subject_stays_the_others() -> None:
+    # The memory-management answer names "LRU cache", the subject of code-lru-cache, but
+    # it names its own question's subject far more: it answers that one.
+    answer = bank()["mob-memory-management"].reference_answer
+    assert "LRU" in answer
+    result = evaluate("code-lru-cache", answer)
+    assert FindingCode.OFF_TOPIC in codes(result)
+    assert result.score <= 20
+
+
+def test_a_question_is_named_by_its_specific_words_not_by_generic_or_numbers() -> None:
+    index = evaluator().contrast
+    subject = index.subject("Design a URL shortening service like bit.ly, in 90 days.")
+    assert {"url", "shorten"} <= subject
+    assert not subject & {"design", "like", "servic", "90"}
+    assert "b" not in index.subject("How long should an A/B test run?")
+
+
+def test_restating_the_question_does_not_make_another_answer_this_ones() -> None:
+    restated = "You asked me to design a URL shortening service like bit.ly. "
+    answer = restated + bank()["ds-causal-inference-observational"].reference_answer
+    result = evaluate("sd-url-shortener", answer)
+    assert FindingCode.OFF_TOPIC in codes(result)
+    assert result.score <= 20
+
+
+def test_an_answer_that_does_not_answer_gets_no_polishing_tips() -> None:
+    wrong = (
+        "The load average is the percentage of the hard disk that is full. When it is high I "
+        "would delete old files and install an antivirus to clean the server."
+    )
+    other = bank()["ds-causal-inference-observational"].reference_answer
+    for question_id, answer in [("ops-linux-high-load", wrong), ("sd-url-shortener", other)]:
+        result = evaluate(question_id, answer)
+        assert result.score <= 20
+        assert not any("stand out" in sentence for sentence in result.feedback)
+        assert result.feedback[1].startswith("Answer what was asked")
+        # a key point the first sentence already quotes is not quoted again
+        quoted = result.feedback[1].split('"')[1]
+        assert quoted[:40] not in result.feedback[0]
+
+
+def test_a_restatement_is_dropped_and_a_sentence_that_adds_to_the_question_is_kept() -> None:
+    def generic(word: str) -> bool:  # interview language, as the evaluator counts it
+        return word == "question"
+
+    question = bank()["ds-precision-recall-f1"].text
+    statement = "The F1 score is the harmonic mean of precision and recall."
+    assert without_restatements(statement, question, generic) == (statement, 0)
+    restated = "So the question is about precision, recall and the F1 score."
+    text, dropped = without_restatements(f"{restated} {statement}", question, generic)
+    assert (text, dropped) == (statement, 1)
+    # Only restatements: kept whole, to be judged a copy of the question.
+    assert without_restatements(restated, question, generic) == (restated, 0)
+
+
+def test_off_topic_holds_for_questions_outside_the_bank() -> None:
+    """Neither the question nor the one the answer was written for is in the index."""
+    questions = bank()
+    held = {"be-http-idempotency", "fe-js-closures"}
+    kept = QuestionBank((q, "shipped") for q in questions.values() if q.id not in held)
+    unseen = OfflineEvaluator(bank=kept)
+    for question_id, source_id in [
+        ("be-http-idempotency", "fe-js-closures"),
+        ("fe-js-closures", "be-http-idempotency"),
+    ]:
+        question = questions[question_id]
+        other = unseen.evaluate(question, questions[source_id].reference_answer)
+        assert FindingCode.OFF_TOPIC in codes(other), question_id
+        assert other.score <= 20
+        own = unseen.evaluate(question, question.reference_answer)
+        assert own.findings == []
+        assert own.score >= 85
 
 
 def test_content_free_interview_language_is_capped_at_20() -> None:
@@ -308,7 +439,7 @@ def test_a_follow_up_that_adds_key_points_repairs_a_thin_answer() -> None:
 
 
 def test_bands_cover_0_to_100_without_gaps() -> None:
-    assert [score_band(s) for s in (0, 19, 20, 39, 40, 59, 60, 79, 80, 100)] == [
+    assert [score_band(s) for s in (0, 20, 21, 39, 40, 59, 60, 79, 80, 100)] == [
         ScoreBand.NO_ANSWER,
         ScoreBand.NO_ANSWER,
         ScoreBand.WEAK,
@@ -323,6 +454,15 @@ def test_bands_cover_0_to_100_without_gaps() -> None:
     assert score_band_class(85) == "score--excellent"
     assert score_band_class(None) == "score--none"
     assert ScoreBand.PARTIAL.label == "partial (40-59)"
+    assert ScoreBand.NO_ANSWER.label == "not an answer (0-20)"
+
+
+def test_an_answer_that_does_not_answer_is_never_called_weak() -> None:
+    """The caps of off-topic, content-free and wrong, and of no key point, are in the lowest band."""
+    for code in (FindingCode.OFF_TOPIC, FindingCode.CONTENT_FREE, FindingCode.WRONG):
+        assert score_band(CAPS[code]) is ScoreBand.NO_ANSWER
+    assert score_band(key_point_cap(0, 5)) is ScoreBand.NO_ANSWER
+    assert score_band(key_point_cap(1, 5)) is ScoreBand.WEAK
 
 
 # -- properties ------------------------------------------------------------------------------

@@ -47,9 +47,12 @@ class ScoreBand(StrEnum):
         return f"score--{self.value}"
 
 
+# The lowest band holds 20: the caps of the findings that mean "this does not answer the
+# question" (off-topic, content-free, wrong) and of stating no key point are 20, "the top
+# of the lowest band" (docs/decisions.md), so such an answer is never called "weak".
 _LOWS = {
     ScoreBand.NO_ANSWER: 0,
-    ScoreBand.WEAK: 20,
+    ScoreBand.WEAK: 21,
     ScoreBand.PARTIAL: 40,
     ScoreBand.GOOD: 60,
     ScoreBand.EXCELLENT: 80,
@@ -63,8 +66,8 @@ _LABELS = {
 }
 _MEANINGS = {
     ScoreBand.NO_ANSWER: (
-        "no answer to this question: blank, declined, wrong, off-topic, content-free or "
-        "not an answer at all"
+        "no answer to this question: blank, declined, wrong, off-topic, content-free, no "
+        "key point stated, or not an answer at all"
     ),
     ScoreBand.WEAK: (
         "touches the topic but states few of the key points (about one in five), or only "
@@ -94,8 +97,9 @@ def score_band_class(score: int | None) -> str:
 def key_point_cap(hit: int, total: int) -> int:
     """The highest score an answer that states ``hit`` of ``total`` key points can get.
 
-    ``20 + 80 * hit / total``: each fifth of the key points opens one band, so 1 of 5
-    stays in "weak" (36) and all of them allow 100. 100 when there are no key points.
+    ``20 + 80 * hit / total``: each fifth of the key points opens one band, so none stays
+    in "not an answer" (20), 1 of 5 in "weak" (36) and all of them allow 100. 100 when
+    there are no key points.
     """
     if total <= 0:
         return 100

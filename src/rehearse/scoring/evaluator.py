@@ -8,7 +8,6 @@ practice, and the STAR method for behavioural answers.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from enum import StrEnum
 from functools import lru_cache
@@ -47,6 +46,7 @@ from rehearse.scoring.findings import (
     not_an_answer_reason,
     repeats_itself,
     without_repeats,
+    without_term_lists,
 )
 from rehearse.scoring.keypoints import (
     AnswerMeaning,
@@ -58,7 +58,13 @@ from rehearse.scoring.keypoints import (
 )
 from rehearse.scoring.star import StarAnalysis, analyse_star
 from rehearse.scoring.text import content_terms, filler_words, stem, words
-from rehearse.scoring.topics import TopicIndex, TopicQuestion, on_topic_text, stems_of
+from rehearse.scoring.topics import (
+    TopicIndex,
+    TopicQuestion,
+    on_topic_text,
+    stems_of,
+    without_restatements,
+)
 
 #: Version of the scoring rules; stored with every evaluation so old scores stay explainable.
 RUBRIC_VERSION = "offline-2"
@@ -211,6 +217,13 @@ def evaluate_answer(
     )
     repeated = repeats_itself(relevant)
     scored = without_repeats(relevant) if repeated else relevant
+    # Restating the question says nothing about it: it earns no key point and does not
+    # make an answer to another question this one's.
+    # A term list inside prose states nothing: the prose is judged, the list earns nothing.
+    scored, listed = without_term_lists(scored, question)
+    scored, _ = without_restatements(
+        scored, question, lambda word: word in _generic_stems() or _bank_generic(word, contrast)
+    )
 
     demoted = question_stems(question)
     features = content_features(question, reference_answer, scored)
@@ -224,6 +237,7 @@ def evaluate_answer(
 
     answer_counts = stems_of(scored)
     question_counts = stems_of(question)
+    given_counts = stems_of(relevant)
     known = None
     if contrast is not None:
         known = contrast.vocabulary | stems_of(topic.document).keys()
@@ -235,7 +249,7 @@ def evaluate_answer(
     )
     if reason is not None:
         findings.append(finding(FindingCode.NOT_AN_ANSWER, _NOT_AN_ANSWER[reason]))
-    elif copies_question(answer_counts, question_counts):
+    elif copies_question(given_counts, question_counts):
         findings.append(
             finding(
                 FindingCode.COPIES_QUESTION,
@@ -256,11 +270,19 @@ def evaluate_answer(
         )
     elif (
         relevance is not None
+        and contrast is not None
         and relevance.off_topic
-        and not (given and _on_subject(answer_counts, question_counts))
+        and not (
+            given
+            and contrast.names_subject(
+                scored, question, relevance.best_other_text, _generic_stems()
+            )
+        )
     ):
-        # An answer that names the question's subject is about this question: it is
-        # partial when it states a key point, and wrong (below) when it states none.
+        # An answer that names the question's subject (its specific words, more than it
+        # names the rival question's) is about this question: it is partial when it
+        # states a key point, and wrong (below) when it states none. Shared generic words
+        # ("user", "design", "team") do not make an answer to another question this one's.
         other = (relevance.best_other_text or "").strip()
         findings.append(
             finding(
@@ -380,6 +402,7 @@ def evaluate_answer(
             star=star,
             words_per_minute=pace,
             unrelated_sentences=unrelated,
+            listed_fragments=listed,
         )
     )
     return AnswerEvaluation(
@@ -418,16 +441,16 @@ def _specific_stems(
     )
 
 
+def _bank_generic(word: str, contrast: TopicIndex | None) -> bool:
+    """A word too common across the bank to name a subject (:meth:`TopicIndex.is_generic`)."""
+    return contrast is not None and len(contrast) > 0 and contrast.is_generic(word)
+
+
 def _is_generic(word: str, contrast: TopicIndex | None) -> bool:
     """Interview language (:data:`GENERIC_WORDS`), or a word most of the bank uses."""
     return word in _generic_stems() or (
         contrast is not None and contrast.document_share(word) > COMMON_DOCUMENT_SHARE
     )
-
-
-def _on_subject(answer: Counter[str], question: Counter[str]) -> bool:
-    """Whether the answer names the question's subject: two of its content words, or all."""
-    return len(answer.keys() & question.keys()) >= min(2, len(question))
 
 
 @lru_cache(maxsize=1)

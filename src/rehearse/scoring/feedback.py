@@ -64,6 +64,7 @@ class Measured:
         star: STAR analysis for behavioural answers, else ``None``.
         words_per_minute: pace, when a duration was given.
         unrelated_sentences: sentences left out because they are not about the question.
+        listed_fragments: sentences or lines left out because they only list terms.
     """
 
     category: QuestionCategory
@@ -85,6 +86,7 @@ class Measured:
     star: StarAnalysis | None
     words_per_minute: float | None
     unrelated_sentences: int = 0
+    listed_fragments: int = 0
 
 
 def compose_feedback(findings: Measured) -> tuple[list[str], list[str]]:
@@ -129,6 +131,11 @@ def _issues(findings: Measured) -> list[str]:
         issues.append(
             f"{count} sentence{' does' if count == 1 else 's do'} not address the question "
             "and earned nothing; keep to what was asked."
+        )
+    if findings.listed_fragments:
+        issues.append(
+            "The list of terms in the answer earned nothing; say in sentences what each "
+            "term does and how they connect."
         )
     issues.extend(_length_issue(findings))
     if findings.star is not None and findings.star.missing:
@@ -296,6 +303,15 @@ def _findings_after_lead(findings: Measured) -> list[Finding]:
 
 
 def _next_steps(findings: Measured) -> list[str]:
+    if _not_answering(findings):
+        # Tips to polish an answer would read as praise for one that does not answer.
+        said = " ".join(item.message for item in findings.findings).lower()
+        steps = [
+            f'Answer what was asked: a complete answer says that "{_sentence_case(point)}".'
+            for point in findings.coverage.missed[:2]
+            if point.strip()[:40].lower() not in said  # a finding may quote it already
+        ]
+        return [*steps[:1], "Then explain how and why in a few sentences of your own."]
     if findings.star is not None:
         return [
             "To stand out, quantify the result and say what you would do differently next time.",

@@ -113,15 +113,95 @@ def is_term_list(answer: str, question: str) -> bool:
         return False
     if len(tokens) < LIST_ANSWER_MAX_WORDS and _LIST_QUESTION.search(question):
         return False
-    share = function_share(tokens)
-    if share < TERM_LIST_FUNCTION_SHARE:
+    if function_share(tokens) < TERM_LIST_FUNCTION_SHARE:
         return True
-    pieces = [words(piece) for piece in _FRAGMENT_SPLIT.split(answer)]
-    in_fragments = sum(len(piece) for piece in pieces if piece and function_share(piece) == 0)
+    return _fragments_list(answer, tokens)
+
+
+def _fragments_list(text: str, tokens: list[str], longest: int | None = None) -> bool:
+    """Whether ``text`` is mostly comma- or line-separated fragments without function words.
+
+    With ``longest``, only fragments of at most that many words count as terms.
+    """
+    pieces = [words(piece) for piece in _FRAGMENT_SPLIT.split(text)]
+    in_fragments = sum(
+        len(piece)
+        for piece in pieces
+        if piece and function_share(piece) == 0 and (longest is None or len(piece) <= longest)
+    )
     return (
         in_fragments / len(tokens) >= TERM_LIST_FRAGMENT_SHARE
-        and share < TERM_LIST_FRAGMENT_FUNCTION_SHARE
+        and function_share(tokens) < TERM_LIST_FRAGMENT_FUNCTION_SHARE
     )
+
+
+_PIECE = re.compile(r"(?<=[.!?])\s+|\n+")
+#: Most words a term of a list inside prose has: a term is a noun phrase of one to four
+#: words ("exponential backoff", "read committed isolation level"); a longer stretch
+#: without function words is a dense sentence, which is prose.
+TERM_MAX_WORDS = 4
+#: Characters that mark code, which is never a term list: assignments, calls, indexing.
+_CODE_MARKS = re.compile(r"[=(){}\[\];]")
+
+
+def without_term_lists(answer: str, question: str) -> tuple[str, int]:
+    """``answer`` without the term lists inside it, when it also has sentences.
+
+    A buzzword list appended to prose ("... Key terms: idempotent, retries, proxies.")
+    would state key points by their words alone. A run of consecutive sentences or lines
+    that each read as a list (:func:`_list_piece`: bare items, or separated terms of at
+    most :data:`TERM_MAX_WORDS` words) is left out when the run has at least
+    :data:`TERM_LIST_MIN_WORDS` words and is mostly such terms, by the shares
+    :func:`is_term_list` uses for a whole answer. A dense sentence
+    ("Multi-leader accepts local writes but needs conflict resolution.") and code are
+    never such a run. An answer that is only a list is kept whole: it is then judged a
+    term list.
+
+    Returns:
+        ``(text, dropped)``: the answer without its term lists and how many sentences or
+        lines were left out.
+    """
+    pieces = [piece for piece in _PIECE.split(answer) if piece.strip()]
+    kept: list[str] = []
+    run: list[str] = []
+    dropped = 0
+
+    def close() -> None:
+        nonlocal dropped
+        text = "\n".join(run)
+        tokens = words(text)
+        if len(tokens) >= TERM_LIST_MIN_WORDS and _fragments_list(text, tokens, TERM_MAX_WORDS):
+            dropped += len(run)
+        else:
+            kept.extend(run)
+        run.clear()
+
+    for piece in pieces:
+        tokens = words(piece)
+        if tokens and _list_piece(piece, tokens):
+            run.append(piece)
+            continue
+        close()
+        kept.append(piece)
+    close()
+    if not kept or not dropped:
+        return answer, 0
+    return "\n".join(kept), dropped
+
+
+def _list_piece(piece: str, tokens: list[str]) -> bool:
+    """Whether a sentence or line reads as (part of) a list rather than as prose.
+
+    A bare item ("- exponential backoff": no function word, at most
+    :data:`TERM_MAX_WORDS` words, not ended like a sentence), or several separated terms.
+    "Retries need idempotency." is a sentence; code is never a list.
+    """
+    if has_code(piece) or _CODE_MARKS.search(piece):
+        return False
+    if function_share(tokens) == 0 and len(tokens) <= TERM_MAX_WORDS:
+        return not piece.rstrip().endswith((".", "!", "?"))
+    terms = [part for part in _FRAGMENT_SPLIT.split(piece) if words(part)]
+    return len(terms) > 1 and _fragments_list(piece, tokens, TERM_MAX_WORDS)
 
 
 # -- copies the question, repeats itself ------------------------------------------------
@@ -285,6 +365,7 @@ GENERIC_WORDS: frozenset[str] = word_set(
     factor factors balance ensure make sure look looking evaluate analyze analyse
     understand understanding issue issues goal goals plan planning step steps process
     communicate communication clear clearly time quality value system systems way
+    question questions ask asks asked asking answer answers answered
     """
 )
 

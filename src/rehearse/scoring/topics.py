@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from rehearse.scoring.keypoints import canonical
 from rehearse.scoring.text import content_terms
@@ -134,6 +135,59 @@ class TopicIndex:
         """Whether ``word`` is common across the bank (see :data:`GENERIC_DOCUMENT_SHARE`)."""
         return self.document_share(word) > GENERIC_DOCUMENT_SHARE
 
+    def subject(self, question: str, generic: frozenset[str] = frozenset()) -> frozenset[str]:
+        """The canonical stems that name what ``question`` is about.
+
+        The content words of the question's text that are specific to it: not generic
+        across the bank (:meth:`is_generic`) and not in ``generic`` (interview language).
+        "Design a URL shortening service like bit.ly" is about "url", "shorten", "bit.ly",
+        not "like", "design" or "service". A number or a lone letter ("90 days", the "B"
+        of "A/B") names no subject.
+        """
+        return frozenset(
+            word
+            for word in _stem_counts(question)
+            if len(word) > 1
+            and not word.isdigit()
+            and word not in generic
+            and not self.is_generic(word)
+        )
+
+    def names_subject(
+        self,
+        answer: str,
+        question: str,
+        rival: str | None,
+        generic: frozenset[str] = frozenset(),
+    ) -> bool:
+        """Whether ``answer`` is about ``question`` rather than about its ``rival``.
+
+        The answer names the question's subject (:meth:`subject`) when it uses two of
+        its words (every one when it has fewer), or one of the question's two-word
+        phrases that holds one ("load average"); and it must name a larger share of the
+        question's subject than of the rival question's (the one the contrast prefers):
+        an answer to the rival that touches this question's terms stays the rival's.
+
+        Args:
+            answer: the answer's text.
+            question: the text of the question it was given for.
+            rival: the text of the question that matches the answer best, ``None`` for none.
+            generic: canonical stems that never name a subject (interview language).
+        """
+        own = self.subject(question, generic)
+        if not own:
+            return False
+        stems = _stem_counts(answer).keys()
+        named = stems & own
+        phrase = any(
+            first in own or second in own for first, second in _phrases(question) & _phrases(answer)
+        )
+        if len(named) < min(2, len(own)) and not phrase:
+            return False
+        other = self.subject(rival, generic) if rival else frozenset()
+        rival_share = len(stems & other) / len(other) if other else 0.0
+        return len(named) / len(own) > rival_share
+
     def relevance(self, question: TopicQuestion, answer: str) -> Relevance:
         """Compare ``answer`` with ``question`` and with every other question of the index.
 
@@ -182,6 +236,12 @@ class TopicIndex:
         return {word: w / norm for word, w in weights.items()} if norm else {}
 
 
+@lru_cache(maxsize=4096)
+def _phrases(text: str) -> frozenset[tuple[str, str]]:
+    """Adjacent pairs of canonical content stems of ``text`` ("load average")."""
+    return frozenset(pairwise(canonical(term.stem) for term in content_terms(text)))
+
+
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
@@ -215,6 +275,52 @@ def on_topic_text(answer: str, question: TopicQuestion) -> tuple[str, int]:
             dropped += 1
         else:
             kept.append(piece)
+    if not kept or not dropped:
+        return answer, 0
+    return "\n".join(kept), dropped
+
+
+def without_restatements(
+    answer: str, question: str, generic: Callable[[str], bool]
+) -> tuple[str, int]:
+    """``answer`` without its sentences that only restate ``question``.
+
+    A sentence restates the question when it repeats at least
+    :data:`rehearse.scoring.findings.COPY_MIN_SHARE` of the question's content words and
+    adds no word of its own but generic ones ("You asked me to design a URL shortening
+    service like bit.ly."). Such a sentence names the subject without saying anything
+    about it, so it can neither make an answer to another question this one's nor state
+    a key point by the question's own words. "The F1 score is the harmonic mean of
+    precision and recall" adds "harmonic" and is kept. When every sentence restates the
+    question, the whole answer is kept (it is then judged a copy of the question).
+
+    Args:
+        answer: the answer's text.
+        question: the question's text.
+        generic: whether a canonical stem is generic (interview language, or common
+            across the bank); such words add nothing to a restatement.
+
+    Returns:
+        ``(text, dropped)``: the answer without restatements and how many were left out.
+    """
+    from rehearse.scoring.findings import COPY_MIN_SHARE
+
+    asked = _stem_counts(question).keys()
+    if not asked:
+        return answer, 0
+    pieces = [piece for piece in _PIECE.split(answer) if piece.strip()]
+    kept: list[str] = []
+    for piece in pieces:
+        said = _stem_counts(piece).keys()
+        repeated = said & asked
+        if (
+            repeated
+            and len(repeated) >= COPY_MIN_SHARE * len(asked)
+            and all(generic(word) for word in said - asked)
+        ):
+            continue
+        kept.append(piece)
+    dropped = len(pieces) - len(kept)
     if not kept or not dropped:
         return answer, 0
     return "\n".join(kept), dropped
