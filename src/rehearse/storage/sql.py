@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -44,7 +44,6 @@ from rehearse.domain.config import SessionConfig
 from rehearse.domain.events import Event, NewEvent
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.plan import InterviewState, ReportStatus
-from rehearse.domain.realtime import PendingEvent
 from rehearse.domain.sessions import Session, from_us, to_us
 from rehearse.errors import (
     ConcurrentUpdateError,
@@ -61,6 +60,9 @@ from rehearse.storage.store import (
     SessionPage,
     SessionQuery,
 )
+
+if TYPE_CHECKING:
+    from rehearse.domain.realtime import PendingEvent
 
 _COLUMNS = [column for column in sessions.c]
 
