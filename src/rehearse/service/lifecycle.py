@@ -19,7 +19,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole, can_access
+from rehearse.domain.access import (
+    LOCAL_PRINCIPAL,
+    Principal,
+    PrincipalRole,
+    can_access,
+    candidate_identity,
+)
 from rehearse.domain.config import SessionConfig, parse_config, with_defaults
 from rehearse.domain.events import Event
 from rehearse.domain.lifecycle import Action, SessionStatus
@@ -408,7 +414,9 @@ def _require_own(creator: Principal, config: SessionConfig, candidate_id: str | 
     """
     email = config.candidate_email
     own = creator.email or ""
-    if (email and email.lower() != own.lower()) or (candidate_id not in (None, creator.id)):
+    identity = candidate_identity(creator)
+    named_other = candidate_id is not None and not identity.names(candidate_id, None)
+    if (email and not identity.names(None, email)) or named_other:
         raise AccessDeniedError(
             f"a candidate may create sessions only for themselves (candidate_email "
             f"{email!r} is not {own or 'your address'}); ask an interviewer to set one up"

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from rehearse.bank import QuestionBank, load_bank
 from rehearse.clock import Clock, SystemClock
-from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole
+from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole, candidate_identity
 from rehearse.domain.config import Level
 from rehearse.domain.events import EventType, NewEvent
 from rehearse.domain.progress import (
@@ -189,7 +189,7 @@ class ProgressService:
         text = (user or "").strip()
         if text.lower() in ("", "me"):
             if who.role is PrincipalRole.CANDIDATE:
-                text = (who.email or who.id).lower()
+                text = candidate_identity(who).key
             else:
                 text = self._preferences().as_user or EVERYONE
         if text == EVERYONE:
@@ -202,8 +202,7 @@ class ProgressService:
         else:
             key, scope = self._identify(text)
         if who.role is PrincipalRole.CANDIDATE:
-            own = {who.id, (who.email or "").lower()}
-            if key not in own:
+            if key not in candidate_identity(who).keys:
                 raise AccessDeniedError(
                     f"candidate {who.id!r} may see only their own progress, not {text!r}"
                 )

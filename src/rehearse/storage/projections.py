@@ -40,6 +40,7 @@ from sqlalchemy import (
     update,
 )
 
+from rehearse.domain.access import candidate_key
 from rehearse.domain.events import Event
 from rehearse.domain.progress import GOOD_SCORE
 from rehearse.domain.sessions import from_us, to_us
@@ -123,23 +124,6 @@ def project(connection: Connection, events: Sequence[Event]) -> None:
             refresh[event.session_id] = marker
     for session_id, marker in refresh.items():
         _session(connection, session_id, marker)
-
-
-def candidate_key(
-    email: str | None, candidate_id: str | None, name: str, account_email: str | None = None
-) -> str:
-    """The identity progress is counted under (the same the access rules match on).
-
-    The candidate's e-mail (lower case), else the e-mail of the account ``candidate_id``
-    names, else that principal id, else ``name:<lower-cased name>``.
-    """
-    if email:
-        return email.lower()
-    if account_email:
-        return account_email.lower()
-    if candidate_id:
-        return candidate_id
-    return f"name:{name.strip().lower()}"
 
 
 def _identity(connection: Connection, row: Any) -> tuple[str, str]:
