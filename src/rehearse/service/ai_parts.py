@@ -87,6 +87,18 @@ def notice(reason: str, part: str) -> str:
 RecordUsage = Callable[..., Session]
 
 
+def _offline_interviewer() -> Interviewer:
+    from rehearse.ai.offline import OfflineInterviewer
+
+    return OfflineInterviewer()
+
+
+def _offline_evaluator() -> Evaluator:
+    from rehearse.ai.offline import OfflineEvaluator
+
+    return OfflineEvaluator()
+
+
 class AIParts:
     """The AI collaborator of the interview and report services: parts, budget, fallbacks.
 
@@ -123,23 +135,20 @@ class AIParts:
     def interviewer(self) -> Interviewer:
         """The offline interviewer (built on first use unless one was injected)."""
         if self._interviewer is None:
-            with self._parts_lock:
-                if self._interviewer is None:
-                    from rehearse.ai.offline import OfflineInterviewer
-
-                    self._interviewer = OfflineInterviewer()
+            self._interviewer = self._first_use(lambda: self._interviewer, _offline_interviewer)
         return self._interviewer
 
     @property
     def evaluator(self) -> Evaluator:
         """The offline evaluator (built on first use unless one was injected)."""
         if self._evaluator is None:
-            with self._parts_lock:
-                if self._evaluator is None:
-                    from rehearse.ai.offline import OfflineEvaluator
-
-                    self._evaluator = OfflineEvaluator()
+            self._evaluator = self._first_use(lambda: self._evaluator, _offline_evaluator)
         return self._evaluator
+
+    def _first_use(self, current: Callable[[], T | None], build: Callable[[], T]) -> T:
+        """``current()``, or ``build()`` when it is still missing (once, under a lock)."""
+        with self._parts_lock:
+            return current() or build()
 
     # -- choosing parts ---------------------------------------------------------------
 

@@ -151,15 +151,7 @@ class SessionManager:
 
     @classmethod
     def from_url(cls, database_url: str | None = None, clock: Clock | None = None) -> Self:
-        """A manager on the database ``database_url`` names, migrated to the current schema.
-
-        No URL means ``REHEARSE_DATABASE_URL``, else the SQLite file in the user data
-        directory.
-
-        Raises:
-            ConfigurationError: the URL is malformed or unsupported.
-            DataStoreError: the database cannot be reached or migrated.
-        """
+        """The facade over :meth:`Services.from_url` (the same arguments and errors)."""
         return cls(services=Services.from_url(database_url, clock))
 
     # -- the composed parts, for callers that need them -----------------------------
