@@ -1,7 +1,7 @@
 """Shared fixtures: a fake clock, and migrated stores (SQLite file, PostgreSQL schema).
 
 Speed without losing power (issue 8 item 6): the schema is migrated once per run, into a
-SQLite template file that each test gets a copy of and into one PostgreSQL schema that is
+SQLite template file that each test gets a copy of (``tests/stores.py``) and into one PostgreSQL schema that is
 emptied (TRUNCATE) between tests; Alembic runs again only after a test broke the schema.
 PostgreSQL serves the store contract, the concurrency tests and the paths that differ on
 it (``store``, ``manager_on_each_backend``); the other manager, web and AI tests run on
@@ -11,7 +11,6 @@ SQLite (``sqlite_store``, ``manager``). Real model requests are off for the whol
 from __future__ import annotations
 
 import os
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from rehearse.clock import FakeClock
 from rehearse.service.sessions import SessionManager
 from rehearse.settings import get_settings
 from rehearse.storage import SQLStore, open_store
+from stores import migrated_sqlite_url
 
 POSTGRES_URL = os.environ.get(
     "REHEARSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -88,27 +88,10 @@ def postgres_schema_url() -> Iterator[str]:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database migrated to the head revision once per run; tests copy it."""
-    path = tmp_path_factory.mktemp("template") / "migrated.db"
-    open_store(f"sqlite:///{path}").close()
-    return path
-
-
-def copy_sqlite_template(template: Path, target: Path) -> str:
-    """Copy the migrated template to ``target`` (SQLite's backup API); returns its URL."""
-    with sqlite3.connect(template) as source, sqlite3.connect(target) as copy:
-        source.backup(copy)
-    source.close()
-    copy.close()
-    return f"sqlite:///{target}"
-
-
 @pytest.fixture
-def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
-    """The URL of a migrated, empty SQLite database of this test's own."""
-    return copy_sqlite_template(sqlite_template, tmp_path / "store.db")
+def sqlite_url(tmp_path: Path) -> str:
+    """The URL of a migrated, empty SQLite database of this test's own (a template copy)."""
+    return migrated_sqlite_url(tmp_path / "store.db")
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -20,14 +21,17 @@ from command_line import run
 from rehearse.cli import COMMANDS, app
 
 
-def modules_after(code: str) -> set[str]:
-    """The top-level packages and rehearse modules loaded after running ``code`` afresh."""
+def modules_after(code: str, *, whole: bool = False) -> set[str]:
+    """The top-level packages and rehearse modules loaded after running ``code`` afresh.
+
+    ``whole`` keeps every module's whole name (``sqlalchemy.dialects.postgresql``).
+    """
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     loaded = json.loads(result.stdout.splitlines()[-1])
-    return {m if m.startswith("rehearse") else m.split(".")[0] for m in loaded}
+    return {m if whole or m.startswith("rehearse") else m.split(".")[0] for m in loaded}
 
 
 HEAVY = {"sqlalchemy", "pydantic", "pydantic_settings", "rich", "snowballstemmer", "yaml"}
@@ -48,6 +52,48 @@ def test_version_loads_no_command_and_no_service() -> None:
     )
     assert not loaded & HEAVY
     assert not {m for m in loaded if m.startswith("rehearse.cli.") and m != "rehearse.cli.context"}
+
+
+#: What reading one stored session never needs (issue 8 item 5): the web app, the AI parts,
+#: the question bank, the scorer, voice, progress, Alembic (the schema version is one
+#: query), pydantic-settings (gone) and the e-mail checker (loaded by the first address).
+NOT_FOR_SHOW = {
+    "fastapi",
+    "starlette",
+    "alembic",
+    "pydantic_ai",
+    "pydantic_settings",
+    "yaml",
+    "rapidfuzz",
+    "snowballstemmer",
+    "email_validator",
+    "av",
+    "rehearse.ai.offline",
+    "rehearse.bank",
+    "rehearse.scoring",
+    "rehearse.service.progress",
+    "rehearse.service.voice",
+    "rehearse.service.accounts",
+    "rehearse.web",
+}
+
+
+def test_sessions_show_loads_only_what_reading_a_session_needs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'show.db'}"
+    session = json.loads(
+        run("--db", url, "sessions", "create", "--candidate-name", "Ada", "--json").stdout
+    )
+    whole = modules_after(
+        "import sys\nfrom rehearse.cli import main\n"
+        f"sys.argv = ['rehearse', '--db', {url!r}, 'sessions', 'show', {session['id']!r}]\n"
+        "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code",
+        whole=True,
+    )
+    loaded = {m if m.startswith("rehearse") else m.split(".")[0] for m in whole}
+    assert {"sqlalchemy", "rehearse.storage.sql", "rehearse.service.composition"} <= loaded
+    assert not loaded & NOT_FOR_SHOW, sorted(loaded & NOT_FOR_SHOW)
+    # a SQLite process needs no PostgreSQL dialect
+    assert "sqlalchemy.dialects.postgresql" not in whole
 
 
 def test_the_service_does_not_load_the_stemmer_until_an_answer_is_scored() -> None:

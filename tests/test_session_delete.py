@@ -6,13 +6,11 @@ runs through the real entry point.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from command_line import Ran, run
 from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole
 from rehearse.errors import AccessDeniedError, QuestionNotFoundError, SessionNotFoundError
 from rehearse.service.sessions import SessionManager
@@ -113,18 +111,10 @@ def test_outcomes_for_the_sessions_list(manager: SessionManager) -> None:
     assert outcome["score"] == 0  # the skip counted 0
 
 
-def _cli(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "REHEARSE_DATA_DIR": str(data), "COLUMNS": "200"}
-    env.pop("REHEARSE_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "rehearse", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=60,
-        check=False,
-    )
+def _cli(data: Path, *args: str, stdin: str = "") -> Ran:
+    """``rehearse ARGS`` in this process, on the data directory ``data``."""
+    env = {"REHEARSE_DATA_DIR": str(data), "REHEARSE_DATABASE_URL": None}
+    return run(*args, env=env, stdin=stdin, ok=False)
 
 
 def test_cli_sessions_delete_asks_first(tmp_path: Path) -> None:

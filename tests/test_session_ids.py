@@ -19,6 +19,7 @@ from rehearse.domain.sessions import new_session
 from rehearse.errors import ConfigurationError, SessionNotFoundError
 from rehearse.storage import SQLStore, open_store
 from rehearse.storage.store import AMBIGUOUS_SHOWN, MIN_ID_PREFIX
+from stores import memory_store
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -91,7 +92,7 @@ def test_resolution_agrees_with_a_plain_prefix_search(
         st.sampled_from(ids).flatmap(lambda i: st.integers(MIN_ID_PREFIX, 36).map(lambda n: i[:n]))
         | st.text("0123456789abcdef", min_size=MIN_ID_PREFIX, max_size=9)
     )
-    store = open_store("sqlite://")
+    store = memory_store()
     try:
         for session_id in ids:
             add(store, session_id)

@@ -19,7 +19,7 @@ from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.sessions import Session
 from rehearse.errors import BudgetExceededError, InvalidStateError, SessionImmutableError
 from rehearse.service.sessions import SessionManager
-from rehearse.storage import open_store
+from stores import memory_store
 
 LIMIT_US = 5 * 60 * 1_000_000
 BUDGET = 5_000
@@ -40,7 +40,7 @@ class SessionMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FakeClock()
-        self.manager = SessionManager(open_store("sqlite://"), self.clock)
+        self.manager = SessionManager(memory_store(), self.clock)
         self.status = "created"
         self.active_us = 0
         self.tokens = 0

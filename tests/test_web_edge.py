@@ -36,6 +36,7 @@ from rehearse.web import create_app
 from rehearse.web.auth import link_csrf_token
 from rehearse.web.guard import allowed_hosts_for
 from rehearse.web.redaction import redact
+from stores import migrated_sqlite_url
 
 PASSWORD = "correct horse battery staple"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -105,7 +106,7 @@ class World:
     """An ``--auth`` app on a SQLite file with an admin and a candidate, and their tokens."""
 
     def __init__(self, tmp_path: Path, clock: FakeClock, **options: Any) -> None:
-        self.store = open_store(f"sqlite:///{tmp_path / 'edge.db'}")
+        self.store = open_store(migrated_sqlite_url(tmp_path / "edge.db"))
         self.accounts = AccountService(AccountStore(self.store.engine), clock)
         self.accounts.create_user("admin@x.org", "Admin", "admin", PASSWORD)
         self.accounts.create_user("cara@x.org", "Cara", "candidate", PASSWORD)

@@ -36,6 +36,7 @@ from rehearse.service.sessions import SessionManager
 from rehearse.storage import open_store
 from rehearse.storage.accounts import AccountStore
 from rehearse.web import create_app
+from stores import migrated_sqlite_url
 
 #: Cases per operation and generation mode: (23 positive + 8 negative) x 2 apps x 8 ~ 500.
 CASES = 8
@@ -73,7 +74,7 @@ def test_every_2xx_has_a_response_schema() -> None:
 
 def test_response_bodies_keep_their_documented_shapes(tmp_path: Path, clock: FakeClock) -> None:
     """The response models describe the views; they add no key and rewrite no value."""
-    store = open_store(f"sqlite:///{tmp_path / 'shapes.db'}")
+    store = open_store(migrated_sqlite_url(tmp_path / "shapes.db"))
     manager = SessionManager(store, clock)
     app = create_app(lambda: manager, sweep_seconds=0)
     with TestClient(app) as client:
@@ -104,7 +105,7 @@ class Target:
     """An app under test, with the headers that sign its requests in."""
 
     def __init__(self, tmp_path: Path, clock: FakeClock, *, auth: bool) -> None:
-        self.store = open_store(f"sqlite:///{tmp_path / 'fuzz.db'}")
+        self.store = open_store(migrated_sqlite_url(tmp_path / "fuzz.db"))
         self.headers: dict[str, str] = {}
         accounts = AccountService(AccountStore(self.store.engine), clock)
         if auth:

@@ -2,19 +2,38 @@
 
 Every setting is documented in the README's configuration table; a test checks
 that the table and this class agree.
+
+The environment is read by :func:`environment_values` into a plain pydantic model
+(issue 8 item 5): pydantic-settings did the same for us but imported asyncio, dotenv and
+its CLI, cloud and secrets sources, about a tenth of ``rehearse sessions show``'s start-up.
+The rules are the ones pydantic-settings applied with our configuration: a field
+``name`` reads ``REHEARSE_NAME`` (any case); a list or dict field is JSON unless marked
+:class:`NoDecode`; values given to ``Settings(...)`` win over the environment; defaults
+are validated too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import typing
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 APP_NAME = "rehearse"
+
+#: The prefix of every setting's environment variable.
+ENV_PREFIX = "REHEARSE_"
+
+
+class NoDecode:
+    """Marks a list or dict field whose variable is not JSON (a validator parses it)."""
 
 
 class ModelPrice(BaseModel):
@@ -57,7 +76,42 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-class Settings(BaseSettings):
+def _is_json(annotation: Any, metadata: list[Any]) -> bool:
+    """Whether a field's environment value is JSON: a list or dict type, not :class:`NoDecode`."""
+    if NoDecode in metadata:
+        return False
+    origins = {typing.get_origin(annotation) or annotation}
+    origins |= {typing.get_origin(a) or a for a in typing.get_args(annotation)}
+    return bool(origins & {list, dict, set, tuple})
+
+
+def environment_values(
+    fields: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The ``REHEARSE_*`` values of ``fields`` (name -> pydantic FieldInfo), by field name.
+
+    Variable names match in any case. A list or dict field's value is decoded as JSON; a
+    value that is not JSON is passed on as text, so validation names the variable and the
+    value (``REHEARSE_AI_PRICES='x': Input should be a valid dictionary``).
+    """
+    found = {
+        key.upper()[len(ENV_PREFIX) :].lower(): value
+        for key, value in (os.environ if environ is None else environ).items()
+        if key.upper().startswith(ENV_PREFIX)
+    }
+    values: dict[str, Any] = {}
+    for name, info in fields.items():
+        if name not in found:
+            continue
+        value: Any = found[name]
+        if _is_json(info.annotation, info.metadata):
+            with contextlib.suppress(ValueError):  # validation will name it
+                value = json.loads(value)
+        values[name] = value
+    return values
+
+
+class Settings(BaseModel):
     """rehearse settings; each field reads ``REHEARSE_<FIELD NAME>``.
 
     Attributes:
@@ -124,7 +178,15 @@ class Settings(BaseSettings):
         voice_worker_in_serve: ``rehearse serve`` also runs one transcription worker.
     """
 
-    model_config = SettingsConfigDict(env_prefix="REHEARSE_", extra="ignore")
+    model_config = ConfigDict(extra="ignore", validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, given: Any) -> Any:
+        """Fill the fields not given from the ``REHEARSE_*`` environment variables."""
+        if isinstance(given, dict):
+            return {**environment_values(cls.model_fields), **given}
+        return given
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str = ""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rehearse.domain.config import SessionConfig
 from rehearse.domain.questions import Question
-from rehearse.scoring import AnswerEvaluation
+
+if TYPE_CHECKING:  # the scorer loads where answers are scored, not with the protocols
+    from rehearse.scoring import AnswerEvaluation
 
 
 class Interviewer(Protocol):

@@ -14,7 +14,9 @@ from rehearse.domain.events import Event
 from rehearse.domain.sessions import Session
 from rehearse.domain.wording import format_duration
 
-console = Console(highlight=False)
+#: No emoji codes: a ":fire:" in a candidate's name stays as typed (and the 3,600-entry
+#: emoji table is never imported, issue 8 item 5).
+console = Console(highlight=False, emoji=False)
 
 
 def emit_json(data: Any) -> None:

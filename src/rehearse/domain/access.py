@@ -8,6 +8,7 @@ sessions granted to it explicitly (a candidate link grants one session).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -47,16 +48,79 @@ class Principal(BaseModel):
 LOCAL_PRINCIPAL = Principal(id="local", role=PrincipalRole.ADMIN)
 
 
+@dataclass(frozen=True)
+class CandidateIdentity:
+    """How sessions name one principal as their candidate: the one rule (issue 8 item 4).
+
+    A session is a principal's own when its ``candidate_id`` is the principal's id, or
+    its ``candidate_email`` is the principal's e-mail address compared case-insensitively
+    (seed ``001_*``: "candidates their own"). Access checks (:func:`can_access`), the SQL
+    filter of the store, the rule that a candidate creates sessions only for themselves
+    and the progress of "me" all ask this object; none compares ids or addresses itself.
+
+    Attributes:
+        ids: the principal ids a session's ``candidate_id`` may hold (the principal's).
+        emails: the lower-cased addresses a session's ``candidate_email`` may hold
+            (empty for a principal without an address, such as the local user).
+        key: the progress key of the principal's sessions (:func:`candidate_key` of a
+            session naming them): their address in lower case, else their id.
+    """
+
+    ids: frozenset[str]
+    emails: frozenset[str]
+    key: str
+
+    def names(self, candidate_id: str | None, candidate_email: str | None) -> bool:
+        """True when a session with these candidate fields names this principal.
+
+        Either field alone is enough; ``None`` or an empty address names nobody.
+        """
+        if candidate_id is not None and candidate_id in self.ids:
+            return True
+        return bool(candidate_email) and str(candidate_email).lower() in self.emails
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every progress key a session naming this principal may be counted under."""
+        return self.ids | self.emails
+
+
+def candidate_identity(principal: Principal) -> CandidateIdentity:
+    """The identity by which sessions name ``principal`` as their candidate."""
+    email = principal.email.lower() if principal.email else None
+    return CandidateIdentity(
+        ids=frozenset({principal.id}),
+        emails=frozenset({email}) if email else frozenset(),
+        key=candidate_key(email, principal.id, ""),
+    )
+
+
+def candidate_key(
+    email: str | None, candidate_id: str | None, name: str, account_email: str | None = None
+) -> str:
+    """The identity progress counts a session under (the one the access rules match on).
+
+    The session's candidate e-mail (lower case), else the e-mail of the account
+    ``candidate_id`` names, else that principal id, else ``name:<lower-cased name>``.
+    :attr:`CandidateIdentity.keys` of the principal a session names always holds it.
+    """
+    if email:
+        return email.lower()
+    if account_email:
+        return account_email.lower()
+    if candidate_id:
+        return candidate_id
+    return f"name:{name.strip().lower()}"
+
+
 def can_access(principal: Principal, session: Session) -> bool:
     """True when ``principal`` may see and act on ``session``."""
     if principal.role is PrincipalRole.ADMIN or session.id in principal.sessions:
         return True
     if principal.role is PrincipalRole.INTERVIEWER:
         return session.created_by == principal.id
-    if session.candidate_id is not None and session.candidate_id == principal.id:
-        return True
-    email = session.config.candidate_email
-    return bool(email and principal.email and email.lower() == principal.email.lower())
+    identity = candidate_identity(principal)
+    return identity.names(session.candidate_id, session.config.candidate_email)
 
 
 def redact_event(event: Event, principal: Principal, *, scores: bool, rubric: bool) -> Event:

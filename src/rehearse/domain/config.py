@@ -13,19 +13,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
 from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     ValidationError,
+    WithJsonSchema,
     field_validator,
 )
 
 from rehearse.errors import ConfigurationError
+
+
+def _email_address(value: str) -> str:
+    """``value`` checked and normalised exactly as pydantic's ``EmailStr`` does it.
+
+    email-validator is imported at the first address checked, not with this module:
+    building ``EmailStr``'s schema imports it, and reading a stored session never needs it
+    (issue 8 item 5).
+    """
+    from pydantic.networks import validate_email
+
+    return validate_email(value)[1]
+
+
+#: A syntactically valid e-mail address (no DNS lookup): pydantic's ``EmailStr``, loaded late.
+EmailAddress = Annotated[
+    str, AfterValidator(_email_address), WithJsonSchema({"type": "string", "format": "email"})
+]
 
 
 class Level(StrEnum):
@@ -141,7 +160,7 @@ class SessionConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     candidate_name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
-    candidate_email: EmailStr | None = None
+    candidate_email: EmailAddress | None = None
     role: Role = Role.BACKEND
     level: Level = Level.MID
     interview_type: InterviewType = InterviewType.MIXED

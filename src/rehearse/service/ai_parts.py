@@ -22,6 +22,7 @@ The offline path never imports pydantic-ai.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,13 +43,13 @@ from rehearse.domain.questions import Question
 from rehearse.domain.reports import Attempt, Report
 from rehearse.domain.sessions import Change, Session, apply_usage
 from rehearse.errors import BudgetExceededError, SessionImmutableError
-from rehearse.scoring import AnswerEvaluation
 from rehearse.service.writer import SessionWriter
 from rehearse.settings import get_settings
 
 if TYPE_CHECKING:
     from rehearse.ai.calls import ModelCaller
     from rehearse.ai.llm import LLMEvaluator, LLMInterviewer
+    from rehearse.scoring import AnswerEvaluation
 
 T = TypeVar("T")
 
@@ -86,30 +87,68 @@ def notice(reason: str, part: str) -> str:
 RecordUsage = Callable[..., Session]
 
 
+def _offline_interviewer() -> Interviewer:
+    from rehearse.ai.offline import OfflineInterviewer
+
+    return OfflineInterviewer()
+
+
+def _offline_evaluator() -> Evaluator:
+    from rehearse.ai.offline import OfflineEvaluator
+
+    return OfflineEvaluator()
+
+
 class AIParts:
     """The AI collaborator of the interview and report services: parts, budget, fallbacks.
 
     Args:
         writer: the session writer (events are appended through it).
         models: where LLM sessions get their pydantic-ai model.
-        interviewer: the offline interviewer (and every LLM part's fallback).
-        evaluator: the offline evaluator (and the fallback).
+        interviewer: the offline interviewer (and every LLM part's fallback); ``None``
+            means :class:`~rehearse.ai.offline.OfflineInterviewer`, built on first use.
+        evaluator: the offline evaluator (and the fallback); ``None`` means
+            :class:`~rehearse.ai.offline.OfflineEvaluator`, built on first use.
         record_usage: ``SessionService.record_usage``: exact budget accounting.
+
+    The offline parts are built on first use so that a command which only reads
+    sessions (``rehearse sessions show``) never imports the question bank or the
+    scorer (issue 8 item 5).
     """
 
     def __init__(
         self,
         writer: SessionWriter,
         models: ModelSource,
-        interviewer: Interviewer,
-        evaluator: Evaluator,
+        interviewer: Interviewer | None,
+        evaluator: Evaluator | None,
         record_usage: RecordUsage,
     ) -> None:
         self.writer = writer
         self.models = models
-        self.interviewer = interviewer
-        self.evaluator = evaluator
+        self._interviewer = interviewer
+        self._evaluator = evaluator
+        self._parts_lock = threading.Lock()
         self.record_usage = record_usage
+
+    @property
+    def interviewer(self) -> Interviewer:
+        """The offline interviewer (built on first use unless one was injected)."""
+        if self._interviewer is None:
+            self._interviewer = self._first_use(lambda: self._interviewer, _offline_interviewer)
+        return self._interviewer
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """The offline evaluator (built on first use unless one was injected)."""
+        if self._evaluator is None:
+            self._evaluator = self._first_use(lambda: self._evaluator, _offline_evaluator)
+        return self._evaluator
+
+    def _first_use(self, current: Callable[[], T | None], build: Callable[[], T]) -> T:
+        """``current()``, or ``build()`` when it is still missing (once, under a lock)."""
+        with self._parts_lock:
+            return current() or build()
 
     # -- choosing parts ---------------------------------------------------------------
 

@@ -17,7 +17,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rehearse.ai.offline import OfflineEvaluator, OfflineInterviewer
 from rehearse.ai.protocols import Evaluator, Interviewer
 from rehearse.ai.providers import ModelSource, ProviderModels
 from rehearse.clock import Clock, SystemClock
@@ -69,8 +68,8 @@ class Services:
         self.ai = AIParts(
             self.writer,
             models or ProviderModels(),
-            interviewer or OfflineInterviewer(),
-            evaluator or OfflineEvaluator(),
+            interviewer,  # None: the offline part, built on first use
+            evaluator,
             self.sessions.record_usage,
         )
         self.interviews = InterviewService(self.writer, self.ai, self.folders)

@@ -21,11 +21,10 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any
 
 from rehearse.ai.budget import requests_disabled
 from rehearse.ai.protocols import Evaluator, Interviewer
@@ -46,13 +45,15 @@ from rehearse.domain.questions import Question
 from rehearse.domain.reports import Attempt
 from rehearse.domain.sessions import Change, Session
 from rehearse.errors import ConfigurationError, InvalidStateError, SessionNotFoundError
-from rehearse.scoring import AnswerEvaluation
 from rehearse.service import access
 from rehearse.service.ai_parts import AIParts
 from rehearse.service.writer import SessionWriter
 from rehearse.settings import get_settings
 from rehearse.storage import SessionQuery
 from rehearse.storage.folders import SessionFolders, check_png
+
+if TYPE_CHECKING:
+    from rehearse.scoring import AnswerEvaluation
 
 #: Sessions whose planned questions are kept in memory (oldest dropped first).
 QUESTION_CACHE_SIZE = 512
@@ -64,7 +65,8 @@ MODEL_WORKERS = 4
 RECENT_SESSIONS = 10
 
 
-class AnswerOutcome(BaseModel):
+@dataclass(frozen=True)
+class AnswerOutcome:
     """What happened to a submitted answer.
 
     Attributes:
@@ -77,9 +79,10 @@ class AnswerOutcome(BaseModel):
         next_question: what to ask next (``None`` when every question is done).
         notices: what the candidate should be told about the AI parts, e.g. that the
             token budget is used up and the offline parts took over (usually empty).
-    """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    A plain dataclass, not a pydantic model: its fields are already validated models,
+    and the evaluation's type is imported only where answers are scored (issue 8 item 5).
+    """
 
     session: Session
     item: PlanItem
@@ -87,7 +90,7 @@ class AnswerOutcome(BaseModel):
     evaluation: AnswerEvaluation | None
     follow_up: PlanItem | None
     next_question: PlanItem | None
-    notices: list[str] = []
+    notices: list[str] = field(default_factory=list)
 
     def visible_to(self, principal: Principal) -> AnswerOutcome:
         """The outcome as ``principal`` may read it (mock and assessment keep scores back)."""
@@ -98,14 +101,13 @@ class AnswerOutcome(BaseModel):
         def hide(item: PlanItem | None) -> PlanItem | None:
             return None if item is None else access.item_for(item, session, principal)
 
-        return self.model_copy(
-            update={
-                "session": access.session_for(session, principal),
-                "item": access.item_for(self.item, session, principal),
-                "evaluation": None,
-                "follow_up": hide(self.follow_up),
-                "next_question": hide(self.next_question),
-            }
+        return replace(
+            self,
+            session=access.session_for(session, principal),
+            item=access.item_for(self.item, session, principal),
+            evaluation=None,
+            follow_up=hide(self.follow_up),
+            next_question=hide(self.next_question),
         )
 
 

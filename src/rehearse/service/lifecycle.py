@@ -19,7 +19,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole, can_access
+from rehearse.domain.access import (
+    LOCAL_PRINCIPAL,
+    Principal,
+    PrincipalRole,
+    can_access,
+    candidate_identity,
+)
 from rehearse.domain.config import SessionConfig, parse_config, with_defaults
 from rehearse.domain.events import Event
 from rehearse.domain.lifecycle import Action, SessionStatus
@@ -67,17 +73,20 @@ class SessionService:
         created_by: Principal | None = None,
         candidate_id: str | None = None,
     ) -> Session:
-        """Create a session in ``created`` and record ``session_created``.
+        """Create a session in ``created``, with its question plan (``session_created``).
 
         Args:
-            config: a :class:`SessionConfig`, or a dict of its fields to validate.
+            config: a :class:`~rehearse.domain.config.SessionConfig`, or a dict of its
+                fields to validate.
             created_by: who creates it (default: the local user); a candidate who
-                creates a session is its candidate.
+                creates a session is its candidate, and creates sessions for
+                themselves only.
             candidate_id: the candidate's principal id, when an interviewer creates it.
 
         Raises:
             ConfigurationError: the config is invalid; the message names each field,
                 its value and what is allowed. Nothing is stored.
+            AccessDeniedError: a candidate named another candidate.
         """
         defaults = get_settings().session_defaults()
         if isinstance(config, SessionConfig):
@@ -107,7 +116,16 @@ class SessionService:
         return self.writer.read(session_id)
 
     def resolve_session_id(self, given: str, principal: Principal | None = None) -> str:
-        """The whole id of the one session whose id starts ``given`` (see the store)."""
+        """The whole id of the one session (``principal`` may see) whose id starts ``given``.
+
+        A whole id is returned as it is; a prefix needs at least 6 characters (issue 11:
+        ``rehearse report 05c0f6``).
+
+        Raises:
+            ConfigurationError: a prefix too short, or shared by several sessions (they
+                are named in the message).
+            SessionNotFoundError: no session id starts with it.
+        """
         found: str = self.store.resolve_session_id(given, visible_to=principal)
         return found
 
@@ -234,6 +252,7 @@ class SessionService:
 
     def update_session(
         self,
+        /,  # ``self`` is no field name a caller could pass in ``changes``
         session_id: str,
         *,
         expected_version: int | None = None,
@@ -395,7 +414,9 @@ def _require_own(creator: Principal, config: SessionConfig, candidate_id: str | 
     """
     email = config.candidate_email
     own = creator.email or ""
-    if (email and email.lower() != own.lower()) or (candidate_id not in (None, creator.id)):
+    identity = candidate_identity(creator)
+    named_other = candidate_id is not None and not identity.names(candidate_id, None)
+    if (email and not identity.names(None, email)) or named_other:
         raise AccessDeniedError(
             f"a candidate may create sessions only for themselves (candidate_email "
             f"{email!r} is not {own or 'your address'}); ask an interviewer to set one up"

@@ -31,7 +31,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from rehearse.bank import QuestionBank, load_bank
 from rehearse.clock import Clock, SystemClock
-from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole
+from rehearse.domain.access import LOCAL_PRINCIPAL, Principal, PrincipalRole, candidate_identity
 from rehearse.domain.config import Level
 from rehearse.domain.events import EventType, NewEvent
 from rehearse.domain.progress import (
@@ -192,7 +192,7 @@ class ProgressService:
         text = (user or "").strip()
         if text.lower() in ("", "me"):
             if who.role is PrincipalRole.CANDIDATE:
-                text = (who.email or who.id).lower()
+                text = candidate_identity(who).key
             else:
                 text = self._preferences().as_user or EVERYONE
         if text == EVERYONE:
@@ -205,8 +205,7 @@ class ProgressService:
         else:
             key, scope = self._identify(text)
         if who.role is PrincipalRole.CANDIDATE:
-            own = {who.id, (who.email or "").lower()}
-            if key not in own:
+            if key not in candidate_identity(who).keys:
                 raise AccessDeniedError(
                     f"candidate {who.id!r} may see only their own progress, not {text!r}"
                 )

@@ -15,28 +15,19 @@ call those, so the Python API, the web and the CLI apply the same rules.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from rehearse.ai.protocols import Evaluator, Interviewer
 from rehearse.ai.providers import ModelSource
 from rehearse.clock import Clock
 from rehearse.domain.access import Principal
-from rehearse.domain.accounts import SessionLink
 from rehearse.domain.config import InterviewMode
 from rehearse.domain.events import Event, EventType
 from rehearse.domain.lifecycle import SessionStatus
-from rehearse.domain.plan import InterviewState, PlanItem
-from rehearse.domain.progress import (
-    LearningPath,
-    Milestone,
-    ProgressAnalytics,
-    SessionComparison,
-    UserProgress,
-)
+from rehearse.domain.plan import InterviewState
 from rehearse.domain.reports import Attempt, Report
 from rehearse.domain.sessions import Session
 from rehearse.errors import (
@@ -47,11 +38,65 @@ from rehearse.errors import (
 )
 from rehearse.service import access
 from rehearse.service.composition import Services
-from rehearse.service.interviews import AnswerOutcome
-from rehearse.storage import SessionPage, Store
+from rehearse.service.interviews import AnswerOutcome, InterviewService
+from rehearse.service.lifecycle import SessionService
+from rehearse.service.reports import ReportService
+from rehearse.storage import Store
 from rehearse.storage.folders import SessionFolders
 
+if TYPE_CHECKING:  # progress and accounts load when first used (issue 8 item 5)
+    from rehearse.domain.accounts import SessionLink
+    from rehearse.domain.progress import (
+        LearningPath,
+        Milestone,
+        ProgressAnalytics,
+        SessionComparison,
+        UserProgress,
+    )
+
 __all__ = ["AnswerOutcome", "SessionManager"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class delegated(Generic[P, R]):
+    """A facade method that *is* a composed service's method, bound at each access.
+
+    ``SessionManager.start_session = delegated("sessions", SessionService.start_session)``
+    makes ``manager.start_session`` the bound method ``manager.services.sessions
+    .start_session``: the same signature (mypy sees it through the ParamSpec), the same
+    docstring, no second copy of either. Methods where the facade adds something (a
+    recovery, an access check, a report draft) stay written out below.
+
+    Args:
+        part: the attribute of :class:`Services` holding the service.
+        method: the service's method, taken from its class (``SessionService.x``); the
+            facade attribute must have the same name.
+    """
+
+    def __init__(self, part: str, method: Callable[Concatenate[Any, P], R]) -> None:
+        self.part = part
+        self.name = method.__name__
+        self.__doc__ = method.__doc__
+        self.__wrapped__ = method
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if name != self.name:
+            raise TypeError(f"{owner.__name__}.{name} delegates to a method named {self.name}")
+
+    @overload
+    def __get__(self, manager: None, owner: type) -> Self: ...
+
+    @overload
+    def __get__(self, manager: SessionManager, owner: type) -> Callable[P, R]: ...
+
+    def __get__(self, manager: SessionManager | None, owner: type) -> Self | Callable[P, R]:
+        if manager is None:
+            return self
+        bound: Callable[P, R] = getattr(getattr(manager.services, self.part), self.name)
+        return bound
+
 
 #: Seconds an answer may wait for its evaluation before a read evaluates it: another
 #: worker may be scoring it right now (a slow model takes tens of seconds).
@@ -106,15 +151,7 @@ class SessionManager:
 
     @classmethod
     def from_url(cls, database_url: str | None = None, clock: Clock | None = None) -> Self:
-        """A manager on the database ``database_url`` names, migrated to the current schema.
-
-        No URL means ``REHEARSE_DATABASE_URL``, else the SQLite file in the user data
-        directory.
-
-        Raises:
-            ConfigurationError: the URL is malformed or unsupported.
-            DataStoreError: the database cannot be reached or migrated.
-        """
+        """The facade over :meth:`Services.from_url` (the same arguments and errors)."""
         return cls(services=Services.from_url(database_url, clock))
 
     # -- the composed parts, for callers that need them -----------------------------
@@ -164,32 +201,26 @@ class SessionManager:
     ) -> None:
         self.close()
 
-    # -- sessions (seeds 000 and 001) ----------------------------------------------------
+    # -- sessions (seeds 000 and 001): SessionService's own methods ----------------------
 
-    def create_session(
-        self,
-        config: Any,
-        *,
-        created_by: Principal | None = None,
-        candidate_id: str | None = None,
-    ) -> Session:
-        """Create a session in ``created``, with its question plan (``session_created``).
+    create_session = delegated("sessions", SessionService.create_session)
+    resolve_session_id = delegated("sessions", SessionService.resolve_session_id)
+    list_sessions = delegated("sessions", SessionService.list_sessions)
+    get_events = delegated("sessions", SessionService.get_events)
+    start_session = delegated("sessions", SessionService.start_session)
+    pause_session = delegated("sessions", SessionService.pause_session)
+    resume_session = delegated("sessions", SessionService.resume_session)
+    cancel_session = delegated("sessions", SessionService.cancel_session)
+    update_session = delegated("sessions", SessionService.update_session)
+    sweep_expired = delegated("sessions", SessionService.sweep_expired)
+    get_remaining_time = delegated("sessions", SessionService.get_remaining_time)
+    is_session_expired = delegated("sessions", SessionService.is_session_expired)
+    record_usage = delegated("sessions", SessionService.record_usage)
+    get_remaining_budget = delegated("sessions", SessionService.get_remaining_budget)
+    validate_session_access = delegated("sessions", SessionService.validate_session_access)
+    peek_session_for = delegated("sessions", SessionService.peek_session_for)
 
-        Args:
-            config: a :class:`~rehearse.domain.config.SessionConfig`, or a dict of its
-                fields to validate.
-            created_by: who creates it (default: the local user). A candidate creates
-                sessions for themselves only.
-            candidate_id: the candidate's principal id, when an interviewer creates it.
-
-        Raises:
-            ConfigurationError: the config is invalid; the message names each field,
-                its value and what is allowed. Nothing is stored.
-            AccessDeniedError: a candidate named another candidate.
-        """
-        return self.services.sessions.create_session(
-            config, created_by=created_by, candidate_id=candidate_id
-        )
+    # -- sessions: what the facade adds ------------------------------------------------
 
     def get_session(self, session_id: str) -> Session:
         """The session, expired first if its time ran out.
@@ -207,104 +238,6 @@ class SessionManager:
             session = self.services.sessions.get_session(session_id)
         return session
 
-    def resolve_session_id(self, given: str, principal: Principal | None = None) -> str:
-        """The whole id of the one session (``principal`` may see) whose id starts ``given``.
-
-        A whole id is returned as it is; a prefix needs at least 6 characters (issue 11:
-        ``rehearse report 05c0f6``).
-
-        Raises:
-            ConfigurationError: a prefix too short, or shared by several sessions (they
-                are named in the message).
-            SessionNotFoundError: no session id starts with it.
-        """
-        return self.services.sessions.resolve_session_id(given, principal)
-
-    def list_sessions(
-        self,
-        *,
-        status: SessionStatus | str | list[SessionStatus | str] | None = None,
-        candidate: str | None = None,
-        role: str | None = None,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-        offset: int = 0,
-        principal: Principal | None = None,
-        include_total: bool = True,
-    ) -> SessionPage:
-        """A page of sessions, newest first (seed 001 ``list_sessions``, with more filters).
-
-        Args:
-            status: one state or several.
-            candidate: text in the candidate's name (any case), or their exact e-mail.
-            role: the role interviewed for.
-            created_after: only sessions created at or after this aware datetime.
-            created_before: only sessions created before this aware datetime.
-            limit: page size, 1-500.
-            cursor: ``next_cursor`` of the previous page.
-            offset: sessions to skip (instead of a cursor).
-            principal: list only what this principal may see (default: everything).
-            include_total: count all matches into ``total`` (one more query).
-
-        Raises:
-            ConfigurationError: an unknown status, a bad limit or a malformed cursor.
-        """
-        return self.services.sessions.list_sessions(
-            status=status,
-            candidate=candidate,
-            role=role,
-            created_after=created_after,
-            created_before=created_before,
-            limit=limit,
-            cursor=cursor,
-            offset=offset,
-            principal=principal,
-            include_total=include_total,
-        )
-
-    def get_events(
-        self,
-        session_id: str,
-        after_seq: int = 0,
-        limit: int | None = None,
-        types: Sequence[str] = (),
-    ) -> list[Event]:
-        """The session's events with ``seq > after_seq`` (only ``types``), oldest first.
-
-        Raises:
-            SessionNotFoundError: no such session.
-        """
-        return self.services.sessions.get_events(session_id, after_seq, limit, types)
-
-    def start_session(self, session_id: str, *, actor: str = "local") -> Session:
-        """Start a created session: the clock starts running.
-
-        Raises:
-            InvalidStateError: the session is not ``created``.
-            SessionImmutableError: it is final.
-        """
-        return self.services.sessions.start_session(session_id, actor=actor)
-
-    def pause_session(self, session_id: str, *, actor: str = "local") -> Session:
-        """Pause an active session: active time stops accumulating.
-
-        Raises:
-            InvalidStateError: the session is not ``active``.
-            SessionImmutableError: it is final, or its time ran out (it is now expired).
-        """
-        return self.services.sessions.pause_session(session_id, actor=actor)
-
-    def resume_session(self, session_id: str, *, actor: str = "local") -> Session:
-        """Resume a paused session.
-
-        Raises:
-            InvalidStateError: the session is not ``paused``.
-            SessionImmutableError: it is final.
-        """
-        return self.services.sessions.resume_session(session_id, actor=actor)
-
     def end_session(self, session_id: str, *, actor: str = "local") -> Session:
         """Complete an active or paused session; its report is generated.
 
@@ -320,86 +253,11 @@ class SessionManager:
         self.services.reports.draft_words(session_id, actor)
         return self.services.sessions.end_session(session_id, actor=actor)
 
-    def cancel_session(self, session_id: str, *, actor: str = "local") -> Session:
-        """Cancel a session that is not final (also one never started).
+    # -- access (seed 001): the rules of rehearse.service.access, as they are ---------------
 
-        Raises:
-            SessionImmutableError: it is already final, or its time ran out.
-        """
-        return self.services.sessions.cancel_session(session_id, actor=actor)
-
-    def update_session(
-        self,
-        session_id: str,
-        *,
-        expected_version: int | None = None,
-        actor: str = "local",
-        **changes: Any,
-    ) -> Session:
-        """Change configuration fields (seed 001 ``update_session``).
-
-        Raises:
-            ConfigurationError: an unknown, locked or invalid field.
-            SessionImmutableError: the session is final.
-            ConcurrentUpdateError: ``expected_version`` is not the stored version.
-        """
-        return self.services.sessions.update_session(
-            session_id, expected_version=expected_version, actor=actor, **changes
-        )
-
-    def sweep_expired(self, limit: int = 1000) -> list[str]:
-        """Expire every running session whose deadline has passed; returns their ids."""
-        return self.services.sessions.sweep_expired(limit)
-
-    def get_remaining_time(self, session_id: str) -> int:
-        """Seconds of active time left, rounded up (0 once expired or final)."""
-        return self.services.sessions.get_remaining_time(session_id)
-
-    def is_session_expired(self, session_id: str) -> bool:
-        """True when the session is expired (reading it expires it if its time ran out)."""
-        return self.services.sessions.is_session_expired(session_id)
-
-    def record_usage(
-        self,
-        session_id: str,
-        prompt_tokens: int,
-        completion_tokens: int,
-        *,
-        model: str,
-        actor: str = "local",
-        latency_seconds: float | None = None,
-        cost_usd: float | None = None,
-    ) -> Session:
-        """Add an AI call's token usage to the session (exact under concurrent callers).
-
-        Raises:
-            BudgetExceededError: the total would pass the budget; nothing is recorded.
-            ConfigurationError: a negative token count, latency or cost.
-            SessionImmutableError: the session is final.
-        """
-        return self.services.sessions.record_usage(
-            session_id,
-            prompt_tokens,
-            completion_tokens,
-            model=model,
-            actor=actor,
-            latency_seconds=latency_seconds,
-            cost_usd=cost_usd,
-        )
-
-    def get_remaining_budget(self, session_id: str) -> int:
-        """Tokens left in the session's budget."""
-        return self.services.sessions.get_remaining_budget(session_id)
-
-    # -- access (seed 001) ----------------------------------------------------------------
-
-    def validate_session_access(self, session_id: str, principal: Principal) -> bool:
-        """True when ``principal`` may see the session (seed 001 access control).
-
-        Raises:
-            SessionNotFoundError: no such session.
-        """
-        return self.services.sessions.validate_session_access(session_id, principal)
+    require_staff = staticmethod(access.require_staff)
+    scores_visible = staticmethod(access.scores_visible)
+    redact_events = staticmethod(access.events_for)
 
     def get_session_for(self, session_id: str, principal: Principal) -> Session:
         """The session, if ``principal`` may see it.
@@ -409,23 +267,6 @@ class SessionManager:
             AccessDeniedError: the principal may not see it.
         """
         return access.check_access(self.get_session(session_id), principal)
-
-    def peek_session_for(self, session_id: str, principal: Principal) -> Session | None:
-        """Like :meth:`get_session_for`, but never writes (``None`` when a write is due).
-
-        Raises:
-            SessionNotFoundError: no such session.
-            AccessDeniedError: the principal may not see it.
-        """
-        return self.services.sessions.peek_session_for(session_id, principal)
-
-    def require_staff(self, principal: Principal, action: str) -> None:
-        """Refuse ``action`` to a candidate.
-
-        Raises:
-            AccessDeniedError: the principal is a candidate.
-        """
-        access.require_staff(principal, action)
 
     def events_for(
         self,
@@ -439,22 +280,16 @@ class SessionManager:
         events = self.store.get_events(session.id, after_seq, limit, types)
         return access.events_for(events, session, principal)
 
-    def redact_events(
-        self, events: list[Event], session: Session, principal: Principal
-    ) -> list[Event]:
-        """Events already read, as ``principal`` may read them."""
-        return access.events_for(events, session, principal)
+    # -- the interview (seeds 000 and 004): InterviewService's own methods -------------
 
-    # -- the interview (seeds 000 and 004) ---------------------------------------------
+    get_plan = delegated("interviews", InterviewService.get_plan)
+    next_question = delegated("interviews", InterviewService.next_question)
+    submit_answer = delegated("interviews", InterviewService.submit_answer)
+    save_whiteboard = delegated("interviews", InterviewService.save_whiteboard)
+    skip_question = delegated("interviews", InterviewService.skip_question)
+    get_answers = delegated("interviews", InterviewService.get_answers)
 
-    def get_plan(self, session_id: str) -> InterviewState:
-        """The session's question plan.
-
-        Raises:
-            SessionNotFoundError: no such session.
-            InvalidStateError: the session has no plan.
-        """
-        return self.services.interviews.get_plan(session_id)
+    # -- the interview: what the facade adds -------------------------------------------
 
     def get_plan_for(self, session_id: str, principal: Principal) -> InterviewState:
         """The plan as ``principal`` may read it (no scores while they wait).
@@ -466,67 +301,6 @@ class SessionManager:
         plan = access.plan_for(session, principal)
         assert plan is not None
         return plan
-
-    def next_question(self, session_id: str) -> PlanItem | None:
-        """The question to ask now (the first pending one), or ``None`` when all are done."""
-        return self.services.interviews.next_question(session_id)
-
-    def submit_answer(
-        self,
-        session_id: str,
-        question_id: str,
-        text: str,
-        time_spent_seconds: float = 0.0,
-        *,
-        actor: str = "local",
-    ) -> AnswerOutcome:
-        """Save an answer, then evaluate it and let the interviewer follow up.
-
-        The answer is committed with its ``answer_submitted`` event before evaluation
-        starts, so it survives an evaluator failure or a crash.
-
-        Raises:
-            ConfigurationError: blank or too long text, or a bad time.
-            QuestionNotFoundError: the plan has no such question.
-            AnswerRefusedError: answered already (outside practice mode) or skipped.
-            InvalidStateError: the session is not active.
-            SessionImmutableError: the session is final or its time ran out.
-        """
-        return self.services.interviews.submit_answer(
-            session_id, question_id, text, time_spent_seconds, actor=actor
-        )
-
-    def save_whiteboard(
-        self, session_id: str, question_id: str, png: bytes, *, actor: str = "local"
-    ) -> Path:
-        """Store the whiteboard drawn for a question in the session folder.
-
-        Raises:
-            ConfigurationError: not a PNG.
-            QuestionNotFoundError: no such question.
-            InvalidStateError: the session is not active.
-            SessionImmutableError: the session is final.
-        """
-        return self.services.interviews.save_whiteboard(session_id, question_id, png, actor=actor)
-
-    def skip_question(self, session_id: str, question_id: str, *, actor: str = "local") -> Session:
-        """Skip a pending question (seed 004 ``skip_question``); it counts 0 in the report.
-
-        Raises:
-            QuestionNotFoundError: no such question.
-            AnswerRefusedError: the question is not pending.
-            InvalidStateError: the session is not active.
-            SessionImmutableError: the session is final or its time ran out.
-        """
-        return self.services.interviews.skip_question(session_id, question_id, actor=actor)
-
-    def get_answers(self, session_id: str) -> list[Attempt]:
-        """Every answer submitted, in order, with its evaluation when there is one.
-
-        Raises:
-            SessionNotFoundError: no such session.
-        """
-        return self.services.interviews.get_answers(session_id)
 
     def get_answers_for(self, session_id: str, principal: Principal) -> list[Attempt]:
         """The answers as ``principal`` may read them (no evaluations while they wait).
@@ -563,25 +337,10 @@ class SessionManager:
         texts = {item.id: item.text for item in session.interview.items}
         return {"question": texts.get(last["item_id"], ""), **last["evaluation"]}
 
-    # -- reports ---------------------------------------------------------------------
+    # -- reports: ReportService's own methods, and the principal-aware ones -----------
 
-    def generate_report(self, session_id: str, *, actor: str = "system") -> Report:
-        """Build the report from the stored answers; on a final session, store it.
-
-        Raises:
-            SessionNotFoundError: no such session.
-            InvalidStateError: the session has no plan.
-        """
-        return self.services.reports.generate_report(session_id, actor=actor)
-
-    def get_report(self, session_id: str, *, regenerate: bool = False) -> Report:
-        """The session's report: the stored one when ready, else generated now.
-
-        Raises:
-            SessionNotFoundError: no such session.
-            InvalidStateError: the session has no plan.
-        """
-        return self.services.reports.get_report(session_id, regenerate=regenerate)
+    generate_report = delegated("reports", ReportService.generate_report)
+    get_report = delegated("reports", ReportService.get_report)
 
     def get_report_for(
         self, session_id: str, principal: Principal, *, regenerate: bool = False
@@ -653,10 +412,6 @@ class SessionManager:
         if link_id not in {link.id for link in accounts.list_session_links(session_id)}:
             raise UserNotFoundError("session link", "link_id", link_id)
         return accounts.revoke_session_link(link_id)
-
-    def scores_visible(self, session: Session, principal: Principal) -> bool:
-        """True when ``principal`` may read the scores of ``session`` now."""
-        return access.scores_visible(session, principal)
 
     # -- progress across sessions (issue 12): the composed ProgressService --------
 

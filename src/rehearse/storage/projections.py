@@ -39,9 +39,8 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from rehearse.domain.access import candidate_key
 from rehearse.domain.events import Event
 from rehearse.domain.progress import GOOD_SCORE
 from rehearse.domain.sessions import from_us, to_us
@@ -125,23 +124,6 @@ def project(connection: Connection, events: Sequence[Event]) -> None:
             refresh[event.session_id] = marker
     for session_id, marker in refresh.items():
         _session(connection, session_id, marker)
-
-
-def candidate_key(
-    email: str | None, candidate_id: str | None, name: str, account_email: str | None = None
-) -> str:
-    """The identity progress is counted under (the same the access rules match on).
-
-    The candidate's e-mail (lower case), else the e-mail of the account ``candidate_id``
-    names, else that principal id, else ``name:<lower-cased name>``.
-    """
-    if email:
-        return email.lower()
-    if account_email:
-        return account_email.lower()
-    if candidate_id:
-        return candidate_id
-    return f"name:{name.strip().lower()}"
 
 
 def _identity(connection: Connection, row: Any) -> tuple[str, str]:
@@ -362,6 +344,20 @@ def _session_delta(
     return {name: after[name] - before[name] for name in after}
 
 
+def _insert_of(connection: Connection) -> Any:
+    """The dialect's ``INSERT ... ON CONFLICT`` builder, imported for that dialect only.
+
+    A SQLite process never loads the PostgreSQL dialect (issue 8 item 5: CLI start-up).
+    """
+    if connection.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+    return postgres_insert
+
+
 def _upsert(
     connection: Connection,
     table: Table,
@@ -370,7 +366,7 @@ def _upsert(
     extra: dict[str, Any],
 ) -> None:
     """Add ``deltas`` to the row of ``keys`` (inserting it), atomically on both backends."""
-    build = sqlite_insert if connection.dialect.name == "sqlite" else postgres_insert
+    build = _insert_of(connection)
     statement = build(table).values(**keys, **deltas, **extra)
     excluded = statement.excluded
     changes: dict[str, Any] = {name: table.c[name] + excluded[name] for name in deltas}
@@ -445,7 +441,7 @@ def _upsert_question(
     connection: Connection, keys: dict[str, Any], sign: int, poor: int, row: Mapping[str, Any]
 ) -> None:
     """Count an answer in (or out of) a question's row; the latest answer's score is kept."""
-    build = sqlite_insert if connection.dialect.name == "sqlite" else postgres_insert
+    build = _insert_of(connection)
     q = candidate_questions.c
     statement = build(candidate_questions).values(
         **keys, answers=sign, poor_answers=poor, last_score=int(row["score"]), last_at=row["at"]

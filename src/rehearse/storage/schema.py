@@ -25,7 +25,6 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     func,
-    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -343,14 +342,11 @@ voice_sessions = Table(
     Column("finalized_at", Instant),
     Index("ix_voice_sessions_created", "created_at", "id"),
     Index("ix_voice_sessions_chat_state", "chat_id", "state"),
-    # at most one collecting session per chat, even with two create_session at once
-    Index(
-        "uq_voice_sessions_collecting",
-        "chat_id",
-        unique=True,
-        sqlite_where=text("state = 'collecting'"),
-        postgresql_where=text("state = 'collecting'"),
-    ),
+    # At most one collecting session per chat, even with two create_session at once: the
+    # partial unique index uq_voice_sessions_collecting (chat_id WHERE state =
+    # 'collecting') is created by migration 0006, the schema's source of truth. It is not
+    # declared here because a ``postgresql_where`` makes SQLAlchemy import its PostgreSQL
+    # dialect in every process, SQLite ones included (issue 8 item 5: CLI start-up).
 )
 
 voice_audio_entries = Table(

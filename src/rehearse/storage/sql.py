@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -39,12 +39,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import Update
 from sqlalchemy.sql.elements import ColumnElement
 
-from rehearse.domain.access import Principal, PrincipalRole
+from rehearse.domain.access import Principal, PrincipalRole, candidate_identity
 from rehearse.domain.config import SessionConfig
 from rehearse.domain.events import Event, NewEvent
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.plan import InterviewState, ReportStatus
-from rehearse.domain.realtime import RESERVED_TYPES, PendingEvent
+from rehearse.domain.realtime import RESERVED_TYPES
 from rehearse.domain.sessions import Session, from_us, to_us
 from rehearse.errors import (
     ConcurrentUpdateError,
@@ -61,6 +61,9 @@ from rehearse.storage.store import (
     SessionPage,
     SessionQuery,
 )
+
+if TYPE_CHECKING:
+    from rehearse.domain.realtime import PendingEvent
 
 _COLUMNS = [column for column in sessions.c]
 
@@ -755,10 +758,12 @@ def _conditions(query: SessionQuery) -> list[ColumnElement[bool]]:
         # the same rules as rehearse.domain.access.can_access, as SQL
         if principal.role is PrincipalRole.INTERVIEWER:
             mine = [sessions.c.created_by == principal.id]
-        else:
-            mine = [sessions.c.candidate_id == principal.id]
-            if principal.email:
-                mine.append(func.lower(sessions.c.candidate_email) == principal.email.lower())
+        else:  # a candidate: the sessions naming them (one rule: candidate_identity)
+            identity = candidate_identity(principal)
+            mine = [sessions.c.candidate_id.in_(sorted(identity.ids))]
+            if identity.emails:
+                emails = sorted(identity.emails)
+                mine.append(func.lower(sessions.c.candidate_email).in_(emails))
         if principal.sessions:
             mine.append(sessions.c.id.in_(sorted(principal.sessions)))
         conditions.append(or_(*mine))
