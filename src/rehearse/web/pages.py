@@ -37,7 +37,7 @@ from rehearse.domain.config import (
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.wording import format_duration, label, plural
 from rehearse.errors import ConfigurationError, RehearseError
-from rehearse.rendering import answer_html, code_css
+from rehearse.rendering import answer_html, code_css, speech_summary, speech_timeline
 from rehearse.scoring.bands import score_band_class
 from rehearse.settings import get_settings
 from rehearse.web.auth import resolve_principal
@@ -119,6 +119,8 @@ _environment.filters["dimension"] = label
 _environment.filters["answer"] = answer_html
 _environment.globals["plural"] = plural
 _environment.globals["code_css"] = code_css
+_environment.globals["speech_summary"] = speech_summary
+_environment.globals["speech_timeline"] = speech_timeline
 _environment.globals["STATUSES"] = [s.value for s in SessionStatus]
 
 
