@@ -48,6 +48,7 @@ from rehearse.storage.voice import Job
 from rehearse.voice.transcribers import Transcriber, transcriber_for
 
 if TYPE_CHECKING:
+    from rehearse.service.composition import Services
     from rehearse.service.spoken_answers import SpokenAnswers
     from rehearse.storage.spoken import SpokenRecord
 
@@ -318,48 +319,57 @@ class _Heartbeat:
             self._thread.join()
 
 
-def start_in_background(database_url: str | None = None) -> Callable[[], None]:
-    """Run one worker (``voice_*`` settings) in a daemon thread; returns ``stop()``.
+#: How often a serving process whose sibling holds the worker lock tries again, seconds.
+LOCK_RETRY_SECONDS = 5.0
 
-    What ``rehearse serve`` uses (setting ``voice_worker_in_serve``). A worker that
-    cannot start (an unusable ``voice_transcriber``) logs why and does not stop the
-    server: recordings wait in the queue for ``rehearse voice work``. It drains chat-bot
-    recordings and spoken interview answers.
+
+def start_for(services: Services, settings: Settings | None = None) -> Callable[[], None]:
+    """Run one transcription worker on ``services``, in a thread; returns ``stop()``.
+
+    What :class:`~rehearse.service.background.Background` starts in ``rehearse serve``
+    (setting ``voice_worker_in_serve``). Several serving processes on one machine
+    (``--workers N``) share one worker: it runs in the process holding the file lock
+    ``<data dir>/voice-worker.lock``; the others try again every
+    :data:`LOCK_RETRY_SECONDS` and take over when the holder stops or dies. A worker
+    that cannot start (an unusable ``voice_transcriber``) logs why and does not stop
+    the server: recordings wait in the queue for ``rehearse voice work``.
     """
-    from rehearse.service.sessions import SessionManager
-    from rehearse.service.spoken_answers import SpokenAnswers
+    from filelock import FileLock, Timeout
 
+    from rehearse.service.spoken_answers import SpokenAnswers
+    from rehearse.storage.voice import VoiceStore
+
+    settings = settings or get_settings()
     stop = threading.Event()
-    try:
-        manager = VoiceSessionManager.open(database_url)
-    except RehearseError as exc:
-        log.warning("voice worker not started: %s", exc)
+    engine = getattr(services.store, "engine", None)
+    if engine is None:
+        log.warning("voice worker not started: the store has no SQL engine")
         return stop.set
     try:
-        sessions = SessionManager.from_url(database_url)
-    except RehearseError as exc:
-        manager.close()
-        log.warning("voice worker not started: %s", exc)
-        return stop.set
-    try:
-        settings = get_settings()
         transcriber = transcriber_for(  # one model in memory for both queues
             settings.voice_transcriber, openai_base_url=settings.voice_openai_base_url
         )
-        spoken = SpokenAnswers(sessions, transcriber, settings)
-        worker = TranscriptionWorker.from_settings(manager, settings, transcriber, spoken)
     except RehearseError as exc:
-        manager.close()
-        sessions.close()
         log.warning("voice worker not started: %s", exc)
         return stop.set
+    voice = VoiceSessionManager.from_settings(VoiceStore(engine), settings, services.clock)
+    spoken = SpokenAnswers(services.manager, transcriber, settings)
+    worker = TranscriptionWorker.from_settings(voice, settings, transcriber, spoken)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.data_dir / "voice-worker.lock"))
 
     def run() -> None:
-        try:
-            worker.run(stop)
-        finally:
-            manager.close()
-            sessions.close()
+        while not stop.is_set():
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                stop.wait(LOCK_RETRY_SECONDS)
+                continue
+            try:
+                log.info("voice worker %s: %s", worker.owner, transcriber.name)
+                worker.run(stop)
+            finally:
+                lock.release()
 
     thread = threading.Thread(target=run, name="voice-worker", daemon=True)
     thread.start()
