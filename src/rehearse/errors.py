@@ -105,6 +105,33 @@ class QuestionNotFoundError(RehearseError, LookupError):
         self.item_id = item_id
 
 
+class SpokenAnswerNotFoundError(RehearseError, LookupError):
+    """The session has no spoken answer (recording) with this sequence number."""
+
+    def __init__(self, session_id: str, sequence: int) -> None:
+        super().__init__(f"session {session_id} has no spoken answer {sequence}")
+        self.session_id = session_id
+        self.sequence = sequence
+
+
+class SpokenAnswerRefusedError(InvalidStateError):
+    """A spoken answer cannot do this now (its transcript is not ready, it was sent ...).
+
+    Attributes:
+        sequence: the recording's number in its session.
+    """
+
+    def __init__(
+        self, session_id: str, sequence: int, status: str, action: str, reason: str
+    ) -> None:
+        super().__init__(session_id, status, action)
+        self.sequence = sequence
+        self.args = (
+            f"cannot {action} spoken answer {sequence} of session {session_id}: "
+            f"it is {status}; {reason}",
+        )
+
+
 class ConcurrentUpdateError(RehearseError):
     """Another writer changed the session first; re-read it and try again.
 
@@ -256,6 +283,7 @@ EXIT_CODES: dict[type[RehearseError], int] = {
     ConfigurationError: 2,
     SessionNotFoundError: 3,
     QuestionNotFoundError: 3,
+    SpokenAnswerNotFoundError: 3,
     UserNotFoundError: 3,
     InvalidStateError: 4,
     SessionImmutableError: 4,

@@ -23,7 +23,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from rehearse.domain.reports import Report
+from rehearse.domain.reports import Report, SpeechReport, SpeechTotals
+from rehearse.domain.voice import TARGET_WPM
 from rehearse.domain.wording import format_duration, label, plural
 from rehearse.scoring.bands import score_band_class
 
@@ -108,6 +109,59 @@ def answer_html(text: str | None) -> Markup:
     return Markup("".join(pieces))  # noqa: S704 - every piece is escaped above
 
 
+def _per_cent(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+def speech_summary(speech: SpeechReport | SpeechTotals) -> str:
+    """One line on how an answer (or the whole session) was spoken (issue 13).
+
+    ``"142 words per minute (target 130-160) · 3 fillers, 1.2 a minute, 2% of words ·
+    1 long pause · delivery 85/100"``; a single answer adds its length and longest
+    pause, and whether the candidate corrected the transcript.
+    """
+    low, high = TARGET_WPM
+    band = "in the target band" if speech.in_target_band else "target"
+    parts = [
+        f"{speech.words_per_minute:.0f} words per minute ({band} {low:.0f}-{high:.0f})",
+        f"{plural(speech.filler_count, 'filler')}, {speech.fillers_per_minute:.1f} a minute, "
+        f"{_per_cent(speech.filler_share)} of words",
+        plural(speech.long_pause_count, "long pause"),
+    ]
+    if isinstance(speech, SpeechReport):
+        if speech.long_pause_count:
+            parts[-1] += f" (longest {speech.longest_pause_seconds:.1f} s)"
+        parts.insert(
+            0,
+            f"{format_duration(round(speech.duration_seconds))} long, "
+            f"{plural(speech.word_count, 'word')}",
+        )
+    parts.append(f"delivery {speech.delivery_score}/100")
+    if isinstance(speech, SpeechReport) and speech.transcript_corrected:
+        parts.append("transcript corrected by the candidate")
+    return " · ".join(parts)
+
+
+def speech_timeline(speech: SpeechReport) -> list[str]:
+    """The answer's timeline, one line per stretch: ``"0:00-0:12 speech, 150 words/min"``."""
+    lines = []
+    for entry in speech.timeline:
+        span = f"{_clock(entry.start)}-{_clock(entry.end)}"
+        if entry.kind == "speech":
+            pace = f", {entry.words_per_minute:.0f} words/min" if entry.words_per_minute else ""
+            lines.append(f"{span} speech{pace}")
+        elif entry.kind == "pause":
+            lines.append(f"{span} pause of {entry.end - entry.start:.1f} s")
+        else:
+            lines.append(f"{_clock(entry.start)} filler \u201c{entry.text}\u201d")
+    return lines
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}.{int((seconds - whole) * 10)}"
+
+
 def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
@@ -126,6 +180,8 @@ def _environment() -> Environment:
     environment.globals["plural"] = plural
     environment.globals["code_css"] = code_css
     environment.filters["band"] = score_band_class
+    environment.globals["speech_summary"] = speech_summary
+    environment.globals["speech_timeline"] = speech_timeline
     return environment
 
 
@@ -190,6 +246,14 @@ def render_markdown(report: Report, whiteboards: Mapping[str, str] | None = None
         report.summary,
         "",
     ]
+    if report.speech is not None:
+        lines += [
+            "## Speech",
+            "",
+            f"{plural(report.speech.spoken_answers, 'spoken answer')}: "
+            f"{speech_summary(report.speech)}",
+            "",
+        ]
     if report.category_scores or report.dimension_scores:
         lines += ["## Scores", "", "| Area | Score |", "| --- | --- |"]
         lines += [f"| {label(k)} | {v} |" for k, v in report.category_scores.items()]
@@ -214,6 +278,9 @@ def render_markdown(report: Report, whiteboards: Mapping[str, str] | None = None
         ]
         if question.answer:
             lines += _answer_markdown(question.answer)
+        if question.speech is not None:
+            lines += [f"Spoken: {speech_summary(question.speech)}", ""]
+            lines += ["Timeline:", "", *[f"- {t}" for t in speech_timeline(question.speech)], ""]
         if question.id in links:
             lines += [f"![Whiteboard for question {number}]({links[question.id]})", ""]
         if question.key_points_hit:

@@ -929,17 +929,17 @@ def draw_on(page: Page) -> None:
     page.mouse.up()
 
 
-def test_voice_is_not_offered_and_refused_when_posted(page: Page) -> None:
+def test_voice_is_offered_and_an_unknown_mode_refused_when_posted(page: Page) -> None:
     page.goto("/sessions/new")
-    expect(page.locator("#f-enabled_modes-voice")).to_have_count(0)
+    expect(page.locator("#f-enabled_modes-voice")).to_be_visible()  # issue 13: it records
     expect(page.locator("#f-enabled_modes-code")).to_be_visible()
     response = page.request.post(
         "/sessions/new",
-        form={"candidate_name": "Voice Poster", "enabled_modes": "voice"},
+        form={"candidate_name": "Mode Poster", "enabled_modes": "telepathy"},
         max_redirects=0,
     )
     assert response.status == 422
-    assert "voice is not offered yet; choose from text, whiteboard, code" in response.text()
+    assert "choose from text, voice, whiteboard, code" in response.text()
 
 
 def test_code_mode_gives_coding_questions_an_editor_and_highlights_the_report(

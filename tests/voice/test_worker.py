@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -237,40 +238,123 @@ class _RealClock:
         return datetime.now(UTC)
 
 
-def test_the_serve_worker_runs_in_the_background(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short_clip: bytes
-) -> None:
-    from rehearse.service.voice_worker import start_in_background
+def _until(done: Callable[[], bool], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return done()
+
+
+@pytest.fixture
+def serve_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from rehearse.settings import get_settings
 
-    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    monkeypatch.setenv("REHEARSE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REHEARSE_VOICE_TRANSCRIBER", "test:from the background")
     get_settings.cache_clear()
-    voice = VoiceSessionManager.open(url)
+    yield f"sqlite:///{tmp_path / 'serve.db'}"
+    get_settings.cache_clear()
+
+
+def test_the_background_owner_runs_the_worker_for_both_queues(
+    serve_env: str, short_clip: bytes
+) -> None:
+    """``rehearse serve``'s worker starts and stops with ``Background`` (voice_worker=True)."""
+    from rehearse.domain.config import SessionConfig
+    from rehearse.service.background import Background
+    from rehearse.service.composition import Services
+    from rehearse.service.spoken_answers import SpokenAnswers
+
+    services = Services.from_url(serve_env)
     try:
-        session = voice.create_session(1)
+        voice = VoiceSessionManager(
+            VoiceStore(services.store.engine),  # type: ignore[attr-defined]
+            VoiceFolders(tmp_sessions(services)),
+            services.clock,
+        )
+        chat = voice.create_session(1)
+        voice.add_audio(chat.id, short_clip)
+        manager = services.manager
+        interview = manager.create_session(SessionConfig(candidate_name="Ada"))
+        manager.start_session(interview.id)
+        spoken = SpokenAnswers(manager, ScriptedTranscriber())
+        spoken.receive(interview.id, short_clip)
+        background = Background(services, sweep_seconds=0, voice_worker=True)
+
+        async def run() -> None:
+            await background.start()
+            try:
+                await asyncio.to_thread(
+                    _until,
+                    lambda: not voice.store.pending_jobs() and not spoken.store.waiting(),
+                )
+            finally:
+                await background.stop()
+
+        asyncio.run(run())
+        entry = voice.require(chat.id).audio_entries[0]
+        assert entry.transcription_status is TranscriptionStatus.DONE
+        record = spoken.get(interview.id, 1).record
+        assert record.transcript == "from the background"
+        assert not any(t.name == "voice-worker" for t in threading.enumerate())  # stopped
+    finally:
+        services.close()
+
+
+def tmp_sessions(services: object) -> Path:
+    from rehearse.settings import get_settings
+
+    return get_settings().resolved_sessions_dir()
+
+
+def test_processes_of_one_machine_share_one_worker(
+    serve_env: str, short_clip: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker runs where the file lock is held; another process waits, then takes over."""
+    from filelock import FileLock
+
+    from rehearse.service import voice_worker
+    from rehearse.service.composition import Services
+    from rehearse.settings import get_settings
+
+    monkeypatch.setattr(voice_worker, "LOCK_RETRY_SECONDS", 0.1)
+    services = Services.from_url(serve_env)
+    held = FileLock(str(get_settings().data_dir / "voice-worker.lock"))
+    try:
+        voice = VoiceSessionManager(
+            VoiceStore(services.store.engine),  # type: ignore[attr-defined]
+            VoiceFolders(tmp_sessions(services)),
+            services.clock,
+        )
+        session = voice.create_session(2)
         voice.add_audio(session.id, short_clip)
-        stop = start_in_background(url)
+        held.acquire()  # another serving process has the worker
+        stop = voice_worker.start_for(services)
         try:
-            deadline = time.monotonic() + 30
-            while voice.store.pending_jobs() and time.monotonic() < deadline:
-                time.sleep(0.05)
+            assert not _until(lambda: not voice.store.pending_jobs(), seconds=1.5)
+            held.release()  # ... and stops: this one takes over
+            assert _until(lambda: not voice.store.pending_jobs())
         finally:
             stop()
-        entry = voice.require(session.id).audio_entries[0]
-        assert entry.transcription_status is TranscriptionStatus.DONE
     finally:
-        voice.close()
+        if held.is_locked:
+            held.release()
+        services.close()
 
 
 def test_a_bad_transcriber_setting_does_not_stop_the_server(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    serve_env: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from rehearse.service.voice_worker import start_in_background
+    from rehearse.service.composition import Services
+    from rehearse.service.voice_worker import start_for
     from rehearse.settings import get_settings
 
     monkeypatch.setenv("REHEARSE_VOICE_TRANSCRIBER", "nonsense:model")
     get_settings.cache_clear()
-    stop = start_in_background(f"sqlite:///{tmp_path / 'bad.db'}")
-    stop()
+    services = Services.from_url(serve_env)
+    try:
+        stop = start_for(services)
+        stop()
+    finally:
+        services.close()
     assert "voice worker not started" in caplog.text and "voice_transcriber" in caplog.text

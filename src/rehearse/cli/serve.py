@@ -6,7 +6,6 @@ import errno
 import ipaddress
 import os
 import socket
-from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -87,22 +86,8 @@ def serve(
     os.environ["REHEARSE_SERVE_HOST"] = host  # the Host check allows the bound address
     mode = "sign-in required" if auth else "local mode, no sign-in"
     typer.echo(f"rehearse on http://{host}:{port} ({mode}); Ctrl-C stops it", err=True)
-    stop_voice = _start_voice_worker(url or None)
-    try:
-        _run(uvicorn, host, port, workers, log_level)
-    finally:
-        stop_voice()
-
-
-def _start_voice_worker(database_url: str | None) -> Callable[[], None]:
-    """One transcription worker beside the web workers (``voice_worker_in_serve``)."""
-    from rehearse.settings import get_settings
-
-    if not get_settings().voice_worker_in_serve:
-        return lambda: None
-    from rehearse.service.voice_worker import start_in_background
-
-    return start_in_background(database_url)
+    # the transcription worker starts and stops with the app's background owner
+    _run(uvicorn, host, port, workers, log_level)
 
 
 def _run(uvicorn: Any, host: str, port: int, workers: int, log_level: str) -> None:

@@ -245,6 +245,7 @@ def _add_audio_command() -> None:
     from rehearse.cli import spoken
 
     app.command("add-audio")(spoken.add_audio)
+    app.command("submit-transcript")(spoken.submit_transcript)
 
 
 _add_audio_command()

@@ -149,7 +149,12 @@ def work(
         help="Transcriptions at once (default REHEARSE_VOICE_WORKERS).",
     ),
 ) -> None:
-    """Run the transcription worker: drain the queue, resuming whatever a crash left."""
+    """Run the transcription worker: drain the queue, resuming whatever a crash left.
+
+    It transcribes chat-bot recordings and spoken interview answers alike.
+    """
+    from rehearse.cli.context import manager as session_manager
+    from rehearse.service.spoken_answers import SpokenAnswers
     from rehearse.service.voice_worker import TranscriptionWorker
     from rehearse.settings import get_settings
     from rehearse.voice.transcribers import transcriber_for
@@ -160,7 +165,8 @@ def work(
             transcriber or settings.voice_transcriber,
             openai_base_url=settings.voice_openai_base_url,
         )
-        worker = TranscriptionWorker.from_settings(manager, settings, chosen)
+        spoken = SpokenAnswers(session_manager(ctx), chosen, settings)
+        worker = TranscriptionWorker.from_settings(manager, settings, chosen, spoken)
         if workers is not None:
             worker.parallelism = workers
         if once:

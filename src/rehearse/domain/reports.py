@@ -10,7 +10,11 @@ summary, strengths, weaknesses and recommendations. Scoring rules:
   question counting 0; questions never reached (time ran out, ended early) are listed
   but not counted, and the figure says so: "85 on 1 of 5 questions"
   (:attr:`Report.overall_label`), never a bare "85";
-- category and dimension scores are means over the answered questions.
+- category and dimension scores are means over the answered questions;
+- a spoken answer (issue 13) carries its speech metrics (:class:`SpeechReport`), and
+  its communication dimension is the mean of the words' communication score and the
+  delivery score (pace, fillers, long pauses); its question score stays the
+  evaluator's. Typed answers get no speech metrics (typing speed is not speaking pace).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from rehearse.domain.plan import ItemStatus, PlanItem
 from rehearse.domain.questions import Question
 from rehearse.domain.sessions import Session
+from rehearse.domain.voice import TARGET_WPM
 
 #: Dimension names as a reader sees them.
 DIMENSION_LABELS = {
@@ -64,6 +69,75 @@ class FollowUpReport(BaseModel):
     score: int | None
 
 
+class TimelineEntry(BaseModel):
+    """One stretch of a spoken answer: ``speech``, ``pause`` or ``filler``, in seconds."""
+
+    kind: str
+    start: float
+    end: float
+    text: str = ""
+    words_per_minute: float | None = None
+
+
+class SpeechReport(BaseModel):
+    """How one answer was spoken (issue 13); see :mod:`rehearse.scoring.speech`.
+
+    Attributes:
+        item_id: the plan item (question or follow-up) it answered.
+        words_per_minute: over speaking time (long pauses left out).
+        in_target_band: within 130-160 words a minute.
+        word_count: words heard, fillers included.
+        duration_seconds / speaking_seconds: the recording and its speaking time.
+        filler_count / fillers_per_minute / filler_share: fillers, a minute, of all
+            words (0-1); ``fillers``: each phrase and how often.
+        long_pause_count / long_pause_seconds / longest_pause_seconds: pauses of at
+            least the threshold (seconds), and the longest.
+        delivery_score: pace, fillers and pauses as one 0-100 score.
+        transcript_corrected: the candidate changed the transcript before it was scored.
+        timeline: speech stretches, long pauses and fillers in time order.
+    """
+
+    item_id: str
+    words_per_minute: float
+    in_target_band: bool
+    word_count: int
+    duration_seconds: float
+    speaking_seconds: float
+    filler_count: int
+    fillers_per_minute: float
+    filler_share: float
+    fillers: dict[str, int]
+    long_pause_count: int
+    long_pause_seconds: float
+    longest_pause_seconds: float
+    delivery_score: int
+    transcript_corrected: bool
+    timeline: list[TimelineEntry]
+
+
+class SpeechTotals(BaseModel):
+    """Speech over every spoken answer of the session (means weighted by speaking time).
+
+    Attributes:
+        spoken_answers: how many answers were spoken.
+        words_per_minute: all words over all speaking time; ``in_target_band`` 130-160.
+        filler_count / fillers_per_minute / filler_share: over all of them.
+        long_pause_count: long pauses in all of them.
+        delivery_score: the mean delivery score, 0-100.
+    """
+
+    spoken_answers: int
+    word_count: int
+    speaking_seconds: float
+    words_per_minute: float
+    in_target_band: bool
+    filler_count: int
+    fillers_per_minute: float
+    filler_share: float
+    long_pause_count: int
+    delivery_score: int
+
+
 class QuestionReport(BaseModel):
     """Feedback on one question.
 
@@ -89,6 +163,7 @@ class QuestionReport(BaseModel):
     time_spent_seconds: float | None
     suggested_time_seconds: int
     tags: list[str]
+    speech: SpeechReport | None = None
 
 
 class Report(BaseModel):
@@ -128,6 +203,7 @@ class Report(BaseModel):
     time_limit_seconds: int
     tokens_used: int
     token_budget: int
+    speech: SpeechTotals | None = None
 
 
 def build_report(
@@ -137,6 +213,7 @@ def build_report(
     *,
     now: datetime,
     evaluator: str,
+    speech: Sequence[tuple[str, SpeechReport]] = (),
 ) -> Report:
     """Assemble the report from the plan, the question snapshots and the attempts.
 
@@ -146,13 +223,19 @@ def build_report(
         attempts: every answer submitted, with evaluations where they exist.
         now: the report's timestamp.
         evaluator: name of the evaluator that scored the answers.
+        speech: ``(answer text, metrics)`` of each spoken answer submitted; an attempt
+            of the same item with the same text is that spoken answer.
     """
     plan = session.interview.items if session.interview else ()
+    spoken = {(m.item_id, text): m for text, m in speech}
+    attempts = [_with_delivery(a, spoken.get((a.item_id, a.text))) for a in attempts]
     by_item: dict[str, list[Attempt]] = {}
     for attempt in attempts:
         by_item.setdefault(attempt.item_id, []).append(attempt)
     reports = [
-        _question_report(item, plan, questions, by_item) for item in plan if item.kind == "question"
+        _question_report(item, plan, questions, by_item, spoken)
+        for item in plan
+        if item.kind == "question"
     ]
     counted = [q for q in reports if q.status != ItemStatus.PENDING.value]
     answered = [q for q in reports if q.score is not None and q.status == ItemStatus.ANSWERED.value]
@@ -196,8 +279,47 @@ def build_report(
         time_limit_seconds=config.time_limit_seconds,
         tokens_used=session.tokens_used,
         token_budget=config.token_budget,
+        speech=_speech_totals(list(spoken.values())),
     )
     return report.model_copy(update={"summary": _summary(report)})
+
+
+def _with_delivery(attempt: Attempt, speech: SpeechReport | None) -> Attempt:
+    """A spoken attempt's communication: the mean of the words' score and the delivery."""
+    if speech is None or not attempt.evaluation:
+        return attempt
+    dimensions = dict(attempt.evaluation.get("dimensions", {}))
+    if "communication" not in dimensions:
+        return attempt
+    dimensions["communication"] = round(
+        (int(dimensions["communication"]) + speech.delivery_score) / 2
+    )
+    return attempt.model_copy(
+        update={"evaluation": {**attempt.evaluation, "dimensions": dimensions}}
+    )
+
+
+def _speech_totals(spoken: Sequence[SpeechReport]) -> SpeechTotals | None:
+    if not spoken:
+        return None
+    words = sum(s.word_count for s in spoken)
+    seconds = sum(s.speaking_seconds for s in spoken)
+    fillers = sum(s.filler_count for s in spoken)
+    filler_words = sum(s.filler_share * s.word_count for s in spoken)
+    minutes = seconds / 60
+    wpm = round(words / minutes, 1) if minutes else 0.0
+    return SpeechTotals(
+        spoken_answers=len(spoken),
+        word_count=words,
+        speaking_seconds=round(seconds, 3),
+        words_per_minute=wpm,
+        in_target_band=TARGET_WPM[0] <= wpm <= TARGET_WPM[1],
+        filler_count=fillers,
+        fillers_per_minute=round(fillers / minutes, 2) if minutes else 0.0,
+        filler_share=round(filler_words / words, 4) if words else 0.0,
+        long_pause_count=sum(s.long_pause_count for s in spoken),
+        delivery_score=round(mean(s.delivery_score for s in spoken)),
+    )
 
 
 def overall_label(score: int | None, scored: int, total: int) -> str:
@@ -222,6 +344,7 @@ def _question_report(
     plan: Sequence[PlanItem],
     questions: Mapping[str, Question],
     by_item: Mapping[str, list[Attempt]],
+    spoken: Mapping[tuple[str, str], SpeechReport],
 ) -> QuestionReport:
     own = by_item.get(item.id, [])
     follow_items = [f for f in plan if f.parent_id == item.id]
@@ -259,6 +382,7 @@ def _question_report(
         time_spent_seconds=sum(a.time_spent_seconds for a in own) if own else None,
         suggested_time_seconds=item.answer_time_seconds,
         tags=list(question.tags) if question else [],
+        speech=spoken.get((item.id, best_own.text)) if best_own else None,
     )
 
 

@@ -20,6 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rehearse.errors import ConfigurationError, InvalidStateError, SessionImmutableError
 
+#: Target pace band of a spoken answer, words per minute (the band interview coaches
+#: use; issue 13).
+TARGET_WPM = (130.0, 160.0)
+
 
 class VoiceSessionState(StrEnum):
     """Where a voice session is in its pipeline (seed ``003_*``, state table)."""

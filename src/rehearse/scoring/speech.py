@@ -19,10 +19,20 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rehearse.domain.voice import Pause, Word
+from rehearse.domain.voice import TARGET_WPM, Pause, Word
 
-#: Target pace band, words per minute.
-TARGET_WPM = (130.0, 160.0)
+__all__ = [
+    "DELIVERY_WEIGHTS",
+    "FILLERS_PER_MINUTE_FREE",
+    "FILLER_PHRASES",
+    "TARGET_WPM",
+    "SpeechMetrics",
+    "TimelineItem",
+    "delivery_score",
+    "find_fillers",
+    "normalise",
+    "speech_metrics",
+]
 
 #: Filler phrases matched as whole phrases (lower case, no punctuation). "like" is
 #: handled apart (see the module docstring).
@@ -248,3 +258,43 @@ def _timeline(
         for start, end, _ in fillers
     )
     return tuple(sorted(items, key=lambda item: (item.start, item.kind != "speech")))
+
+
+# -- delivery: how a spoken answer sounds, into the communication dimension --------------
+
+#: Fillers a minute that cost nothing; beyond, each costs :data:`_FILLER_COST` points.
+FILLERS_PER_MINUTE_FREE = 2.0
+_FILLER_COST = 8.0
+#: Words a minute outside :data:`TARGET_WPM` at which the pace part reaches 0.
+_PACE_SPAN = 60.0
+#: Points each long pause a minute costs.
+_PAUSE_COST = 10.0
+#: Weights of pace, fillers and long pauses in :func:`delivery_score`.
+DELIVERY_WEIGHTS = (0.4, 0.4, 0.2)
+
+
+def delivery_score(metrics: SpeechMetrics) -> int:
+    """How a spoken answer is delivered, 0-100: pace, fillers and long pauses.
+
+    * pace: 100 inside :data:`TARGET_WPM` (130-160), falling linearly to 0 at 60 words
+      a minute outside it;
+    * fillers: 100 up to 2 a minute, minus 8 points for each further one a minute;
+    * long pauses: 100 minus 10 points for each long pause a minute of speaking.
+
+    Weighted 0.4 / 0.4 / 0.2 (:data:`DELIVERY_WEIGHTS`). The band is the one interview
+    coaches use (issue 13); the filler and pause costs are ours, chosen so that a
+    fluent answer keeps 90+ and one with a filler every ten seconds falls under 60.
+    Returns 0 for an answer with no words.
+    """
+    if not metrics.word_count or not metrics.speaking_seconds:
+        return 0
+    low, high = TARGET_WPM
+    wpm = metrics.words_per_minute
+    off = max(low - wpm, wpm - high, 0.0)
+    pace = max(0.0, 100.0 * (1 - off / _PACE_SPAN))
+    extra = max(0.0, metrics.fillers_per_minute - FILLERS_PER_MINUTE_FREE)
+    fillers = max(0.0, 100.0 - _FILLER_COST * extra)
+    minutes = metrics.speaking_seconds / 60
+    pauses = max(0.0, 100.0 - _PAUSE_COST * metrics.long_pause_count / max(minutes, 1 / 6))
+    a, b, c = DELIVERY_WEIGHTS
+    return round(a * pace + b * fillers + c * pauses)

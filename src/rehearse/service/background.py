@@ -1,10 +1,12 @@
 """The one owner of background work: started by ``rehearse serve``, usable standalone.
 
 Today it runs the expiry sweep (every ``sweep_seconds``), builds the reports of sessions
-that just ended (off the path of the request that ended them, issue 16) and, once at
-start, the recovery of answers left without an evaluation by a crash (issue 10, item 3). Later
-capabilities (transcription workers, the realtime writer) register their jobs here with
-:meth:`Background.every` instead of starting tasks of their own.
+that just ended (off the path of the request that ended them, issue 16), once at start the
+recovery of answers left without an evaluation by a crash (issue 10, item 3) and, with
+``voice_worker=True``, the transcription worker (issue 13), which starts and stops with it.
+Later capabilities register their jobs here with :meth:`Background.every` (periodic) or
+:meth:`Background.alongside` (long-running parts with their own threads) instead of
+starting tasks of their own.
 """
 
 from __future__ import annotations
@@ -48,10 +50,18 @@ class Background:
     Args:
         services: the installation.
         sweep_seconds: how often the expiry sweep runs (0: never).
+        voice_worker: also run the transcription worker
+            (:func:`rehearse.service.voice_worker.start_for`).
     """
 
-    def __init__(self, services: Services, *, sweep_seconds: float) -> None:
+    def __init__(
+        self, services: Services, *, sweep_seconds: float, voice_worker: bool = False
+    ) -> None:
         self.services = services
+        self._parts: list[tuple[str, Callable[[], Callable[[], None]]]] = []
+        self._stops: list[Callable[[], None]] = []
+        if voice_worker:
+            self.alongside("transcription worker", self._start_voice_worker)
         self.jobs: list[Job] = [Job("recover unscored answers", 0, self.recover_answers)]
         if sweep_seconds:
             self.jobs.append(Job("expiry sweep", sweep_seconds, self.sweep))
@@ -67,6 +77,18 @@ class Background:
     def every(self, name: str, seconds: float, run: Callable[[], object]) -> None:
         """Register another job (before :meth:`start`)."""
         self.jobs.append(Job(name, seconds, run))
+
+    def alongside(self, name: str, start: Callable[[], Callable[[], None]]) -> None:
+        """Register a long-running part: ``start()`` at :meth:`start`, returning its ``stop()``.
+
+        ``stop()`` is called at :meth:`stop`, before the last reports are built.
+        """
+        self._parts.append((name, start))
+
+    def _start_voice_worker(self) -> Callable[[], None]:
+        from rehearse.service.voice_worker import start_for
+
+        return start_for(self.services)
 
     def sweep(self) -> int:
         """Expire every session whose time ran out; returns how many."""
@@ -132,6 +154,11 @@ class Background:
         self.services.reports.defer_to(self._reports.put)
         for job in self.jobs:
             self._tasks.append(asyncio.create_task(self._loop(job), name=job.name))
+        for name, start in self._parts:
+            try:
+                self._stops.append(await asyncio.to_thread(start))
+            except Exception:  # a part that cannot start must not stop the server
+                log.exception("%s did not start", name)
 
     async def stop(self) -> None:
         """Cancel every job, wait for them to stop, and build the reports still queued."""
@@ -142,6 +169,9 @@ class Background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        for stop in reversed(self._stops):
+            await asyncio.to_thread(stop)
+        self._stops.clear()
         await asyncio.to_thread(self.build_reports)
 
     async def _loop(self, job: Job) -> None:

@@ -129,11 +129,11 @@ class Services:
         path = preferences_path()
         return ProgressService(self.store, self.clock, preferences=lambda: load_preferences(path))
 
-    def background(self, *, sweep_seconds: float) -> Background:
+    def background(self, *, sweep_seconds: float, voice_worker: bool = False) -> Background:
         """The owner of this installation's background work (see :mod:`.background`)."""
         from rehearse.service.background import Background
 
-        return Background(self, sweep_seconds=sweep_seconds)
+        return Background(self, sweep_seconds=sweep_seconds, voice_worker=voice_worker)
 
     def close(self) -> None:
         """Stop the model workers and release the store's connections."""

@@ -34,6 +34,7 @@ from rehearse.domain.sessions import Change, Session
 from rehearse.errors import InvalidStateError
 from rehearse.service.ai_parts import AIParts
 from rehearse.service.interviews import InterviewService
+from rehearse.service.spoken_speech import spoken_speech
 from rehearse.service.writer import SessionWriter
 
 log = logging.getLogger("rehearse.reports")
@@ -165,6 +166,7 @@ class ReportService:
             attempts,
             now=self.writer.clock.now(),
             evaluator=self.ai.evaluator_label(session, attempts),
+            speech=spoken_speech(self.writer.store, session.id),
         )
         if self.ai.model_ref(session) is not None:
             report = self.ai.with_ai_words(session.id, report, len(attempts))

@@ -14,6 +14,10 @@ while the transcriber runs, and settled only by its lease owner, so:
   than ``max_attempts`` times is failed, so a recording that crashes the worker cannot
   loop forever.
 
+The same worker drains spoken interview answers (:mod:`rehearse.service.spoken_answers`)
+when given them: a chat-bot job first, else the oldest spoken answer, under the same
+lease, heartbeat, retry and attempt rules.
+
 Runs standalone as ``rehearse voice work`` and inside ``rehearse serve``.
 """
 
@@ -25,7 +29,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import tenacity
 
@@ -42,6 +47,11 @@ from rehearse.settings import Settings, get_settings
 from rehearse.storage.voice import Job
 from rehearse.voice.transcribers import Transcriber, transcriber_for
 
+if TYPE_CHECKING:
+    from rehearse.service.composition import Services
+    from rehearse.service.spoken_answers import SpokenAnswers
+    from rehearse.storage.spoken import SpokenRecord
+
 log = logging.getLogger("rehearse.voice.worker")
 
 
@@ -57,6 +67,7 @@ class TranscriptionWorker:
         max_attempts: tries of one job before its entry is failed.
         retry_base_seconds: first backoff wait after a transient failure, seconds.
         sleep: how to wait (tests pass a fake).
+        spoken: spoken interview answers to drain too (``None``: chat-bot jobs only).
     """
 
     def __init__(
@@ -70,8 +81,10 @@ class TranscriptionWorker:
         max_attempts: int = 3,
         retry_base_seconds: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
+        spoken: SpokenAnswers | None = None,
     ) -> None:
         self.manager = manager
+        self.spoken = spoken
         self.transcriber = transcriber
         self.owner = owner or f"{socket.gethostname()}:{secrets.token_hex(4)}"
         self.parallelism = parallelism
@@ -86,6 +99,7 @@ class TranscriptionWorker:
         manager: VoiceSessionManager,
         settings: Settings | None = None,
         transcriber: Transcriber | None = None,
+        spoken: SpokenAnswers | None = None,
     ) -> TranscriptionWorker:
         """A worker configured by ``voice_*`` settings (transcriber ``voice_transcriber``).
 
@@ -103,19 +117,52 @@ class TranscriptionWorker:
             lease_seconds=settings.voice_lease_seconds,
             max_attempts=settings.voice_max_attempts,
             retry_base_seconds=settings.voice_retry_base_seconds,
+            spoken=spoken,
         )
 
     # -- running ------------------------------------------------------------------------
 
     def run_once(self) -> bool:
-        """Claim and settle one ready job; ``False`` when none was ready."""
+        """Claim and settle one ready job (chat-bot first, then spoken answers).
+
+        Returns:
+            ``False`` when none was ready.
+        """
         now = self.manager.clock.now()
-        if not self.manager.store.has_ready(now):
+        if self.manager.store.has_ready(now):
+            job = self.manager.store.claim(
+                self.owner, now, now + timedelta(seconds=self.lease_seconds)
+            )
+            if job is not None:
+                self._settle(job)
+                return True
+        return self._run_spoken()
+
+    def _run_spoken(self) -> bool:
+        spoken = self.spoken
+        if spoken is None:
             return False
-        job = self.manager.store.claim(self.owner, now, now + timedelta(seconds=self.lease_seconds))
-        if job is None:
+        record = spoken.claim(self.owner, self.lease_seconds)
+        if record is None:
             return False
-        self._settle(job)
+        if record.attempts > self.max_attempts:
+            spoken.record_failure(record, f"gave up after {self.max_attempts} interrupted attempts")
+            return True
+        heartbeat = _Heartbeat(self, lambda now, until: _renew_spoken(spoken, record, now, until))
+        try:
+            analysis = spoken.transcribe(record, self._retrying())
+        except TranscriptionError as exc:
+            heartbeat.stop()
+            spoken.record_failure(record, str(exc))
+            return True
+        except (RehearseError, OSError) as exc:
+            heartbeat.stop()
+            spoken.record_failure(record, f"{type(exc).__name__}: {exc}")
+            return True
+        finally:
+            heartbeat.stop()
+        if heartbeat.lost or not spoken.record_result(record, analysis):
+            log.warning("spoken answer %s/%s: lease lost", record.session_id, record.sequence)
         return True
 
     def drain(self) -> int:
@@ -169,7 +216,8 @@ class TranscriptionWorker:
         if job.attempts > self.max_attempts:
             self._fail(job, f"gave up after {self.max_attempts} interrupted attempts")
             return
-        heartbeat = _Heartbeat(self, job)
+        store = manager.store
+        heartbeat = _Heartbeat(self, lambda now, until: store.renew(job, now, until))
         try:
             data = manager.folders.audio_path(job.session_id, entry.stored_filename).read_bytes()
             audio = manager.decode(data)
@@ -234,12 +282,20 @@ class TranscriptionWorker:
             manager.advance(session_id)
 
 
-class _Heartbeat:
-    """Renews a job's lease every third of its length until stopped."""
+def _renew_spoken(
+    spoken: SpokenAnswers, record: SpokenRecord, now: datetime, until: datetime
+) -> bool:
+    return spoken.store.renew(record, now, until)
 
-    def __init__(self, worker: TranscriptionWorker, job: Job) -> None:
+
+class _Heartbeat:
+    """Renews a lease every third of its length until stopped (``renew(now, until)``)."""
+
+    def __init__(
+        self, worker: TranscriptionWorker, renew: Callable[[datetime, datetime], bool]
+    ) -> None:
         self.worker = worker
-        self.job = job
+        self.renew = renew
         self.lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
@@ -247,16 +303,15 @@ class _Heartbeat:
 
     def _beat(self) -> None:
         interval = self.worker.lease_seconds / 3
-        store = self.worker.manager.store
         while not self._stop.wait(interval):
             now = self.worker.manager.clock.now()
             until = now + timedelta(seconds=self.worker.lease_seconds)
             try:
-                if not store.renew(self.job, now, until):
+                if not self.renew(now, until):
                     self.lost = True
                     return
             except RehearseError as exc:
-                log.warning("voice job %s: lease renewal failed: %s", self.job.id, exc)
+                log.warning("voice worker: lease renewal failed: %s", exc)
 
     def stop(self) -> None:
         self._stop.set()
@@ -264,31 +319,57 @@ class _Heartbeat:
             self._thread.join()
 
 
-def start_in_background(database_url: str | None = None) -> Callable[[], None]:
-    """Run one worker (``voice_*`` settings) in a daemon thread; returns ``stop()``.
+#: How often a serving process whose sibling holds the worker lock tries again, seconds.
+LOCK_RETRY_SECONDS = 5.0
 
-    What ``rehearse serve`` uses (setting ``voice_worker_in_serve``). A worker that
-    cannot start (an unusable ``voice_transcriber``) logs why and does not stop the
-    server: recordings wait in the queue for ``rehearse voice work``.
+
+def start_for(services: Services, settings: Settings | None = None) -> Callable[[], None]:
+    """Run one transcription worker on ``services``, in a thread; returns ``stop()``.
+
+    What :class:`~rehearse.service.background.Background` starts in ``rehearse serve``
+    (setting ``voice_worker_in_serve``). Several serving processes on one machine
+    (``--workers N``) share one worker: it runs in the process holding the file lock
+    ``<data dir>/voice-worker.lock``; the others try again every
+    :data:`LOCK_RETRY_SECONDS` and take over when the holder stops or dies. A worker
+    that cannot start (an unusable ``voice_transcriber``) logs why and does not stop
+    the server: recordings wait in the queue for ``rehearse voice work``.
     """
+    from filelock import FileLock, Timeout
+
+    from rehearse.service.spoken_answers import SpokenAnswers
+    from rehearse.storage.voice import VoiceStore
+
+    settings = settings or get_settings()
     stop = threading.Event()
+    engine = getattr(services.store, "engine", None)
+    if engine is None:
+        log.warning("voice worker not started: the store has no SQL engine")
+        return stop.set
     try:
-        manager = VoiceSessionManager.open(database_url)
+        transcriber = transcriber_for(  # one model in memory for both queues
+            settings.voice_transcriber, openai_base_url=settings.voice_openai_base_url
+        )
     except RehearseError as exc:
         log.warning("voice worker not started: %s", exc)
         return stop.set
-    try:
-        worker = TranscriptionWorker.from_settings(manager)
-    except RehearseError as exc:
-        manager.close()
-        log.warning("voice worker not started: %s", exc)
-        return stop.set
+    voice = VoiceSessionManager.from_settings(VoiceStore(engine), settings, services.clock)
+    spoken = SpokenAnswers(services.manager, transcriber, settings)
+    worker = TranscriptionWorker.from_settings(voice, settings, transcriber, spoken)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.data_dir / "voice-worker.lock"))
 
     def run() -> None:
-        try:
-            worker.run(stop)
-        finally:
-            manager.close()
+        while not stop.is_set():
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                stop.wait(LOCK_RETRY_SECONDS)
+                continue
+            try:
+                log.info("voice worker %s: %s", worker.owner, transcriber.name)
+                worker.run(stop)
+            finally:
+                lock.release()
 
     thread = threading.Thread(target=run, name="voice-worker", daemon=True)
     thread.start()

@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     func,
 )
@@ -398,4 +399,36 @@ voice_events = Table(
     Column("at", Instant, nullable=False),
     Column("details", JSON, nullable=False),
     Index("ix_voice_events_session", "session_id", "id"),
+)
+
+
+# -- spoken interview answers (migration 0007, issue 13): saved first, then transcribed ---
+
+# One row per recording answering an interview question: the entry, its transcription
+# job (leased like voice_jobs) and, once there, its transcript and speech analysis.
+spoken_answers = Table(
+    "spoken_answers",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("sequence", Integer, primary_key=True),  # gap-free per session
+    Column("question_id", String(64), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("original_filename", String(200)),
+    Column("stored_filename", String(40), nullable=False),
+    Column("mime_type", String(40), nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("available_at", Instant, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_expires_at", Instant),
+    Column("transcript", Text),
+    Column("quality_flag", String(300)),
+    Column("analysis", JSON),
+    Column("submitted_text", Text),
+    Column("error", String(2000)),
+    Column("created_at", Instant, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+    Index("ix_spoken_answers_ready", "status", "available_at"),
 )

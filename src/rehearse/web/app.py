@@ -2,10 +2,12 @@
 
 Background work has one owner, :class:`rehearse.service.background.Background`: the
 expiry sweep every few seconds (safe with several workers: each expiry is a
-version-checked change), the reports of sessions that just ended and, at start, the
-evaluation of answers a crash left unscored. Request logs are one structured line per
-request (method, path, status, milliseconds), never with bodies, tokens or cookies; link
-tokens and query-string secrets in the path are redacted (:mod:`rehearse.web.redaction`).
+version-checked change), the reports of sessions that just ended, at start the
+evaluation of answers a crash left unscored and, in ``rehearse serve``, the
+transcription worker (one per machine: the serving process holding its file lock).
+Request logs are one structured line per request (method, path, status, milliseconds),
+never with bodies, tokens or cookies; link tokens and query-string secrets in the path
+are redacted (:mod:`rehearse.web.redaction`).
 Every request passes :class:`~rehearse.web.guard.EdgeGuard` (allowed hosts, origin,
 authentication and body limits) before the app reads its body.
 """
@@ -54,6 +56,7 @@ def create_app(
     allowed_hosts: Collection[str] | None = None,
     max_body_bytes: int | None = None,
     max_upload_bytes: int | None = None,
+    voice_worker: bool = False,
 ) -> FastAPI:
     """Build the web app.
 
@@ -70,6 +73,9 @@ def create_app(
         max_body_bytes: request body limit, bytes (default: ``REHEARSE_MAX_BODY_BYTES``).
         max_upload_bytes: whiteboard upload limit, bytes (default:
             ``REHEARSE_MAX_UPLOAD_BYTES``).
+        voice_worker: run the transcription worker under the background owner
+            (``rehearse serve`` passes ``voice_worker_in_serve``; off in-process, so a
+            test app transcribes only when it drains the queue itself).
     """
     settings = get_settings()
     install_redaction()
@@ -84,7 +90,7 @@ def create_app(
         # the realtime bridge (issue 14): batched writer, notifier, subscriptions
         rt = app.state.realtime = RealtimeSessionManager(services.manager)
         await rt.start()
-        background = services.background(sweep_seconds=sweep_seconds)
+        background = services.background(sweep_seconds=sweep_seconds, voice_worker=voice_worker)
         background.on_sweep(rt.metrics.sweeps.inc)
         await background.start()
         app.state.ready = True
@@ -170,6 +176,7 @@ def app_from_environment() -> FastAPI:
         (lambda: Services.from_url(clock=clock)) if clock else None,
         auth=os.environ.get("REHEARSE_AUTH") == "1",
         allowed_hosts=hosts,
+        voice_worker=get_settings().voice_worker_in_serve,
     )
 
 

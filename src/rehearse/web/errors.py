@@ -29,6 +29,7 @@ from rehearse.errors import (
     QuestionNotFoundError,
     RehearseError,
     SessionNotFoundError,
+    SpokenAnswerNotFoundError,
     UserNotFoundError,
 )
 
@@ -36,6 +37,7 @@ STATUS: dict[type[RehearseError], int] = {
     ConfigurationError: 422,
     SessionNotFoundError: 404,
     QuestionNotFoundError: 404,
+    SpokenAnswerNotFoundError: 404,
     UserNotFoundError: 404,
     InvalidStateError: 409,
     BudgetExceededError: 409,

@@ -37,7 +37,7 @@ from rehearse.domain.config import (
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.wording import format_duration, label, plural
 from rehearse.errors import ConfigurationError, RehearseError
-from rehearse.rendering import answer_html, code_css
+from rehearse.rendering import answer_html, code_css, speech_summary, speech_timeline
 from rehearse.scoring.bands import score_band_class
 from rehearse.settings import get_settings
 from rehearse.web.auth import resolve_principal
@@ -75,8 +75,8 @@ CHOICES: dict[str, list[str]] = {
     "interview_type": [t.value for t in InterviewType],
     "mode": [m.value for m in InterviewMode],
     "ai_provider": list(AI_PROVIDERS),
-    # issue 11, item 1: voice answers arrive with their own issue; until then not offered
-    "enabled_modes": [m.value for m in CommunicationMode if m is not CommunicationMode.VOICE],
+    # issue 13: voice is recorded in the room (or uploaded), transcribed, then submitted
+    "enabled_modes": [m.value for m in CommunicationMode],
 }
 #: Characters an answer may have (the REST API's limit, shown by the room's counter).
 MAX_ANSWER_CHARS: int = next(
@@ -119,6 +119,8 @@ _environment.filters["dimension"] = label
 _environment.filters["answer"] = answer_html
 _environment.globals["plural"] = plural
 _environment.globals["code_css"] = code_css
+_environment.globals["speech_summary"] = speech_summary
+_environment.globals["speech_timeline"] = speech_timeline
 _environment.globals["STATUSES"] = [s.value for s in SessionStatus]
 
 
@@ -317,7 +319,7 @@ async def create_session_page(request: Request, manager: ManagerDep) -> Response
     refused = [mode for mode in modes if mode not in CHOICES["enabled_modes"]]
     if refused:
         allowed = ", ".join(CHOICES["enabled_modes"])
-        message = f"{', '.join(refused)} is not offered yet; choose from {allowed}."
+        message = f"{', '.join(refused)} is not offered; choose from {allowed}."
         kept = [mode for mode in modes if mode in CHOICES["enabled_modes"]]
         return _form_page(request, values, kept, {"enabled_modes": message})
     try:
@@ -364,6 +366,7 @@ def interview_page(request: Request, session_id: str, manager: ManagerDep) -> Re
             "feedback": feedback,
             "progress_text": view["progress_text"],
             "whiteboard": CommunicationMode.WHITEBOARD.value in modes,
+            "voice": CommunicationMode.VOICE.value in modes,
             "code": CommunicationMode.CODE.value in modes,
             "languages": CODE_LANGUAGES,
             "max_answer_chars": MAX_ANSWER_CHARS,

@@ -249,6 +249,8 @@
     const id = q ? q.id : null;
     if (id === shownId) return;
     shownId = id;
+    room.dataset.questionId = id || ""; // what a spoken answer (voice.js) answers
+    room.dispatchEvent(new CustomEvent("rehearse:question", { detail: { id } }));
     ui.answerError.hidden = true;
     if (!q) return;
     items.set(q.id, q);
@@ -784,6 +786,18 @@
   }
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) refresh();
+  });
+  // issue 13: voice.js submitted a transcript; show its feedback and move on like a typed answer
+  room.addEventListener("rehearse:answered", (event) => {
+    const result = event.detail || {};
+    const questionText = ui.text.textContent;
+    forget(result.question_id);
+    retryItem = null;
+    shownId = null;
+    if (result.score) showFeedback(result.score, questionText, items.get(result.question_id));
+    refresh();
+    announce(result.next_question ? "Answer saved. Next question: " + result.next_question.text
+      : "Answer saved.");
   });
 
   window.setInterval(() => {
