@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -91,21 +91,6 @@ class Prepared:
         finally:
             cursor.close()
 
-    def run_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Run a write once per row of ``rows`` (one executemany)."""
-        if not rows:
-            return
-        dialect = connection.dialect
-        sql = self._for(dialect)[0]
-        parameters = [self._parameters(dialect, row)[1] for row in rows]
-        cursor = _driver(connection).cursor()
-        try:
-            cursor.executemany(sql, parameters)
-        except dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(dialect, exc, sql, parameters) from exc
-        finally:
-            cursor.close()
-
     def first(self, connection: Connection, values: Mapping[str, Any]) -> Any:
         """The first row of a SELECT as the driver returns it (a tuple), or ``None``."""
         cursor = self.execute(connection, values)
@@ -122,3 +107,45 @@ def _wrapped(dialect: Dialect, exc: Exception, sql: str, parameters: Any) -> Exc
 
 def _driver(connection: Connection) -> Any:
     return connection.connection.driver_connection
+
+
+class PreparedInsert:
+    """A multi-row INSERT of ``columns`` into ``table``: one statement per chunk of rows.
+
+    One statement whatever the number of rows (up to ``chunk``): one round trip on
+    PostgreSQL, where psycopg's ``executemany`` set up a pipeline costing more than
+    the insert, and one step on SQLite. Compiled once per row count.
+
+    Args:
+        table: the table.
+        columns: the columns every row gives.
+        chunk: rows per statement at most.
+    """
+
+    def __init__(self, table: Table, columns: Sequence[str], chunk: int = 200) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self.chunk = chunk
+        self._by_count: dict[int, Prepared] = {}
+
+    def _of(self, count: int) -> Prepared:
+        prepared = self._by_count.get(count)
+        if prepared is None:
+            rows = [
+                {
+                    name: bindparam(f"{name}_{i}", type_=self.table.c[name].type)
+                    for name in self.columns
+                }
+                for i in range(count)
+            ]
+            prepared = self._by_count[count] = Prepared(insert(self.table).values(rows))
+        return prepared
+
+    def run(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` (each a mapping of every column in ``columns``)."""
+        for offset in range(0, len(rows), self.chunk):
+            part = rows[offset : offset + self.chunk]
+            values = {
+                f"{name}_{i}": row[name] for i, row in enumerate(part) for name in self.columns
+            }
+            self._of(len(part)).run(connection, values)

@@ -50,7 +50,7 @@ from sqlalchemy.sql import Insert
 from rehearse.domain.events import Event
 from rehearse.domain.progress import GOOD_SCORE
 from rehearse.domain.sessions import Session, from_us, to_us
-from rehearse.storage.prepared import Prepared
+from rehearse.storage.prepared import Prepared, PreparedInsert
 from rehearse.storage.schema import (
     Instant,
     answer_scores,
@@ -127,6 +127,10 @@ def _scores_update(columns: frozenset[str]) -> Prepared:
     )
 
 
+#: "the caller did not read the summary row" (:func:`project_change` reads it).
+UNREAD: Any = object()
+
+
 def project(connection: Connection, events: Sequence[Event]) -> None:
     """Bring the progress tables up to date with ``events``, just appended on ``connection``.
 
@@ -141,22 +145,35 @@ def project(connection: Connection, events: Sequence[Event]) -> None:
 
 
 def project_change(
-    connection: Connection, before: Session | None, after: Session, events: Sequence[Event]
+    connection: Connection,
+    before: Session | None,
+    after: Session,
+    events: Sequence[Event],
+    scores: Sequence[Any] | object | None = UNREAD,
 ) -> None:
     """Like :func:`project` for the events of one change of one session, stored as ``after``.
 
-    ``before`` is the session as it was (``None`` for a new one). Nothing is read that
-    the caller holds in memory: a lifecycle change costs one primary-key read of its
-    summary row and at most two writes (the row, the candidate's totals), each a
-    prebuilt statement; a change whose summary is unchanged writes nothing.
+    ``before`` is the session as it was (``None`` for a new one); ``scores`` its summary
+    row as read in this transaction (driver values in ``session_scores`` column order,
+    ``None`` when there is none, :data:`UNREAD` to read it here). Nothing is read that
+    the caller holds: a lifecycle change costs at most two writes (the summary row, the
+    candidate's totals), each a prebuilt statement; one whose summary is unchanged
+    writes nothing.
 
     Raises:
         sqlalchemy.exc.IntegrityError: as :func:`project`.
     """
-    _project(connection, events, {after.id: SessionRow.of(after)})
+    known = {after.id: SessionRow.of(after)}
+    summaries = {} if scores is UNREAD else {after.id: _decode_scores(scores)}
+    _project(connection, events, known, summaries)
 
 
-def _project(connection: Connection, events: Sequence[Event], known: dict[str, SessionRow]) -> None:
+def _project(
+    connection: Connection,
+    events: Sequence[Event],
+    known: dict[str, SessionRow],
+    summaries: dict[str, dict[str, Any] | None] | None = None,
+) -> None:
     refresh: dict[str, object] = {}
     for event in events:
         kind = event.type
@@ -174,8 +191,13 @@ def _project(connection: Connection, events: Sequence[Event], known: dict[str, S
             refresh[event.session_id] = marker
     for session_id, marker in refresh.items():
         row = known.get(session_id) or _read_row(connection, session_id)
-        if row is not None:
-            _session(connection, row, marker)
+        if row is None:
+            continue
+        if summaries is not None and session_id in summaries:
+            old = summaries[session_id]
+        else:
+            old = _scores_row(connection, session_id)
+        _session(connection, row, marker, old)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +325,9 @@ def _counts(interview: Mapping[str, Any] | None) -> tuple[int, int, int]:
     return answered, skipped, len(main)
 
 
-def _session(connection: Connection, row: SessionRow, score: object) -> None:
+def _session(
+    connection: Connection, row: SessionRow, score: object, old: dict[str, Any] | None
+) -> None:
     session_id = row.id
     key, name = _identity(connection, row)
     answered, skipped, total = row.counts
@@ -326,7 +350,6 @@ def _session(connection: Connection, row: SessionRow, score: object) -> None:
     }
     if score is not _KEEP:
         values["overall_score"] = None if score is None else int(str(score))
-    old = _scores_row(connection, session_id)
     if old is None:
         values["overall_score"] = values.get("overall_score")
     else:
@@ -362,7 +385,11 @@ def _session(connection: Connection, row: SessionRow, score: object) -> None:
 
 def _scores_row(connection: Connection, session_id: str) -> dict[str, Any] | None:
     """The session's summary row, column name to value (instants as datetimes)."""
-    found = _SCORES_ROW.first(connection, {"session_id": session_id})
+    return _decode_scores(_SCORES_ROW.first(connection, {"session_id": session_id}))
+
+
+def _decode_scores(found: Any) -> dict[str, Any] | None:
+    """A ``session_scores`` row as the driver returned it, column name to value."""
     if found is None:
         return None
     row = dict(zip(_SCORES_COLUMNS, found, strict=True))
@@ -375,10 +402,8 @@ def _scores_row(connection: Connection, session_id: str) -> dict[str, Any] | Non
 _DELETE_PLANNED = Prepared(
     delete(session_questions).where(session_questions.c.session_id == bindparam("session_id"))
 )
-_INSERT_PLANNED = Prepared(
-    insert(session_questions).values(
-        {name: bindparam(name) for name in ("session_id", "question_id", "category", "tags")}
-    )
+_INSERT_PLANNED = PreparedInsert(
+    session_questions, ("session_id", "question_id", "category", "tags")
 )
 
 
@@ -394,7 +419,7 @@ def _plan(connection: Connection, event: Event) -> None:
         for question in event.data.get("questions", ())
     ]
     unique = list({row["question_id"]: row for row in rows}.values())
-    _INSERT_PLANNED.run_many(connection, unique)
+    _INSERT_PLANNED.run(connection, unique)
 
 
 def _evaluation(connection: Connection, event: Event, known: SessionRow | None) -> None:

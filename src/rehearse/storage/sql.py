@@ -52,8 +52,8 @@ from rehearse.errors import (
     SessionNotFoundError,
 )
 from rehearse.storage import migrate, projections, transactions
-from rehearse.storage.prepared import Prepared
-from rehearse.storage.schema import session_events, session_links, sessions
+from rehearse.storage.prepared import Prepared, PreparedInsert
+from rehearse.storage.schema import session_events, session_links, session_scores, sessions
 from rehearse.storage.store import (
     AMBIGUOUS_SHOWN,
     MIN_ID_PREFIX,
@@ -69,7 +69,15 @@ _COLUMNS = [column for column in sessions.c]
 _SELECT_ONE = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
 _VERSION = select(sessions.c.version).where(sessions.c.id == bindparam("session_id"))
 _SELECT_VERSION = Prepared(_VERSION)
-_SELECT_VERSION_FOR_UPDATE = Prepared(_VERSION.with_for_update())
+# a change reads the row's version and its progress summary in one statement (one
+# round trip on PostgreSQL, where the row is locked; the summary row is only ever
+# written under that lock)
+_HEAD = select(sessions.c.version, *session_scores.c).select_from(
+    sessions.outerjoin(session_scores, session_scores.c.session_id == sessions.c.id)
+)
+_HEAD = _HEAD.where(sessions.c.id == bindparam("session_id"))
+_SELECT_HEAD = Prepared(_HEAD)
+_SELECT_HEAD_FOR_UPDATE = Prepared(_HEAD.with_for_update(of=sessions))
 
 
 @lru_cache(maxsize=256)
@@ -92,9 +100,7 @@ _INSERT_SESSION = Prepared(
     insert(sessions).values({column.name: bindparam(column.name) for column in _COLUMNS})
 )
 _EVENT_COLUMNS = ("session_id", "seq", "type", "at", "actor", "data")
-_INSERT_EVENTS = Prepared(
-    insert(session_events).values({name: bindparam(name) for name in _EVENT_COLUMNS})
-)
+_INSERT_EVENTS = PreparedInsert(session_events, _EVENT_COLUMNS)
 _BUMP_SESSION = (
     update(sessions)
     .where(sessions.c.id == bindparam("match_id"))
@@ -159,7 +165,7 @@ class SQLStore:
         stored = session.model_copy(update={"last_seq": len(events), "version": 1})
         with self._write(f"create session {session.id}") as connection:
             _INSERT_SESSION.run(connection, session_values(stored))
-            appended = _append(connection, stored, 1, events, actor, None)
+            appended = _append(connection, stored, 1, events, actor, None, None)
         self._committed(appended)
         return self.cache.put(stored)
 
@@ -172,7 +178,7 @@ class SQLStore:
     ) -> tuple[Session, list[Event]]:
         """Apply ``mutation`` to the stored session atomically (see :class:`Store`)."""
         with self._write(f"update session {session_id}") as connection:
-            current = self._read_for_update(connection, session_id)
+            current, scores = self._read_for_update(connection, session_id)
             if expected_version is not None and expected_version != current.version:
                 raise ConcurrentUpdateError(session_id, expected_version, current.version)
             changed, new_events = mutation(current)
@@ -189,26 +195,30 @@ class SQLStore:
             values |= {"match_id": session_id, "match_version": current.version}
             if statement.run(connection, values) != 1:
                 raise ConcurrentUpdateError(session_id, current.version)
-            events = _append(connection, stored, current.last_seq + 1, new_events, actor, current)
+            first = current.last_seq + 1
+            events = _append(connection, stored, first, new_events, actor, current, scores)
         self._committed(events)
         return self.cache.put(stored), events
 
-    def _read_for_update(self, connection: Connection, session_id: str) -> Session:
-        """The stored session, decoded only when its version is not cached.
+    def _read_for_update(self, connection: Connection, session_id: str) -> tuple[Session, Any]:
+        """The stored session (decoded only when its version is not cached) and its summary.
 
         A session never changes under one version, so the cached copy of the version
         just read (inside the write transaction, under the row lock on PostgreSQL) is
         exactly what the row holds; decoding its JSON columns cost more than the commit.
+        The summary is the ``session_scores`` row as the driver returns it (``None``
+        when there is none), for :func:`projections.project_change`.
         """
-        read = _SELECT_VERSION_FOR_UPDATE if self.lock_rows else _SELECT_VERSION
+        read = _SELECT_HEAD_FOR_UPDATE if self.lock_rows else _SELECT_HEAD
         head = read.first(connection, {"session_id": session_id})
         if head is None:
             raise SessionNotFoundError(session_id)
+        scores = None if head[1] is None else head[1:]
         cached = self.cache.get(session_id, head[0])
         if cached is not None:
-            return cached
+            return cached, scores
         row = connection.execute(_SELECT_ONE, {"session_id": session_id}).one()
-        return _session(row._mapping)
+        return _session(row._mapping), scores
 
     # -- reads ------------------------------------------------------------------
 
@@ -609,12 +619,14 @@ def _append(
     events: Sequence[NewEvent],
     actor: str,
     before: Session | None,
+    scores: Any = projections.UNREAD,
 ) -> list[Event]:
     """Insert ``events`` of ``session`` (now stored as ``session``) and project them.
 
     Rows go to one prebuilt INSERT as plain values; each event's data is JSON-encoded
     once, by the column type. ``before`` is the session as it was (``None`` on create),
-    so the projection needs no read of the row just written.
+    so the projection needs no read of the row just written; ``scores`` is its summary
+    row if the caller read it (see :func:`projections.project_change`).
     """
     session_id = session.id
     rows: list[dict[str, Any]] = [
@@ -630,10 +642,10 @@ def _append(
     ]
     if not rows:
         return []
-    _INSERT_EVENTS.run_many(connection, rows)
+    _INSERT_EVENTS.run(connection, rows)
     # built without re-validation: every field was checked when the domain made it
     stored = [Event.model_construct(**row, position=None) for row in rows]
-    projections.project_change(connection, before, session, stored)  # same transaction
+    projections.project_change(connection, before, session, stored, scores)
     return stored
 
 
