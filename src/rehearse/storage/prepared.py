@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -34,6 +35,7 @@ class Prepared:
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
+        self._results: dict[str, list[tuple[str, Callable[[Any], Any] | None]]] = {}
         self._lock = threading.Lock()
 
     def _for(self, dialect: Dialect) -> _Compiled:
@@ -90,6 +92,36 @@ class Prepared:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+    def _decoders(self, dialect: Dialect) -> list[tuple[str, Callable[[Any], Any] | None]]:
+        decoders = self._results.get(dialect.name)
+        if decoders is None:
+            assert isinstance(self.statement, Select)
+            decoders = [
+                (
+                    column.name,
+                    column.type.dialect_impl(dialect).result_processor(dialect, None),
+                )
+                for column in self.statement.selected_columns
+            ]
+            self._results[dialect.name] = decoders
+        return decoders
+
+    def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every row of a SELECT, column name to value decoded by its type (as Core does)."""
+        decoders = self._decoders(connection.dialect)
+        cursor = self.execute(connection, values)
+        try:
+            found = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [
+            {
+                name: value if decode is None else decode(value)
+                for (name, decode), value in zip(decoders, row, strict=True)
+            }
+            for row in found
+        ]
 
     def first(self, connection: Connection, values: Mapping[str, Any]) -> Any:
         """The first row of a SELECT as the driver returns it (a tuple), or ``None``."""

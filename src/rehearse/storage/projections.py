@@ -45,7 +45,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql import Insert
 
 from rehearse.domain.events import Event
 from rehearse.domain.progress import GOOD_SCORE
@@ -422,17 +421,38 @@ def _plan(connection: Connection, event: Event) -> None:
     _INSERT_PLANNED.run(connection, unique)
 
 
+def _key_of(table: Table) -> Any:
+    return and_(
+        table.c.session_id == bindparam("session_id"), table.c.item_id == bindparam("item_id")
+    )
+
+
+_ANSWER_OF = Prepared(select(answer_scores).where(_key_of(answer_scores)))
+_TOPICS_OF = Prepared(select(answer_topics.c.topic).where(_key_of(answer_topics)))
+_PLANNED = Prepared(
+    select(session_questions.c.category, session_questions.c.tags).where(
+        session_questions.c.session_id == bindparam("session_id"),
+        session_questions.c.question_id == bindparam("question_id"),
+    )
+)
+_DELETE_ANSWER = Prepared(delete(answer_scores).where(_key_of(answer_scores)))
+_DELETE_TOPICS = Prepared(delete(answer_topics).where(_key_of(answer_topics)))
+_ANSWER_COLUMNS = tuple(column.name for column in answer_scores.c)
+_TOPIC_COLUMNS = tuple(column.name for column in answer_topics.c)
+_INSERT_ANSWER = PreparedInsert(answer_scores, _ANSWER_COLUMNS)
+_INSERT_TOPICS = PreparedInsert(answer_topics, _TOPIC_COLUMNS)
+
+
 def _evaluation(connection: Connection, event: Event, known: SessionRow | None) -> None:
     evaluation = event.data.get("evaluation") or {}
     item_id = str(event.data.get("item_id"))
     if "score" not in evaluation:
         return
     score = int(evaluation["score"])
-    key_match = and_(
-        answer_scores.c.session_id == event.session_id, answer_scores.c.item_id == item_id
-    )
-    old = connection.execute(select(answer_scores).where(key_match)).one_or_none()
-    if old is not None and old.score > score:
+    key_match = {"session_id": event.session_id, "item_id": item_id}
+    found = _ANSWER_OF.rows(connection, key_match)
+    old = found[0] if found else None
+    if old is not None and old["score"] > score:
         return  # an earlier attempt scored better: the item keeps its best
     row = known or _read_row(connection, event.session_id)
     if row is None:
@@ -440,14 +460,10 @@ def _evaluation(connection: Connection, event: Event, known: SessionRow | None) 
     question_id, item_category, item_kind = row.items.get(
         item_id, (item_id.split("/", 1)[0], "", "question")
     )
-    planned = connection.execute(
-        select(session_questions.c.category, session_questions.c.tags).where(
-            session_questions.c.session_id == event.session_id,
-            session_questions.c.question_id == question_id,
-        )
-    ).one_or_none()
-    category = item_category or (planned.category if planned else "technical")
-    tags = list(planned.tags) if planned and planned.tags else [category]
+    plans = _PLANNED.rows(connection, {"session_id": event.session_id, "question_id": question_id})
+    planned = plans[0] if plans else None
+    category = item_category or (planned["category"] if planned else "technical")
+    tags = list(planned["tags"]) if planned and planned["tags"] else [category]
     key, name = _identity(connection, row)
     hit = len(evaluation.get("key_points_hit") or ())
     missed = len(evaluation.get("key_points_missed") or ())
@@ -463,26 +479,20 @@ def _evaluation(connection: Connection, event: Event, known: SessionRow | None) 
         "key_points_missed": missed,
         "at": event.at,
     }
-    topic_match = and_(
-        answer_topics.c.session_id == event.session_id, answer_topics.c.item_id == item_id
-    )
     if old is not None:
-        old_topics = list(
-            connection.execute(select(answer_topics.c.topic).where(topic_match)).scalars()
-        )
-        _bump_answer(connection, dict(old._mapping), old_topics, -1)
+        old_topics = [topic["topic"] for topic in _TOPICS_OF.rows(connection, key_match)]
+        _bump_answer(connection, old, old_topics, -1)
+        _DELETE_ANSWER.run(connection, key_match)
+        _DELETE_TOPICS.run(connection, key_match)
     answer = common | {
         "question_id": question_id,
         "kind": item_kind,
         "category": category,
         **{name: _dimension(dimensions.get(name)) for name in DIMENSIONS},
     }
-    connection.execute(delete(answer_scores).where(key_match))
-    connection.execute(insert(answer_scores).values(answer))
-    connection.execute(delete(answer_topics).where(topic_match))
+    _INSERT_ANSWER.run(connection, [answer])
     topics = sorted({str(tag).strip().lower()[:80] for tag in tags if str(tag).strip()})
-    if topics:
-        connection.execute(insert(answer_topics), [common | {"topic": t} for t in topics])
+    _INSERT_TOPICS.run(connection, [common | {"topic": t} for t in topics])
     _bump_answer(connection, answer, topics, 1)
 
 
@@ -620,19 +630,42 @@ def _bump_answer(
     if row["kind"] == "question":
         poor = int(int(row["score"]) < GOOD_SCORE) * sign
         _upsert_question(connection, keys | {"question_id": row["question_id"]}, sign, poor, row)
-    for kind, area, total, area_hit, area_missed in areas:
-        _upsert(
-            connection,
-            candidate_areas,
-            keys | {"kind": kind, "area": area},
-            {
-                "answers": sign,
-                "score_sum": total,
-                "key_points_hit": area_hit,
-                "key_points_missed": area_missed,
-            },
-            {},
-        )
+    rows = [
+        keys
+        | {
+            "kind": kind,
+            "area": area,
+            "answers": sign,
+            "score_sum": total,
+            "key_points_hit": area_hit,
+            "key_points_missed": area_missed,
+        }
+        for kind, area, total, area_hit, area_missed in areas
+    ]
+    statement = _areas_upsert(connection.dialect.name, len(rows))
+    statement.run(
+        connection, {f"{name}_{i}": value for i, r in enumerate(rows) for name, value in r.items()}
+    )
+
+
+_AREA_KEYS = ("candidate_key", "created_by", "kind", "area")
+_AREA_SUMS = ("answers", "score_sum", "key_points_hit", "key_points_missed")
+
+
+@lru_cache(maxsize=64)
+def _areas_upsert(dialect: str, count: int) -> Prepared:
+    """Add ``count`` rows of sums to ``candidate_areas`` in one statement (keys distinct)."""
+    build = sqlite_insert if dialect == "sqlite" else postgres_insert
+    a = candidate_areas.c
+    statement = build(candidate_areas).values(
+        [
+            {name: bindparam(f"{name}_{i}", type_=a[name].type) for name in _AREA_KEYS + _AREA_SUMS}
+            for i in range(count)
+        ]
+    )
+    excluded = statement.excluded
+    changes = {name: a[name] + excluded[name] for name in _AREA_SUMS}
+    return Prepared(statement.on_conflict_do_update(index_elements=list(_AREA_KEYS), set_=changes))
 
 
 def _upsert_question(
@@ -640,8 +673,8 @@ def _upsert_question(
 ) -> None:
     """Count an answer in (or out of) a question's row; the latest answer's score is kept."""
     statement = _question_upsert(connection.dialect.name, tuple(keys), sign > 0)
-    connection.execute(
-        statement,
+    statement.run(
+        connection,
         keys
         | {"answers": sign, "poor_answers": poor, "last_score": int(row["score"])}
         | {"last_at": row["at"]},
@@ -649,7 +682,7 @@ def _upsert_question(
 
 
 @lru_cache(maxsize=8)
-def _question_upsert(dialect: str, keys: tuple[str, ...], adding: bool) -> Insert:
+def _question_upsert(dialect: str, keys: tuple[str, ...], adding: bool) -> Prepared:
     build = sqlite_insert if dialect == "sqlite" else postgres_insert
     q = candidate_questions.c
     columns = (*keys, "answers", "poor_answers", "last_score", "last_at")
@@ -665,7 +698,7 @@ def _question_upsert(dialect: str, keys: tuple[str, ...], adding: bool) -> Inser
         newer = x.last_at >= q.last_at
         changes["last_score"] = case((newer, x.last_score), else_=q.last_score)
         changes["last_at"] = case((newer, x.last_at), else_=q.last_at)
-    return statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
+    return Prepared(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
 
 
 def _move_answers(connection: Connection, session_id: str, key: str, name: str) -> None:
