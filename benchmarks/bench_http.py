@@ -26,7 +26,13 @@ seconds); p50 and p99 latency in milliseconds, from writing a request to reading
 of its response; the server's CPU time per request in milliseconds (user + system, from
 ``/proc``, Linux only); and the client's CPU use (percent of one core).
 
-The target (issue 4, item 6): GET session throughput at least 50% of the bare endpoint's.
+The targets: GET session throughput at least 50% of the bare endpoint's (issue 4, item 6),
+POST answer at least 25% (issue 16). Each case is printed with its share of the bare
+endpoint's throughput, its target and whether it is met (``--json``: ``percent_of_bare``,
+``target_percent_of_bare``, ``met``). ``--profile PATH`` then replays the case furthest
+below its target (``--profile-requests`` more requests, fresh answers for POST) while
+py-spy samples every thread of the rehearse server, and writes the profile to PATH:
+a flame graph for ``.svg``, speedscope JSON for ``.json``, else collapsed stacks (text).
 
 Caveats: the client shares the machine's cores with the server and takes CPU the server
 could have used (the client CPU column shows how much: about 10% of one core at the bare
@@ -65,6 +71,8 @@ HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 QUESTIONS_PER_SESSION = 30
 READY_SECONDS = 60.0
+#: Issue 4 (item 6) and issue 16: a case's throughput at least this share of the bare one's.
+TARGETS = {"GET session": 50.0, "POST answer": 25.0}
 ANSWER = (
     "I would put the cache in front of the database with a read-through pattern: on a miss "
     "the service reads the row, stores it with a TTL of a few minutes and returns it. Writes "
@@ -377,9 +385,9 @@ def print_table(results: dict[str, Any]) -> None:
         f"{results['rounds']} rounds, {results['warmup']} warm-up requests a case"
     )
     header = ("case", "requests", "errors", "seconds", "req/s", "p50 ms", "p99 ms", "bytes")
-    more = ("srv CPU ms/req", "client CPU", "% of bare")
+    more = ("srv CPU ms/req", "client CPU", "% of bare", "target")
     print("{:12} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8} {:>6}".format(*header), end=" ")
-    print("{:>14} {:>10} {:>9}".format(*more))
+    print("{:>14} {:>10} {:>9}  {}".format(*more))
     for case in results["cases"]:
         cpu = case["server_cpu_ms_per_request"]
         print(
@@ -387,16 +395,73 @@ def print_table(results: dict[str, Any]) -> None:
             f"{case['seconds']:>8.2f} {case['req_per_s']:>8.1f} {case['p50_ms']:>8.2f} "
             f"{case['p99_ms']:>8.2f} {case['response_bytes']:>6} "
             f"{'n/a' if cpu is None else f'{cpu:.3f}':>14} "
-            f"{case['client_cpu_percent']:>9.1f}% {case['percent_of_bare']:>8.1f}%"
+            f"{case['client_cpu_percent']:>9.1f}% {case['percent_of_bare']:>8.1f}%  "
+            f"{verdict(case)}"
         )
     for case in results["cases"]:
         if case["requests"] < case["planned"]:
             print(f"{case['case']}: stopped at --timeout after {case['requests']:,} requests")
         if case["first_error"]:
             print(f"{case['case']}: {case['errors']} errors, the first: {case['first_error']}")
-    ratio = results["get_session_percent_of_bare"]
-    verdict = "meets" if ratio >= 50 else "misses"
-    print(f"GET session throughput is {ratio:.1f}% of the bare endpoint's ({verdict} >= 50%)")
+    missed = [case["case"] for case in results["cases"] if case["met"] is False]
+    print(f"target missed: {', '.join(missed)}" if missed else "every target met")
+    if "profile" in results:
+        found = results["profile"]
+        print(f"profile of {found['case']} (py-spy, server threads) written to {found['path']}")
+
+
+def verdict(case: dict[str, Any]) -> str:
+    """``>= 50% met`` / ``>= 25% MISSED``, or nothing for a case without a target."""
+    target = case["target_percent_of_bare"]
+    if target is None:
+        return ""
+    return f">= {target:g}% {'met' if case['met'] else 'MISSED'}"
+
+
+def judge(rows: list[dict[str, Any]]) -> None:
+    """Each case's share of the bare endpoint's throughput, its target, whether met."""
+    bare_rate = rows[0]["req_per_s"]
+    for row in rows:
+        row["percent_of_bare"] = round(100 * row["req_per_s"] / bare_rate, 1) if bare_rate else 0.0
+        target = TARGETS.get(row["case"])
+        row["target_percent_of_bare"] = target
+        row["met"] = None if target is None else row["percent_of_bare"] >= target
+
+
+def worst(rows: list[dict[str, Any]]) -> str:
+    """The case furthest below its target (the lowest share of its target)."""
+    with_target = [row for row in rows if row["target_percent_of_bare"]]
+    return str(
+        min(with_target, key=lambda row: row["percent_of_bare"] / row["target_percent_of_bare"])[
+            "case"
+        ]
+    )
+
+
+def profile(case: Case, requests: Sequence[bytes], path: Path, concurrency: int) -> None:
+    """Replay ``requests`` of ``case`` while py-spy records its server into ``path``.
+
+    Raises:
+        RuntimeError: py-spy is missing (``uv sync`` installs it) or failed.
+    """
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        raise RuntimeError(f"{spy} not found: run `uv sync` (py-spy is a dev dependency)")
+    kind = {".svg": "flamegraph", ".json": "speedscope"}.get(path.suffix, "raw")
+    command = [str(spy), "record", "--pid", str(case.server.process.pid), "--threads"]
+    command += ["--rate", "250", "--format", kind, "--output", str(path)]
+    recorder = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(1.0)  # py-spy attaches before the requests start
+    run = Run()
+
+    async def replay() -> None:
+        await drive(case.server.port, requests, concurrency, 120.0, run)
+
+    asyncio.run(replay())
+    recorder.send_signal(signal.SIGINT)
+    output, _ = recorder.communicate(timeout=60)
+    if not path.exists():
+        raise RuntimeError(f"py-spy wrote no profile: {output.decode(errors='replace')[-500:]}")
 
 
 def main() -> None:
@@ -407,6 +472,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds the requests span")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds a case may run")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--profile", type=Path, metavar="PATH", help="profile the case furthest below target"
+    )
+    parser.add_argument(
+        "--profile-requests", type=int, default=1000, help="requests replayed while profiling"
+    )
     args = parser.parse_args()
     if min(args.requests, args.concurrency, args.rounds) < 1 or args.warmup < 0:
         parser.error("--requests, --concurrency and --rounds must be >= 1, --warmup >= 0")
@@ -420,6 +491,7 @@ def main() -> None:
         "warmup": args.warmup,
     }
     count = args.warmup + args.requests
+    extra = args.profile_requests if args.profile else 0
     with (
         tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp,
         bare_server(Path(tmp)) as bare,
@@ -430,18 +502,24 @@ def main() -> None:
         rehearse.call("POST", f"/api/v1/sessions/{session_id}/start")
         bare_get = http_request("GET", f"/items/{session_id}")
         session_get = http_request("GET", f"/api/v1/sessions/{session_id}")
+        answers = answer_requests(rehearse, count + extra, args.concurrency)
         cases = [
             Case("bare GET", bare, [bare_get] * count),
             Case("GET session", rehearse, [session_get] * count),
-            Case("POST answer", rehearse, answer_requests(rehearse, count, args.concurrency)),
+            Case("POST answer", rehearse, answers[:count]),
         ]
         run_cases(cases, args)
-    rows = [figures(case, args) for case in cases]
-    bare_rate = rows[0]["req_per_s"]
-    for row in rows:
-        row["percent_of_bare"] = round(100 * row["req_per_s"] / bare_rate, 1) if bare_rate else 0.0
+        rows = [figures(case, args) for case in cases]
+        judge(rows)
+        if args.profile:
+            name = worst(rows)
+            replayed = answers[count:] if name == "POST answer" else [session_get] * extra
+            case = next(c for c in cases if c.name == name)
+            profile(case, replayed, args.profile, args.concurrency)
+            results["profile"] = {"case": name, "path": str(args.profile)}
     results["cases"] = rows
     results["get_session_percent_of_bare"] = rows[1]["percent_of_bare"]
+    results["post_answer_percent_of_bare"] = rows[2]["percent_of_bare"]
     if args.json:
         print(json.dumps(results, indent=2))
         return

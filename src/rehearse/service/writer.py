@@ -152,12 +152,16 @@ class SessionWriter:
             session, _ = self.store.mutate(session_id, mutation, actor, expected_version)
             return session
 
-        if expected_version is not None:
+        try:
             session = attempt()
-        else:
+        except ConcurrentUpdateError:
+            if expected_version is not None:
+                raise
+            # the race was lost: re-read and re-apply, with backoff (building the retry
+            # machinery only now keeps it off the path of the change that wins at once)
             retrying = Retrying(
                 retry=retry_if_exception_type(ConcurrentUpdateError),
-                stop=stop_after_attempt(MAX_ATTEMPTS),
+                stop=stop_after_attempt(MAX_ATTEMPTS - 1),
                 wait=wait_random_exponential(multiplier=0.002, max=0.05),
                 reraise=True,
             )

@@ -21,6 +21,9 @@ transaction, so a summary row can never disagree with the log it summarises). It
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +32,7 @@ from sqlalchemy import (
     Float,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -43,8 +47,10 @@ from sqlalchemy import (
 from rehearse.domain.access import candidate_key
 from rehearse.domain.events import Event
 from rehearse.domain.progress import GOOD_SCORE
-from rehearse.domain.sessions import from_us, to_us
+from rehearse.domain.sessions import Session, from_us, to_us
+from rehearse.storage.prepared import Prepared, PreparedInsert
 from rehearse.storage.schema import (
+    Instant,
     answer_scores,
     answer_topics,
     candidate_areas,
@@ -97,23 +103,82 @@ _SESSION_ROW = select(
     sessions.c.started_at,
     sessions.c.ended_at,
     sessions.c.interview,
+).where(sessions.c.id == bindparam("session_id"))
+_SCORES_COLUMNS = tuple(column.name for column in session_scores.c)
+_INSTANTS = frozenset(c.name for c in session_scores.c if isinstance(c.type, Instant))
+_SCORES_ROW = Prepared(
+    select(session_scores).where(session_scores.c.session_id == bindparam("session_id"))
 )
+_INSERT_SCORES = Prepared(
+    insert(session_scores).values({name: bindparam(name) for name in _SCORES_COLUMNS})
+)
+_ACCOUNT_EMAIL = Prepared(select(users.c.email).where(users.c.id == bindparam("user_id")))
+
+
+@lru_cache(maxsize=64)
+def _scores_update(columns: frozenset[str]) -> Prepared:
+    """An UPDATE of these ``session_scores`` columns of one session, built once."""
+    return Prepared(
+        update(session_scores)
+        .where(session_scores.c.session_id == bindparam("match_session_id"))
+        .values({name: bindparam(name) for name in sorted(columns)})
+    )
+
+
+#: "the caller did not read the summary row" (:func:`project_change` reads it).
+UNREAD: Any = object()
 
 
 def project(connection: Connection, events: Sequence[Event]) -> None:
     """Bring the progress tables up to date with ``events``, just appended on ``connection``.
 
+    Reads each session's row as stored (for batches and the backfill); the store's own
+    writes call :func:`project_change`, which knows the row already.
+
     Raises:
         sqlalchemy.exc.IntegrityError: a milestone was already recorded for that
             candidate (the transaction must roll back, so its event is not stored twice).
     """
+    _project(connection, events, {})
+
+
+def project_change(
+    connection: Connection,
+    before: Session | None,
+    after: Session,
+    events: Sequence[Event],
+    scores: Sequence[Any] | object | None = UNREAD,
+) -> None:
+    """Like :func:`project` for the events of one change of one session, stored as ``after``.
+
+    ``before`` is the session as it was (``None`` for a new one); ``scores`` its summary
+    row as read in this transaction (driver values in ``session_scores`` column order,
+    ``None`` when there is none, :data:`UNREAD` to read it here). Nothing is read that
+    the caller holds: a lifecycle change costs at most two writes (the summary row, the
+    candidate's totals), each a prebuilt statement; one whose summary is unchanged
+    writes nothing.
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: as :func:`project`.
+    """
+    known = {after.id: SessionRow.of(after)}
+    summaries = {} if scores is UNREAD else {after.id: _decode_scores(scores)}
+    _project(connection, events, known, summaries)
+
+
+def _project(
+    connection: Connection,
+    events: Sequence[Event],
+    known: dict[str, SessionRow],
+    summaries: dict[str, dict[str, Any] | None] | None = None,
+) -> None:
     refresh: dict[str, object] = {}
     for event in events:
         kind = event.type
         if kind == "questions_planned":
             _plan(connection, event)
         elif kind == "answer_evaluated":
-            _evaluation(connection, event)
+            _evaluation(connection, event, known.get(event.session_id))
         elif kind == "milestone_achieved":
             _milestone(connection, event)
         if kind in SESSION_EVENTS:
@@ -123,15 +188,111 @@ def project(connection: Connection, events: Sequence[Event]) -> None:
                 marker = report.get("overall_score") if isinstance(report, Mapping) else None
             refresh[event.session_id] = marker
     for session_id, marker in refresh.items():
-        _session(connection, session_id, marker)
+        row = known.get(session_id) or _read_row(connection, session_id)
+        if row is None:
+            continue
+        if summaries is not None and session_id in summaries:
+            old = summaries[session_id]
+        else:
+            old = _scores_row(connection, session_id)
+        _session(connection, row, marker, old)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """What the projections need of a ``sessions`` row, from the row or from a session."""
+
+    id: str
+    status: str
+    candidate_name: str
+    candidate_email: str | None
+    candidate_id: str | None
+    created_by: str | None
+    role: str
+    level: str
+    interview_type: str
+    mode: str
+    active_us: int
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    #: (answered, skipped, questions) of the main questions
+    counts: tuple[int, int, int]
+    #: item id -> (question_id, category, kind)
+    items: Mapping[str, tuple[str, str, str]]
+
+    @classmethod
+    def of(cls, session: Session) -> SessionRow:
+        """The row of a session held in memory (no JSON encoding)."""
+        config = session.config
+        plan = session.interview.items if session.interview else ()
+        main = [item for item in plan if item.kind == "question"]
+        counts = (
+            sum(1 for item in main if item.status.value == "answered"),
+            sum(1 for item in main if item.status.value == "skipped"),
+            len(main),
+        )
+        return cls(
+            id=session.id,
+            status=session.status.value,
+            candidate_name=config.candidate_name,
+            candidate_email=config.candidate_email,
+            candidate_id=session.candidate_id,
+            created_by=session.created_by,
+            role=config.role.value,
+            level=config.level.value,
+            interview_type=config.interview_type.value,
+            mode=config.mode.value,
+            active_us=session.active_us,
+            created_at=session.created_at,
+            started_at=session.started_at,
+            ended_at=session.ended_at,
+            counts=counts,
+            items={i.id: (i.question_id, i.category.value, i.kind) for i in plan},
+        )
+
+    @classmethod
+    def read(cls, row: Any) -> SessionRow:
+        """The row as read by ``_SESSION_ROW``."""
+        interview = row.interview or {}
+        items = {
+            str(item.get("id")): (
+                str(item.get("question_id") or str(item.get("id")).split("/", 1)[0]),
+                str(item.get("category") or ""),
+                str(item.get("kind", "question")),
+            )
+            for item in interview.get("items", ())
+        }
+        return cls(
+            id=row.id,
+            status=row.status,
+            candidate_name=row.candidate_name,
+            candidate_email=row.candidate_email,
+            candidate_id=row.candidate_id,
+            created_by=row.created_by,
+            role=row.role,
+            level=row.level,
+            interview_type=row.interview_type,
+            mode=row.mode,
+            active_us=row.active_us,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            counts=_counts(row.interview),
+            items=items,
+        )
+
+
+def _read_row(connection: Connection, session_id: str) -> SessionRow | None:
+    row = connection.execute(_SESSION_ROW, {"session_id": session_id}).one_or_none()
+    return None if row is None else SessionRow.read(row)
 
 
 def _identity(connection: Connection, row: Any) -> tuple[str, str]:
     account = None
     if not row.candidate_email and row.candidate_id:
-        account = connection.execute(
-            select(users.c.email).where(users.c.id == row.candidate_id)
-        ).scalar_one_or_none()
+        found = _ACCOUNT_EMAIL.first(connection, {"user_id": row.candidate_id})
+        account = None if found is None else found[0]
     key = candidate_key(row.candidate_email, row.candidate_id, row.candidate_name, account)
     return key, row.candidate_name.strip().lower()
 
@@ -145,12 +306,12 @@ def _counts(interview: Mapping[str, Any] | None) -> tuple[int, int, int]:
     return answered, skipped, len(main)
 
 
-def _session(connection: Connection, session_id: str, score: object) -> None:
-    row = connection.execute(_SESSION_ROW.where(sessions.c.id == session_id)).one_or_none()
-    if row is None:
-        return
+def _session(
+    connection: Connection, row: SessionRow, score: object, old: dict[str, Any] | None
+) -> None:
+    session_id = row.id
     key, name = _identity(connection, row)
-    answered, skipped, total = _counts(row.interview)
+    answered, skipped, total = row.counts
     values: dict[str, Any] = {
         "candidate_key": key,
         "candidate_name": name,
@@ -170,25 +331,24 @@ def _session(connection: Connection, session_id: str, score: object) -> None:
     }
     if score is not _KEEP:
         values["overall_score"] = None if score is None else int(str(score))
-    old = connection.execute(
-        select(session_scores).where(session_scores.c.session_id == session_id)
-    ).one_or_none()
     if old is None:
         values["overall_score"] = values.get("overall_score")
     else:
-        values.setdefault("overall_score", old.overall_score)
+        values.setdefault("overall_score", old["overall_score"])
     scored = values["status"] in SCORED_STATUSES and values["overall_score"] is not None
     values["scored_score"] = values["overall_score"] if scored else None
     if old is None:
-        connection.execute(insert(session_scores).values(session_id=session_id, **values))
+        _INSERT_SCORES.run(connection, dict(values, session_id=session_id))
     else:
-        connection.execute(
-            update(session_scores).where(session_scores.c.session_id == session_id).values(values)
-        )
+        changed = {name: value for name, value in values.items() if old[name] != value}
+        if not changed:
+            return  # nothing the summary shows moved: no write at all
+        statement = _scores_update(frozenset(changed))
+        statement.run(connection, dict(changed, match_session_id=session_id))
     new = dict(values, session_id=session_id)
-    if old is not None and (old.candidate_key, old.created_by) == (key, row.created_by):
-        _bump_session(connection, new, _session_delta(new, dict(old._mapping)))
-        if old.candidate_name != name:
+    if old is not None and (old["candidate_key"], old["created_by"]) == (key, row.created_by):
+        _bump_session(connection, new, _session_delta(new, old))
+        if old["candidate_name"] != name:
             for table in (answer_scores, answer_topics):
                 connection.execute(
                     update(table)
@@ -197,17 +357,39 @@ def _session(connection: Connection, session_id: str, score: object) -> None:
                 )
         return
     if old is not None:
-        _bump_session(connection, dict(old._mapping), _session_delta(None, dict(old._mapping)))
+        _bump_session(connection, old, _session_delta(None, old))
     _bump_session(connection, new, _session_delta(new, None))
     if old is not None:
         # the candidate changed (renamed, another e-mail): the answers move with the session
         _move_answers(connection, session_id, key, name)
 
 
+def _scores_row(connection: Connection, session_id: str) -> dict[str, Any] | None:
+    """The session's summary row, column name to value (instants as datetimes)."""
+    return _decode_scores(_SCORES_ROW.first(connection, {"session_id": session_id}))
+
+
+def _decode_scores(found: Any) -> dict[str, Any] | None:
+    """A ``session_scores`` row as the driver returned it, column name to value."""
+    if found is None:
+        return None
+    row = dict(zip(_SCORES_COLUMNS, found, strict=True))
+    for name in _INSTANTS:
+        if row[name] is not None:
+            row[name] = from_us(int(row[name]))
+    return row
+
+
+_DELETE_PLANNED = Prepared(
+    delete(session_questions).where(session_questions.c.session_id == bindparam("session_id"))
+)
+_INSERT_PLANNED = PreparedInsert(
+    session_questions, ("session_id", "question_id", "category", "tags")
+)
+
+
 def _plan(connection: Connection, event: Event) -> None:
-    connection.execute(
-        delete(session_questions).where(session_questions.c.session_id == event.session_id)
-    )
+    _DELETE_PLANNED.run(connection, {"session_id": event.session_id})
     rows = [
         {
             "session_id": event.session_id,
@@ -218,42 +400,52 @@ def _plan(connection: Connection, event: Event) -> None:
         for question in event.data.get("questions", ())
     ]
     unique = list({row["question_id"]: row for row in rows}.values())
-    if unique:
-        connection.execute(insert(session_questions), unique)
+    _INSERT_PLANNED.run(connection, unique)
 
 
-def _item(interview: Mapping[str, Any] | None, item_id: str) -> Mapping[str, Any] | None:
-    for item in (interview or {}).get("items", ()):
-        if item.get("id") == item_id:
-            return item  # type: ignore[no-any-return]
-    return None
+def _key_of(table: Table) -> Any:
+    return and_(
+        table.c.session_id == bindparam("session_id"), table.c.item_id == bindparam("item_id")
+    )
 
 
-def _evaluation(connection: Connection, event: Event) -> None:
+_ANSWER_OF = Prepared(select(answer_scores).where(_key_of(answer_scores)))
+_TOPICS_OF = Prepared(select(answer_topics.c.topic).where(_key_of(answer_topics)))
+_PLANNED = Prepared(
+    select(session_questions.c.category, session_questions.c.tags).where(
+        session_questions.c.session_id == bindparam("session_id"),
+        session_questions.c.question_id == bindparam("question_id"),
+    )
+)
+_DELETE_ANSWER = Prepared(delete(answer_scores).where(_key_of(answer_scores)))
+_DELETE_TOPICS = Prepared(delete(answer_topics).where(_key_of(answer_topics)))
+_ANSWER_COLUMNS = tuple(column.name for column in answer_scores.c)
+_TOPIC_COLUMNS = tuple(column.name for column in answer_topics.c)
+_INSERT_ANSWER = PreparedInsert(answer_scores, _ANSWER_COLUMNS)
+_INSERT_TOPICS = PreparedInsert(answer_topics, _TOPIC_COLUMNS)
+
+
+def _evaluation(connection: Connection, event: Event, known: SessionRow | None) -> None:
     evaluation = event.data.get("evaluation") or {}
     item_id = str(event.data.get("item_id"))
     if "score" not in evaluation:
         return
     score = int(evaluation["score"])
-    key_match = and_(
-        answer_scores.c.session_id == event.session_id, answer_scores.c.item_id == item_id
-    )
-    old = connection.execute(select(answer_scores).where(key_match)).one_or_none()
-    if old is not None and old.score > score:
+    key_match = {"session_id": event.session_id, "item_id": item_id}
+    found = _ANSWER_OF.rows(connection, key_match)
+    old = found[0] if found else None
+    if old is not None and old["score"] > score:
         return  # an earlier attempt scored better: the item keeps its best
-    row = connection.execute(_SESSION_ROW.where(sessions.c.id == event.session_id)).one_or_none()
+    row = known or _read_row(connection, event.session_id)
     if row is None:
         return
-    item = _item(row.interview, item_id) or {}
-    question_id = str(item.get("question_id") or item_id.split("/", 1)[0])
-    planned = connection.execute(
-        select(session_questions.c.category, session_questions.c.tags).where(
-            session_questions.c.session_id == event.session_id,
-            session_questions.c.question_id == question_id,
-        )
-    ).one_or_none()
-    category = str(item.get("category") or (planned.category if planned else "technical"))
-    tags = list(planned.tags) if planned and planned.tags else [category]
+    question_id, item_category, item_kind = row.items.get(
+        item_id, (item_id.split("/", 1)[0], "", "question")
+    )
+    plans = _PLANNED.rows(connection, {"session_id": event.session_id, "question_id": question_id})
+    planned = plans[0] if plans else None
+    category = item_category or (planned["category"] if planned else "technical")
+    tags = list(planned["tags"]) if planned and planned["tags"] else [category]
     key, name = _identity(connection, row)
     hit = len(evaluation.get("key_points_hit") or ())
     missed = len(evaluation.get("key_points_missed") or ())
@@ -269,26 +461,20 @@ def _evaluation(connection: Connection, event: Event) -> None:
         "key_points_missed": missed,
         "at": event.at,
     }
-    topic_match = and_(
-        answer_topics.c.session_id == event.session_id, answer_topics.c.item_id == item_id
-    )
     if old is not None:
-        old_topics = list(
-            connection.execute(select(answer_topics.c.topic).where(topic_match)).scalars()
-        )
-        _bump_answer(connection, dict(old._mapping), old_topics, -1)
+        old_topics = [topic["topic"] for topic in _TOPICS_OF.rows(connection, key_match)]
+        _bump_answer(connection, old, old_topics, -1)
+        _DELETE_ANSWER.run(connection, key_match)
+        _DELETE_TOPICS.run(connection, key_match)
     answer = common | {
         "question_id": question_id,
-        "kind": str(item.get("kind", "question")),
+        "kind": item_kind,
         "category": category,
         **{name: _dimension(dimensions.get(name)) for name in DIMENSIONS},
     }
-    connection.execute(delete(answer_scores).where(key_match))
-    connection.execute(insert(answer_scores).values(answer))
-    connection.execute(delete(answer_topics).where(topic_match))
+    _INSERT_ANSWER.run(connection, [answer])
     topics = sorted({str(tag).strip().lower()[:80] for tag in tags if str(tag).strip()})
-    if topics:
-        connection.execute(insert(answer_topics), [common | {"topic": t} for t in topics])
+    _INSERT_TOPICS.run(connection, [common | {"topic": t} for t in topics])
     _bump_answer(connection, answer, topics, 1)
 
 
@@ -344,12 +530,12 @@ def _session_delta(
     return {name: after[name] - before[name] for name in after}
 
 
-def _insert_of(connection: Connection) -> Any:
+def _insert_for(dialect: str) -> Any:
     """The dialect's ``INSERT ... ON CONFLICT`` builder, imported for that dialect only.
 
     A SQLite process never loads the PostgreSQL dialect (issue 8 item 5: CLI start-up).
     """
-    if connection.dialect.name == "sqlite":
+    if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         return sqlite_insert
@@ -366,8 +552,26 @@ def _upsert(
     extra: dict[str, Any],
 ) -> None:
     """Add ``deltas`` to the row of ``keys`` (inserting it), atomically on both backends."""
-    build = _insert_of(connection)
-    statement = build(table).values(**keys, **deltas, **extra)
+    statement = _upsert_statement(
+        connection.dialect.name, table, tuple(keys), tuple(deltas), tuple(extra)
+    )
+    statement.run(connection, keys | deltas | extra)
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(
+    dialect: str,
+    table: Table,
+    keys: tuple[str, ...],
+    deltas: tuple[str, ...],
+    extra: tuple[str, ...],
+) -> Prepared:
+    """The upsert of :func:`_upsert` for these columns, built once per shape."""
+    build = _insert_for(dialect)
+    columns = (*keys, *deltas, *extra)
+    statement = build(table).values(
+        {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    )
     excluded = statement.excluded
     changes: dict[str, Any] = {name: table.c[name] + excluded[name] for name in deltas}
     for name in extra:
@@ -379,7 +583,7 @@ def _upsert(
             )
         else:
             changes[name] = excluded[name]
-    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
+    return Prepared(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
 
 
 def _bump_session(connection: Connection, row: Mapping[str, Any], delta: dict[str, float]) -> None:
@@ -422,40 +626,75 @@ def _bump_answer(
     if row["kind"] == "question":
         poor = int(int(row["score"]) < GOOD_SCORE) * sign
         _upsert_question(connection, keys | {"question_id": row["question_id"]}, sign, poor, row)
-    for kind, area, total, area_hit, area_missed in areas:
-        _upsert(
-            connection,
-            candidate_areas,
-            keys | {"kind": kind, "area": area},
-            {
-                "answers": sign,
-                "score_sum": total,
-                "key_points_hit": area_hit,
-                "key_points_missed": area_missed,
-            },
-            {},
-        )
+    rows = [
+        keys
+        | {
+            "kind": kind,
+            "area": area,
+            "answers": sign,
+            "score_sum": total,
+            "key_points_hit": area_hit,
+            "key_points_missed": area_missed,
+        }
+        for kind, area, total, area_hit, area_missed in areas
+    ]
+    statement = _areas_upsert(connection.dialect.name, len(rows))
+    statement.run(
+        connection, {f"{name}_{i}": value for i, r in enumerate(rows) for name, value in r.items()}
+    )
+
+
+_AREA_KEYS = ("candidate_key", "created_by", "kind", "area")
+_AREA_SUMS = ("answers", "score_sum", "key_points_hit", "key_points_missed")
+
+
+@lru_cache(maxsize=64)
+def _areas_upsert(dialect: str, count: int) -> Prepared:
+    """Add ``count`` rows of sums to ``candidate_areas`` in one statement (keys distinct)."""
+    build = _insert_for(dialect)
+    a = candidate_areas.c
+    statement = build(candidate_areas).values(
+        [
+            {name: bindparam(f"{name}_{i}", type_=a[name].type) for name in _AREA_KEYS + _AREA_SUMS}
+            for i in range(count)
+        ]
+    )
+    excluded = statement.excluded
+    changes = {name: a[name] + excluded[name] for name in _AREA_SUMS}
+    return Prepared(statement.on_conflict_do_update(index_elements=list(_AREA_KEYS), set_=changes))
 
 
 def _upsert_question(
     connection: Connection, keys: dict[str, Any], sign: int, poor: int, row: Mapping[str, Any]
 ) -> None:
     """Count an answer in (or out of) a question's row; the latest answer's score is kept."""
-    build = _insert_of(connection)
+    statement = _question_upsert(connection.dialect.name, tuple(keys), sign > 0)
+    statement.run(
+        connection,
+        keys
+        | {"answers": sign, "poor_answers": poor, "last_score": int(row["score"])}
+        | {"last_at": row["at"]},
+    )
+
+
+@lru_cache(maxsize=8)
+def _question_upsert(dialect: str, keys: tuple[str, ...], adding: bool) -> Prepared:
+    build = _insert_for(dialect)
     q = candidate_questions.c
+    columns = (*keys, "answers", "poor_answers", "last_score", "last_at")
     statement = build(candidate_questions).values(
-        **keys, answers=sign, poor_answers=poor, last_score=int(row["score"]), last_at=row["at"]
+        {name: bindparam(name, type_=q[name].type) for name in columns}
     )
     x = statement.excluded
     changes: dict[str, Any] = {
         "answers": q.answers + x.answers,
         "poor_answers": q.poor_answers + x.poor_answers,
     }
-    if sign > 0:
+    if adding:
         newer = x.last_at >= q.last_at
         changes["last_score"] = case((newer, x.last_score), else_=q.last_score)
         changes["last_at"] = case((newer, x.last_at), else_=q.last_at)
-    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
+    return Prepared(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
 
 
 def _move_answers(connection: Connection, session_id: str, key: str, name: str) -> None:

@@ -36,7 +36,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.sql import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from rehearse.domain.access import Principal, PrincipalRole, candidate_identity
@@ -53,7 +52,8 @@ from rehearse.errors import (
     SessionNotFoundError,
 )
 from rehearse.storage import migrate, projections, transactions
-from rehearse.storage.schema import session_events, session_links, sessions
+from rehearse.storage.prepared import Prepared, PreparedInsert
+from rehearse.storage.schema import session_events, session_links, session_scores, sessions
 from rehearse.storage.store import (
     AMBIGUOUS_SHOWN,
     MIN_ID_PREFIX,
@@ -70,17 +70,27 @@ _COLUMNS = [column for column in sessions.c]
 # Statements are built once with bind parameters: building an UPDATE with literal
 # values on every call costs more than the commit itself (see benchmarks/).
 _SELECT_ONE = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
-_SELECT_ONE_FOR_UPDATE = _SELECT_ONE.with_for_update()
+_VERSION = select(sessions.c.version).where(sessions.c.id == bindparam("session_id"))
+_SELECT_VERSION = Prepared(_VERSION)
+# a change reads the row's version and its progress summary in one statement (one
+# round trip on PostgreSQL, where the row is locked; the summary row is only ever
+# written under that lock)
+_HEAD = select(sessions.c.version, *session_scores.c).select_from(
+    sessions.outerjoin(session_scores, session_scores.c.session_id == sessions.c.id)
+)
+_HEAD = _HEAD.where(sessions.c.id == bindparam("session_id"))
+_SELECT_HEAD = Prepared(_HEAD)
+_SELECT_HEAD_FOR_UPDATE = Prepared(_HEAD.with_for_update(of=sessions))
 
 
 @lru_cache(maxsize=256)
-def _update_of(columns: frozenset[str]) -> Update:
+def _update_of(columns: frozenset[str]) -> Prepared:
     """An UPDATE of just these columns, guarded by id and version.
 
     Setting only the changed columns lets SQLite leave untouched indexes alone,
     which makes each durable commit write fewer pages.
     """
-    return (
+    return Prepared(
         update(sessions)
         .where(
             sessions.c.id == bindparam("match_id"), sessions.c.version == bindparam("match_version")
@@ -89,8 +99,11 @@ def _update_of(columns: frozenset[str]) -> Update:
     )
 
 
-_INSERT_SESSION = insert(sessions)
-_INSERT_EVENTS = insert(session_events)
+_INSERT_SESSION = Prepared(
+    insert(sessions).values({column.name: bindparam(column.name) for column in _COLUMNS})
+)
+_EVENT_COLUMNS = ("session_id", "seq", "type", "at", "actor", "data")
+_INSERT_EVENTS = PreparedInsert(session_events, _EVENT_COLUMNS)
 #: an events row as the driver takes it: session_id, seq, type, at (us), actor, data (JSON)
 _Row = tuple[str, int, str, int, str, str]
 
@@ -182,8 +195,8 @@ class SQLStore:
         """Insert ``session`` and ``events`` (numbered from 1) in one transaction."""
         stored = session.model_copy(update={"last_seq": len(events), "version": 1})
         with self._write(f"create session {session.id}") as connection:
-            connection.execute(_INSERT_SESSION, session_values(stored))
-            appended = _append(connection, stored.id, 1, events, actor)
+            _INSERT_SESSION.run(connection, session_values(stored))
+            appended = _append(connection, stored, 1, events, actor, None, None)
         self._committed(appended)
         return self.cache.put(stored)
 
@@ -195,12 +208,8 @@ class SQLStore:
         expected_version: int | None = None,
     ) -> tuple[Session, list[Event]]:
         """Apply ``mutation`` to the stored session atomically (see :class:`Store`)."""
-        read = _SELECT_ONE_FOR_UPDATE if self.lock_rows else _SELECT_ONE
         with self._write(f"update session {session_id}") as connection:
-            row = connection.execute(read, {"session_id": session_id}).one_or_none()
-            if row is None:
-                raise SessionNotFoundError(session_id)
-            current = _session(row._mapping)
+            current, scores = self._read_for_update(connection, session_id)
             if expected_version is not None and expected_version != current.version:
                 raise ConcurrentUpdateError(session_id, expected_version, current.version)
             changed, new_events = mutation(current)
@@ -212,16 +221,35 @@ class SQLStore:
                     "last_seq": current.last_seq + len(new_events),
                 }
             )
-            before, after = session_values(current), session_values(stored)
-            values = {name: value for name, value in after.items() if before[name] != value}
+            values = changed_values(current, stored)
             statement = _update_of(frozenset(values))
             values |= {"match_id": session_id, "match_version": current.version}
-            result = connection.execute(statement, values)
-            if result.rowcount != 1:
+            if statement.run(connection, values) != 1:
                 raise ConcurrentUpdateError(session_id, current.version)
-            events = _append(connection, session_id, current.last_seq + 1, new_events, actor)
+            first = current.last_seq + 1
+            events = _append(connection, stored, first, new_events, actor, current, scores)
         self._committed(events)
         return self.cache.put(stored), events
+
+    def _read_for_update(self, connection: Connection, session_id: str) -> tuple[Session, Any]:
+        """The stored session (decoded only when its version is not cached) and its summary.
+
+        A session never changes under one version, so the cached copy of the version
+        just read (inside the write transaction, under the row lock on PostgreSQL) is
+        exactly what the row holds; decoding its JSON columns cost more than the commit.
+        The summary is the ``session_scores`` row as the driver returns it (``None``
+        when there is none), for :func:`projections.project_change`.
+        """
+        read = _SELECT_HEAD_FOR_UPDATE if self.lock_rows else _SELECT_HEAD
+        head = read.first(connection, {"session_id": session_id})
+        if head is None:
+            raise SessionNotFoundError(session_id)
+        scores = None if head[1] is None else head[1:]
+        cached = self.cache.get(session_id, head[0])
+        if cached is not None:
+            return cached, scores
+        row = connection.execute(_SELECT_ONE, {"session_id": session_id}).one()
+        return _session(row._mapping), scores
 
     # -- reads ------------------------------------------------------------------
 
@@ -229,8 +257,19 @@ class SQLStore:
         return transactions.read(self.engine, what)
 
     def get(self, session_id: str) -> Session | None:
-        """The stored session, or ``None``."""
+        """The stored session, or ``None``.
+
+        Reads the row's version first (one primary-key lookup); the row itself is read
+        and decoded only when that version is not in the :class:`SessionCache`.
+        """
         with self._read(f"read session {session_id}") as connection:
+            head = _SELECT_VERSION.first(connection, {"session_id": session_id})
+            if head is None:
+                return None
+            version = head[0]
+            cached = self.cache.get(session_id, version)
+            if cached is not None:
+                return cached  # a version never changes: decoding the row again is waste
             row = connection.execute(_SELECT_ONE, {"session_id": session_id}).one_or_none()
         return None if row is None else self.cache.put(_session(row._mapping))
 
@@ -649,23 +688,96 @@ class SessionCache:
 
 
 def _append(
-    connection: Connection, session_id: str, first_seq: int, events: Sequence[NewEvent], actor: str
+    connection: Connection,
+    session: Session,
+    first_seq: int,
+    events: Sequence[NewEvent],
+    actor: str,
+    before: Session | None,
+    scores: Any = projections.UNREAD,
 ) -> list[Event]:
-    stored = [
-        Event(
-            session_id=session_id,
-            seq=first_seq + offset,
-            type=event.type.value,
-            at=event.at,
-            actor=actor,
-            data=event.data,
-        )
+    """Insert ``events`` of ``session`` (now stored as ``session``) and project them.
+
+    Rows go to one prebuilt INSERT as plain values; each event's data is JSON-encoded
+    once, by the column type. ``before`` is the session as it was (``None`` on create),
+    so the projection needs no read of the row just written; ``scores`` is its summary
+    row if the caller read it (see :func:`projections.project_change`).
+    """
+    session_id = session.id
+    rows: list[dict[str, Any]] = [
+        {
+            "session_id": session_id,
+            "seq": first_seq + offset,
+            "type": event.type.value,
+            "at": event.at,
+            "actor": actor,
+            "data": event.data,
+        }
         for offset, event in enumerate(events)
     ]
-    if stored:
-        connection.execute(_INSERT_EVENTS, [e.model_dump(exclude={"position"}) for e in stored])
-        projections.project(connection, stored)  # progress summaries, same transaction
+    if not rows:
+        return []
+    _INSERT_EVENTS.run(connection, rows)
+    # built without re-validation: every field was checked when the domain made it
+    stored = [Event.model_construct(**row, position=None) for row in rows]
+    projections.project_change(connection, before, session, stored, scores)
     return stored
+
+
+def changed_values(before: Session, after: Session) -> dict[str, Any]:
+    """The ``sessions`` columns whose value differs between ``before`` and ``after``.
+
+    Compares field by field; the JSON columns (``config``, ``interview``) are encoded
+    only when their object changed, not on every change (the profile of issue 16).
+    """
+    values: dict[str, Any] = {}
+    for name, column in _PLAIN_FIELDS:
+        value = getattr(after, name)
+        if value != getattr(before, name):
+            values[column] = value
+    if after.status is not before.status:
+        values["status"] = after.status.value
+    if after.report_status is not before.report_status:
+        values["report_status"] = after.report_status.value if after.report_status else None
+    if after.config is not before.config and after.config != before.config:
+        config = after.config
+        candidate = {
+            "candidate_name": config.candidate_name,
+            "candidate_email": config.candidate_email,
+            "role": config.role.value,
+            "level": config.level.value,
+            "interview_type": config.interview_type.value,
+            "mode": config.mode.value,
+            "time_limit_seconds": config.time_limit_seconds,
+            "token_budget": config.token_budget,
+        }
+        values |= candidate
+        values["config"] = config.to_json()
+    if after.interview is not before.interview and after.interview != before.interview:
+        values["interview"] = after.interview.model_dump(mode="json") if after.interview else None
+    return values
+
+
+#: Session fields stored as they are, by column name.
+_PLAIN_FIELDS = tuple(
+    (name, name)
+    for name in (
+        "version",
+        "last_seq",
+        "created_by",
+        "candidate_id",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "ended_at",
+        "resumed_at",
+        "deadline_at",
+        "active_us",
+        "prompt_tokens",
+        "completion_tokens",
+        "budget_warned",
+    )
+)
 
 
 def session_values(session: Session) -> dict[str, Any]:

@@ -1,0 +1,133 @@
+"""The write path of issue 16: what a change writes, and the prepared statements it runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
+
+from rehearse.clock import FakeClock
+from rehearse.domain.config import parse_config
+from rehearse.domain.lifecycle import Action
+from rehearse.domain.sessions import Session, apply_action, apply_update, apply_usage, new_session
+from rehearse.errors import RehearseError
+from rehearse.storage import SQLStore
+from rehearse.storage.prepared import Prepared, PreparedInsert
+from rehearse.storage.schema import session_events, session_scores, sessions
+from rehearse.storage.sql import changed_values, session_values
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+#: one step of a session's life: an action, a usage record or a renaming
+STEPS = st.lists(
+    st.one_of(
+        st.sampled_from([Action.START, Action.PAUSE, Action.RESUME, Action.END, Action.CANCEL]),
+        st.integers(min_value=1, max_value=500),
+        st.sampled_from(["Grace", "Ada", "Linus"]),
+    ),
+    max_size=12,
+)
+
+
+def _step(session: Session, step: object, now: datetime) -> Session:
+    if isinstance(step, Action):
+        return apply_action(session, step, now)[0]
+    if isinstance(step, int):
+        return apply_usage(session, step, step // 2, "m", now)[0]
+    return apply_update(session, {"candidate_name": step}, now)[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(STEPS, st.integers(min_value=1, max_value=600))
+def test_changed_values_holds_every_column_that_moved(steps: list[object], gap: int) -> None:
+    """Whatever the change, the UPDATE sets every column whose value differs, and only
+    values the new row holds (the field-by-field diff replaces two full encodings)."""
+    session = new_session("s-1", parse_config({"candidate_name": "Ada"}), START)[0]
+    now = START
+    for step in steps:
+        now += timedelta(seconds=gap)
+        try:
+            after = _step(session, step, now)
+        except RehearseError:
+            continue  # refused by the rules: nothing to store
+        after = after.model_copy(update={"version": session.version + 1})
+        before_row, after_row = session_values(session), session_values(after)
+        moved = {k: v for k, v in after_row.items() if before_row[k] != v}
+        changed = changed_values(session, after)
+        assert changed.items() >= moved.items()
+        assert all(after_row[name] == value for name, value in changed.items())
+        session = after
+
+
+def test_prepared_statements_map_driver_errors(store: SQLStore, clock: FakeClock) -> None:
+    """A constraint the driver reports reaches the store as SQLAlchemy's IntegrityError,
+    so the store maps it as before (ConcurrentUpdateError, DataStoreError)."""
+    session, events = new_session("s-dup", parse_config({"candidate_name": "Ada"}), clock.now())
+    store.create(session, events, "tester")
+    duplicate = PreparedInsert(session_events, ("session_id", "seq", "type", "at", "actor", "data"))
+    row = {
+        "session_id": "s-dup",
+        "seq": 1,
+        "type": "x",
+        "at": clock.now(),
+        "actor": "t",
+        "data": {},
+    }
+    with pytest.raises(IntegrityError), store.engine.begin() as connection:
+        duplicate.run(connection, [row])
+
+
+def test_multi_row_insert_in_chunks_keeps_every_row_and_value(
+    store: SQLStore, clock: FakeClock
+) -> None:
+    """Rows beyond one chunk go in several statements; types convert as Core converts them."""
+    session, events = new_session("s-many", parse_config({"candidate_name": "Ada"}), clock.now())
+    store.create(session, events, "tester")
+    columns = ("session_id", "seq", "type", "at", "actor", "data")
+    rows = [
+        {
+            "session_id": "s-many",
+            "seq": seq,
+            "type": "note",
+            "at": clock.now() + timedelta(microseconds=seq),
+            "actor": "t",
+            "data": {"n": seq, "text": "é"},
+        }
+        for seq in range(2, 453)
+    ]
+    with store.engine.begin() as connection:
+        PreparedInsert(session_events, columns, chunk=200).run(connection, rows)
+    stored = store.get_events("s-many", after_seq=1)
+    assert [(e.seq, e.at, e.data) for e in stored] == [(r["seq"], r["at"], r["data"]) for r in rows]
+
+
+def test_prepared_select_decodes_like_core(store: SQLStore, clock: FakeClock) -> None:
+    session, events = new_session("s-read", parse_config({"candidate_name": "Ada"}), clock.now())
+    store.create(session, events, "tester")
+    query = select(sessions.c.id, sessions.c.created_at, sessions.c.config).where(
+        sessions.c.id == bindparam("session_id")
+    )
+    with store.engine.connect() as connection:
+        rows = Prepared(query).rows(connection, {"session_id": "s-read"})
+        core = connection.execute(query, {"session_id": "s-read"}).one()._asdict()
+    assert rows == [core]
+
+
+def test_a_change_the_summary_does_not_show_writes_no_summary(
+    store: SQLStore, clock: FakeClock
+) -> None:
+    """record_usage moves nothing progress shows: the summary row keeps its contents."""
+    session, events = new_session("s-use", parse_config({"candidate_name": "Ada"}), clock.now())
+    store.create(session, events, "tester")
+    store.mutate("s-use", lambda s: apply_action(s, Action.START, clock.now()), "t")
+    with store.engine.connect() as connection:
+        before = connection.execute(select(session_scores)).all()
+    store.mutate("s-use", lambda s: apply_usage(s, 10, 5, "m", clock.now()), "t")
+    with store.engine.connect() as connection:
+        assert connection.execute(select(session_scores)).all() == before
+        count = connection.execute(select(func.count()).select_from(session_events)).scalar()
+    assert count == 3
