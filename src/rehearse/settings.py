@@ -21,7 +21,7 @@ import typing
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -129,6 +129,25 @@ class Settings(BaseModel):
         ai_answer_deadline_seconds: how long an answer waits for the session's model,
             seconds (issue 15); past it the candidate gets the offline evaluation at
             once, and the model's evaluation and follow-up arrive later as events.
+        ai_output_mode: how a model is held to the reply's shape (issue 15): ``native``
+            (the JSON-schema response format: OpenAI structured outputs, vLLM, Ollama,
+            llama.cpp's ``llama-server``), ``tool`` (a call of one output tool, forced by
+            name: servers such as llama-cpp-python constrain it by grammar), or ``auto``
+            (native where pydantic-ai's profile of the model says it is supported, tool
+            calls otherwise, and tool calls from then on for a model whose server refuses
+            the schema format).
+        ai_plan_tokens_per_question: output cap of the plan request, tokens per question.
+        ai_follow_up_tokens: output cap of a follow-up decision, tokens.
+        ai_evaluation_tokens: output cap of an answer's evaluation, tokens.
+        ai_narrative_tokens: output cap of the report's words, tokens.
+        ai_summary_tokens: output cap of a conversation summary, tokens.
+        ai_plan_timeout_seconds: the plan task's deadline, seconds: every request, retry
+            and re-ask of one task ends within it (each request also within
+            ``ai_timeout_seconds``).
+        ai_follow_up_timeout_seconds: the follow-up task's deadline, seconds.
+        ai_evaluation_timeout_seconds: the evaluation task's deadline, seconds.
+        ai_narrative_timeout_seconds: the report-words task's deadline, seconds.
+        ai_summary_timeout_seconds: the summary task's deadline, seconds.
         ai_max_retries: retries of a model request after a timeout, a rate limit (HTTP
             429) or a provider error (HTTP 5xx, connection refused), 0-10.
         ai_retry_base_seconds: first backoff wait, seconds; it doubles with each retry
@@ -208,6 +227,17 @@ class Settings(BaseModel):
 
     ai_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     ai_answer_deadline_seconds: float = Field(default=2.0, ge=0, le=600)
+    ai_output_mode: Literal["auto", "native", "tool"] = "auto"
+    ai_plan_tokens_per_question: int = Field(default=350, ge=50, le=4_000)
+    ai_follow_up_tokens: int = Field(default=100, ge=20, le=4_000)
+    ai_evaluation_tokens: int = Field(default=400, ge=50, le=8_000)
+    ai_narrative_tokens: int = Field(default=400, ge=50, le=8_000)
+    ai_summary_tokens: int = Field(default=250, ge=50, le=8_000)
+    ai_plan_timeout_seconds: float = Field(default=90.0, gt=0, le=600)
+    ai_follow_up_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    ai_evaluation_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    ai_narrative_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    ai_summary_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
     ai_max_retries: int = Field(default=3, ge=0, le=10)
     ai_retry_base_seconds: float = Field(default=1.0, ge=0, le=60)
     ai_context_tokens: int = Field(default=6_000, ge=500, le=200_000)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic_ai.models import override_allow_model_requests
 
+from rehearse.ai.calls import NATIVE_REFUSED
 from rehearse.settings import get_settings
 
 from .openai_server import FakeOpenAI
@@ -34,7 +35,11 @@ def _provider_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in PROVIDER_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("REHEARSE_AI_RETRY_BASE_SECONDS", "0.001")
+    # the scripted models answer in milliseconds, but a loaded machine can pass the 2 s
+    # answer deadline; the tests of the deadline set it themselves
+    monkeypatch.setenv("REHEARSE_AI_ANSWER_DEADLINE_SECONDS", "60")
     get_settings.cache_clear()
+    NATIVE_REFUSED.clear()  # what a server refused in another test is not this one's
     yield
     get_settings.cache_clear()
 

@@ -7,6 +7,7 @@ so a whole interview runs; a test queues what should go wrong, and for which tas
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ class Cue:
     """What to do with the next request of ``task`` (any task when ``None``).
 
     Exactly one of: ``error`` raised, ``text`` returned instead of a tool call,
-    ``arguments`` as the tool call, ``delay`` seconds of waiting first.
+    ``arguments`` as the tool call (or the JSON text in native output mode), ``delay`` seconds of waiting first.
     """
 
     task: str | None = None
@@ -83,6 +84,8 @@ class Scripted:
             raise cue.error
         if cue.text is not None:
             response = ModelResponse(parts=[TextPart(cue.text)])
+        elif cue.arguments is not None and info.model_request_parameters.output_mode == "native":
+            response = ModelResponse(parts=[TextPart(json.dumps(cue.arguments))])
         elif cue.arguments is not None:
             response = ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, cue.arguments)])
         else:

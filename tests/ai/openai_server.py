@@ -1,9 +1,11 @@
 """An OpenAI-compatible chat-completions server on 127.0.0.1, scripted by the test.
 
-It answers ``POST /v1/chat/completions`` the way OpenAI, vLLM or LM Studio would: a
-tool call of the request's output tool whose arguments are what a careful model would
-say to a rehearse prompt (:func:`rehearse.ai.fakes.scripted_reply`), with a ``usage``
-block. A test queues other replies (a 429, a 500, garbage text, a slow reply, exact
+It answers ``POST /v1/chat/completions`` the way OpenAI, vLLM or LM Studio would: what
+a careful model would say to a rehearse prompt (:func:`rehearse.ai.fakes.scripted_reply`)
+as JSON content when the request asks for a ``json_schema`` response format (native
+output), else as a tool call of the request's output tool, with a ``usage`` block. With
+``refuse_schema`` it answers a ``json_schema`` response format with HTTP 422, as
+llama-cpp-python's server does. A test queues other replies (a 429, a 500, garbage text, a slow reply, exact
 usage) in ``script``; every request body is kept in ``requests``.
 """
 
@@ -46,11 +48,13 @@ class FakeOpenAI:
 
     Attributes:
         usage: tokens reported when a reply does not say, ``(prompt, completion)``.
+        refuse_schema: answer a ``json_schema`` response format with 422 (llama-cpp-python).
         script: replies used first, in order; then every request gets a default reply.
         requests: every request body received, in order.
     """
 
     usage: tuple[int, int] = (120, 40)
+    refuse_schema: bool = False
     script: list[Reply] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -117,6 +121,18 @@ class FakeOpenAI:
             reply = self.script.pop(0) if self.script else Reply()
         if not path.endswith("/chat/completions"):
             return 404, {"error": {"message": f"no route {path}"}}, {}, 0.0
+        native = (body.get("response_format") or {}).get("type") == "json_schema"
+        if native and self.refuse_schema:
+            with self._lock:
+                self.script.insert(0, reply)  # the scripted reply waits for the real request
+            detail = [
+                {
+                    "loc": ["body", "response_format", "type"],
+                    "msg": "Input should be 'text' or 'json_object'",
+                    "type": "literal_error",
+                }
+            ]
+            return 422, {"detail": detail}, {}, 0.0
         headers = {}
         if reply.retry_after is not None:
             headers["retry-after"] = str(reply.retry_after)
@@ -128,9 +144,12 @@ class FakeOpenAI:
         message: dict[str, Any] = {"role": "assistant", "content": None}
         tools = body.get("tools") or []
         arguments = reply.arguments
-        if arguments is None and reply.text is None and tools:
+        if arguments is None and reply.text is None and (tools or native):
             arguments = scripted_reply(_last_user_text(body))
-        if reply.text is not None or not tools or arguments is None:
+        if native and reply.text is None and arguments is not None:
+            message["content"] = json.dumps(arguments)
+            finish = "stop"
+        elif reply.text is not None or not tools or arguments is None:
             message["content"] = reply.text if reply.text is not None else "OK"
             finish = "stop"
         else:

@@ -63,10 +63,63 @@ def test_token_counts_from_the_servers_usage_reach_the_session(
     assert (session.prompt_tokens, session.completion_tokens) == (246, 90)
     assert openai_server.tasks() == ["plan", "evaluate"]
     request = openai_server.requests[-1]
-    assert request["model"] == "gpt-fake" and request["tools"]
-    assert 0 < request["max_completion_tokens"] <= 900  # capped by the budget reservation
+    # auto output mode: pydantic-ai's profile of an OpenAI model supports native output
+    assert request["model"] == "gpt-fake" and "tools" not in request
+    assert request["response_format"]["type"] == "json_schema"
+    assert "dimensions" in json.dumps(request["response_format"]["json_schema"]["schema"])
+    assert request["max_completion_tokens"] == 400  # the evaluation's own cap (issue 15)
     [evaluated] = manager.get_events(session_id, types=["answer_evaluated"])
     assert evaluated.data["evaluation"]["evaluator"] == "openai:gpt-fake"
+
+
+def test_tool_mode_forces_the_output_tool_by_name(
+    manager: SessionManager, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REHEARSE_AI_OUTPUT_MODE", "tool")
+    get_settings.cache_clear()
+    session_id, _outcome = answer_first(manager)
+    request = openai_server.requests[-1]
+    assert "response_format" not in request
+    assert [t["function"]["name"] for t in request["tools"]] == ["final_result"]
+    # named, not "required": llama-cpp-python builds a grammar only for a named function
+    assert request["tool_choice"] == {"type": "function", "function": {"name": "final_result"}}
+    [evaluated] = manager.get_events(session_id, types=["answer_evaluated"])
+    assert evaluated.data["evaluation"]["evaluator"] == "openai:gpt-fake"
+
+
+def test_auto_mode_turns_to_tool_calls_when_the_server_refuses_the_schema_format(
+    manager: SessionManager, openai_server: FakeOpenAI
+) -> None:
+    openai_server.refuse_schema = True  # as llama-cpp-python's server answers json_schema
+    session_id, outcome = answer_first(manager, ai_model="refuses-schema")
+    kinds = [
+        "native" if (r.get("response_format") or {}).get("type") == "json_schema" else "tool"
+        for r in openai_server.requests
+    ]
+    assert kinds == ["native", "tool", "tool"]  # refused once, then tool calls from then on
+    assert outcome.notices == []
+    [evaluated] = manager.get_events(session_id, types=["answer_evaluated"])
+    assert evaluated.data["evaluation"]["evaluator"] == "openai:refuses-schema"
+    [switched] = manager.get_events(session_id, types=["provider_retried"])
+    assert switched.data["reason"] == "output_mode"
+    assert not manager.get_events(session_id, types=["provider_fallback"])
+
+
+def test_a_follow_up_request_is_capped_at_its_own_size(
+    manager: SessionManager, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REHEARSE_AI_FOLLOW_UP_TOKENS", "90")
+    get_settings.cache_clear()
+    session = manager.create_session(config(max_follow_ups=1, token_budget=200_000))
+    manager.start_session(session.id)
+    item = manager.next_question(session.id)
+    assert item is not None
+    manager.submit_answer(session.id, item.id, "I would add an index.", 30)
+    caps = {
+        task: r["max_completion_tokens"]
+        for task, r in zip(openai_server.tasks(), openai_server.requests, strict=True)
+    }
+    assert caps == {"plan": 2 * 350 + 50, "evaluate": 400, "follow_up": 90}
 
 
 def test_a_rate_limit_is_retried(manager: SessionManager, openai_server: FakeOpenAI) -> None:

@@ -8,8 +8,17 @@ not, so the caller can fall back to the offline part. The rules (issue 5):
   completion is capped at ``max_tokens`` = the reservation less the prompt estimate, and
   ``UsageLimits(request_limit=1, total_tokens_limit=<tokens left>)`` stops a response
   that would pass the budget. Every request's reported usage is recorded, failed ones too.
-- **Deadline**: ``REHEARSE_AI_TIMEOUT_SECONDS`` per request (pydantic-ai's
-  ``request_timeout``, enforced for every model).
+- **Sized to the task** (issue 15, item 2): each task has its own output cap
+  (``REHEARSE_AI_FOLLOW_UP_TOKENS`` and the like, far below the budget's remainder) and
+  its own deadline (``REHEARSE_AI_*_TIMEOUT_SECONDS``) that bounds all of its requests,
+  retries and the re-ask together; each request also ends within
+  ``REHEARSE_AI_TIMEOUT_SECONDS`` (pydantic-ai's ``request_timeout``, enforced for every
+  model).
+- **Constrained output** (issue 15, item 3): ``REHEARSE_AI_OUTPUT_MODE`` chooses
+  pydantic-ai's native output (the JSON-schema response format) or one output tool whose
+  call is forced by name (``tool_choice``), which servers such as llama-cpp-python
+  constrain by grammar. ``auto`` takes native where the model's pydantic-ai profile says
+  it is supported; a server that refuses it (HTTP 400/422) gets tool calls from then on.
 - **Retries**: a timeout, a rate limit (HTTP 429), an unavailable or failing provider
   (HTTP 5xx, connection refused) is retried up to ``REHEARSE_AI_MAX_RETRIES`` times
   with exponential backoff and jitter, waiting at least the provider's ``Retry-After``;
@@ -36,12 +45,15 @@ from pydantic_ai import (
     Agent,
     ModelAPIError,
     ModelConnectionError,
+    ModelHTTPError,
     ModelRateLimitError,
     ModelRequestTimeout,
     ModelRetry,
     ModelServerError,
     ModelUnavailableError,
+    NativeOutput,
     RunContext,
+    ToolOutput,
     UnexpectedModelBehavior,
     UsageLimitExceeded,
     UsageLimits,
@@ -72,6 +84,19 @@ MAX_BACKOFF_SECONDS = 30.0
 #: Providers whose APIs take a sampling seed (the others would warn that it is ignored).
 SEEDED_PROVIDERS = frozenset({"openai", "ollama", "test"})
 
+#: The output tool's name in tool mode (forced by name, so a server can constrain it).
+OUTPUT_TOOL = "final_result"
+
+#: Providers reached through the Chat Completions API (OpenAI-compatible servers).
+CHAT_COMPLETIONS_PROVIDERS = frozenset({"openai", "ollama"})
+
+#: The ``tool_choice`` that names the output tool (the Chat Completions form).
+FORCED_TOOL_CHOICE = {"type": "function", "function": {"name": OUTPUT_TOOL}}
+
+#: Models whose server refused the JSON-schema response format in this process
+#: (``auto`` mode then asks them for tool calls).
+NATIVE_REFUSED: set[str] = set()
+
 #: Errors worth another attempt, with the reason recorded for each.
 _TRANSIENT: tuple[tuple[type[BaseException], str], ...] = (
     (ModelRateLimitError, "rate_limited"),
@@ -98,6 +123,8 @@ class Task(Generic[T]):
         temperature: sampling temperature.
         seed: sampling seed, where the provider supports one.
         check: a further check of a validated reply; a message means "re-ask".
+        timeout_seconds: the task's deadline, seconds, over all its requests, retries
+            and the re-ask (``None``: only each request's ``ai_timeout_seconds``).
     """
 
     name: str
@@ -109,6 +136,12 @@ class Task(Generic[T]):
     temperature: float = 0.3
     seed: int | None = None
     check: Callable[[T], str | None] | None = None
+    timeout_seconds: float | None = None
+
+    @property
+    def structured(self) -> bool:
+        """True when the reply must validate as a pydantic model (not plain text)."""
+        return isinstance(self.output_type, type) and issubclass(self.output_type, BaseModel)
 
     def prompt_tokens(self, prompt: str) -> int:
         """Estimated prompt tokens of a request of this task, on the high side."""
@@ -124,12 +157,13 @@ class Task(Generic[T]):
 
 
 class _Failed(Exception):
-    """A request failed after using ``usage`` (tokens the provider reported anyway)."""
+    """A request (in output ``mode``) failed after using ``usage`` (tokens reported anyway)."""
 
-    def __init__(self, error: BaseException, usage: tuple[int, int]) -> None:
+    def __init__(self, error: BaseException, usage: tuple[int, int], mode: str) -> None:
         super().__init__(str(error))
         self.error = error
         self.usage = usage
+        self.mode = mode
 
 
 class _Malformed(Exception):
@@ -180,6 +214,8 @@ class ModelCaller:
         self.part = part
         self.settings = settings or get_settings()
         self.sleep = sleep
+        #: the output mode of each request sent, in order (``native``, ``tool``, ``text``)
+        self.modes: list[str] = []
 
     def run(self, task: Task[T], account: Account) -> T:
         """The validated output of ``task``; usage is recorded through ``account``.
@@ -187,9 +223,11 @@ class ModelCaller:
         Raises:
             BudgetExhaustedError: too few tokens are left (nothing was sent).
             ProviderCallError: the provider failed, timed out, kept rate-limiting,
-                refused the request, is not configured, or answered malformed output twice.
+                refused the request, is not configured, answered malformed output twice,
+                or the task's deadline (``task.timeout_seconds``) passed.
             RuntimeError: model requests are switched off (tests), never swallowed.
         """
+        deadline = None if task.timeout_seconds is None else time.monotonic() + task.timeout_seconds
         note: str | None = None
         for attempt in (1, 2):
             prompt = task.prompt
@@ -207,7 +245,9 @@ class ModelCaller:
                     task.min_output_tokens,
                 )
                 try:
-                    return self._with_retries(task, prompt, max_output, grant.available, account)
+                    return self._with_retries(
+                        task, prompt, max_output, grant.available, account, deadline
+                    )
                 except _Malformed as malformed:
                     note = malformed.message
             if attempt == 1:
@@ -219,6 +259,20 @@ class ModelCaller:
         raise ProviderCallError(
             "malformed_output", str(self.ref), f"malformed output twice: {(note or '')[:300]}"
         )
+
+    def output_mode(self, model: models.Model) -> str:
+        """``native`` or ``tool``: how this request holds ``model`` to the reply's shape.
+
+        ``REHEARSE_AI_OUTPUT_MODE`` decides; ``auto`` takes native when pydantic-ai's
+        profile of the model supports the JSON-schema response format and its server has
+        not refused it in this process.
+        """
+        chosen = self.settings.ai_output_mode
+        if chosen != "auto":
+            return chosen
+        if str(self.ref) in NATIVE_REFUSED:
+            return "tool"
+        return "native" if model.profile.get("supports_json_schema_output", False) else "tool"
 
     def _event(self, task: Task[Any], **data: Any) -> dict[str, Any]:
         message = str(data.pop("message", "") or "")[:300]
@@ -232,35 +286,89 @@ class ModelCaller:
         }
 
     def _with_retries(
-        self, task: Task[T], prompt: str, max_output: int, available: int, account: Account
+        self,
+        task: Task[T],
+        prompt: str,
+        max_output: int,
+        available: int,
+        account: Account,
+        deadline: float | None,
     ) -> T:
         retries = self.settings.ai_max_retries
-        for attempt in range(1, retries + 2):
+        attempt = 0
+        while attempt <= retries:
+            attempt += 1
+            timeout = self.settings.ai_timeout_seconds
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ProviderCallError(
+                        "timeout",
+                        str(self.ref),
+                        f"the {task.name} task's deadline of {task.timeout_seconds:g} s passed",
+                    )
+                timeout = min(timeout, left)
             started = time.monotonic()
             try:
-                output, usage = _run(lambda: self._once(task, prompt, max_output, available))
+                output, usage, mode = _run(
+                    lambda: self._once(task, prompt, max_output, available, timeout)  # noqa: B023
+                )
             except _Failed as failed:
                 self._record(failed.usage, time.monotonic() - started, account)
+                self.modes.append(failed.mode)
+                if self._native_refused(failed):
+                    account.note(
+                        "retried",
+                        self._event(
+                            task,
+                            attempt=attempt,
+                            reason="output_mode",
+                            message="the server refused the JSON-schema response format; "
+                            f"asking for a tool call instead ({_explain(failed.error)})",
+                        )
+                        | {"wait_seconds": 0.0},
+                    )
+                    attempt -= 1  # the same request in another form, not a retry
+                    continue
                 reason, transient = self._classify(failed.error)
                 if reason == "malformed_output":
                     raise _Malformed(_explain(failed.error)) from None
                 if not transient or attempt > retries:
                     raise ProviderCallError(reason, str(self.ref), _explain(failed.error)) from None
                 wait = self._backoff(attempt, failed.error)
-                if wait is None:
+                if wait is None or (deadline is not None and time.monotonic() + wait >= deadline):
                     raise ProviderCallError(reason, str(self.ref), _explain(failed.error)) from None
                 account.note(
                     "retried",
                     self._event(
-                        task, attempt=attempt, reason=reason, message=_explain(failed.error)
+                        task,
+                        attempt=attempt,
+                        reason=reason,
+                        output_mode=failed.mode,
+                        message=_explain(failed.error),
                     )
                     | {"wait_seconds": round(wait, 3)},
                 )
                 self.sleep(wait)
                 continue
             self._record(usage, time.monotonic() - started, account)
+            self.modes.append(mode)
             return output
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _native_refused(self, failed: _Failed) -> bool:
+        """True (and remembered) when ``auto`` chose native and the server refused it."""
+        error = failed.error
+        if (
+            failed.mode == "native"
+            and self.settings.ai_output_mode == "auto"
+            and isinstance(error, ModelHTTPError)
+            and error.status_code in (400, 422)
+            and str(self.ref) not in NATIVE_REFUSED
+        ):
+            NATIVE_REFUSED.add(str(self.ref))
+            return True
+        return False
 
     def _record(self, usage: tuple[int, int], latency: float, account: Account) -> None:
         prompt_tokens, completion_tokens = usage
@@ -306,43 +414,55 @@ class ModelCaller:
         return wait
 
     async def _once(
-        self, task: Task[T], prompt: str, max_output: int, available: int
-    ) -> tuple[T, tuple[int, int]]:
-        agent: Agent[None, T] = Agent(
-            output_type=task.output_type,
-            instructions=task.instructions,
-            retries={"output": 0},
-        )
-        check = task.check
-        if check is not None:
-
-            @agent.output_validator
-            def _check(ctx: RunContext[None], output: T) -> T:
-                problem = check(output)
-                if problem:
-                    raise ModelRetry(problem)
-                return output
-
+        self, task: Task[T], prompt: str, max_output: int, available: int, timeout: float
+    ) -> tuple[T, tuple[int, int], str]:
         settings: ModelSettings = {
             "max_tokens": max_output,
             "temperature": task.temperature,
-            "request_timeout": self.settings.ai_timeout_seconds,
+            "request_timeout": timeout,
             "max_retries": 0,
         }
         if task.seed is not None and self.ref.provider in SEEDED_PROVIDERS:
             settings["seed"] = task.seed
         limits = UsageLimits(request_limit=1, total_tokens_limit=max(available, 1))
+        mode = "text"
         with capture_run_messages() as messages:
             try:
                 model = self.models.model(self.ref)
+                output_type: Any = task.output_type
+                if task.structured:
+                    mode = self.output_mode(model)
+                    if mode == "native":
+                        output_type = NativeOutput(task.output_type, name=task.name)
+                    else:
+                        output_type = ToolOutput(task.output_type, name=OUTPUT_TOOL)
+                        if self.ref.provider in CHAT_COMPLETIONS_PROVIDERS:
+                            # pydantic-ai sends "required" for a lone tool; named, a server
+                            # such as llama-cpp-python holds the call to its schema by grammar
+                            settings["extra_body"] = {"tool_choice": FORCED_TOOL_CHOICE}
+                agent: Agent[None, T] = Agent(
+                    output_type=output_type,
+                    instructions=task.instructions,
+                    retries={"output": 0},
+                )
+                check = task.check
+                if check is not None:
+
+                    @agent.output_validator
+                    def _check(ctx: RunContext[None], output: T) -> T:
+                        problem = check(output)
+                        if problem:
+                            raise ModelRetry(problem)
+                        return output
+
                 async with model:
                     result = await agent.run(
                         prompt, model=model, model_settings=settings, usage_limits=limits
                     )
             except Exception as exc:
-                raise _Failed(exc, _usage_of(messages)) from exc
+                raise _Failed(exc, _usage_of(messages), mode) from exc
         usage = result.usage
-        return result.output, (usage.input_tokens, usage.output_tokens)
+        return result.output, (usage.input_tokens, usage.output_tokens), mode
 
 
 def _explain(error: BaseException) -> str:

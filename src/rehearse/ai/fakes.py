@@ -12,6 +12,7 @@ LLM path offline.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -167,10 +168,13 @@ def scripted_reply(prompt: str) -> dict[str, Any] | None:
 def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     """The scripted reply to the newest rehearse prompt in ``messages``.
 
-    A structured task is answered with a call of the output tool; the ``check`` task
+    A structured task is answered as the request asks: JSON text in native output mode
+    (the JSON-schema response format), else a call of the output tool; the ``check`` task
     (and any prompt rehearse did not make) with the text ``OK``.
     """
     reply = scripted_reply(last_prompt(messages))
+    if reply is not None and info.model_request_parameters.output_mode == "native":
+        return ModelResponse(parts=[TextPart(json.dumps(reply))])
     if reply is None or not info.output_tools:
         return ModelResponse(parts=[TextPart("OK")])
     return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, reply)])

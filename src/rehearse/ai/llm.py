@@ -49,13 +49,14 @@ from rehearse.domain.questions import LevelRange, Question
 from rehearse.domain.selection import category_mix, question_count
 from rehearse.scoring import RUBRIC_VERSION, AnswerEvaluation, Dimension, FindingCode
 
-#: Output tokens allowed per planned question, per evaluation, per follow-up decision,
-#: per summary and per report narrative.
-PLAN_TOKENS_PER_QUESTION = 450
-EVALUATION_TOKENS = 900
-FOLLOW_UP_TOKENS = 200
-SUMMARY_TOKENS = 400
-NARRATIVE_TOKENS = 700
+#: The fewest output tokens worth asking for, per task (below it the budget is exhausted);
+#: each task's cap is a setting (``REHEARSE_AI_*_TOKENS``, issue 15 item 2).
+PLAN_MIN_TOKENS_PER_QUESTION = 120
+EVALUATION_MIN_TOKENS = 150
+FOLLOW_UP_MIN_TOKENS = 40
+SUMMARY_MIN_TOKENS = 60
+NARRATIVE_MIN_TOKENS = 120
+
 
 #: A key point the model names matches one of the question's at this similarity (0-100).
 KEY_POINT_MATCH = 80
@@ -115,6 +116,7 @@ class LLMInterviewer:
             ProviderCallError: no usable plan (the caller plans offline instead).
         """
         slots = category_mix(config.interview_type, config.level, question_count(config))
+        settings = self.caller.settings
 
         def check(output: PlanOutput) -> str | None:
             got = len(output.questions)
@@ -138,8 +140,12 @@ class LLMInterviewer:
                 seed=seed,
             ),
             output_type=PlanOutput,
-            max_output_tokens=PLAN_TOKENS_PER_QUESTION * len(slots) + 100,
-            min_output_tokens=150 * len(slots),
+            max_output_tokens=settings.ai_plan_tokens_per_question * len(slots) + 50,
+            min_output_tokens=min(
+                PLAN_MIN_TOKENS_PER_QUESTION, settings.ai_plan_tokens_per_question
+            )
+            * len(slots),
+            timeout_seconds=settings.ai_plan_timeout_seconds,
             temperature=0.7,
             seed=seed % 2**31,
             check=check,
@@ -196,8 +202,9 @@ class LLMInterviewer:
                 conversation=self.conversation.to_prompt(),
             ),
             output_type=FollowUpOutput,
-            max_output_tokens=FOLLOW_UP_TOKENS,
-            min_output_tokens=60,
+            max_output_tokens=self.caller.settings.ai_follow_up_tokens,
+            min_output_tokens=min(FOLLOW_UP_MIN_TOKENS, self.caller.settings.ai_follow_up_tokens),
+            timeout_seconds=self.caller.settings.ai_follow_up_timeout_seconds,
             temperature=0.5,
             check=check,
         )
@@ -215,8 +222,9 @@ class LLMInterviewer:
             instructions=INTERVIEWER,
             prompt=summary_prompt(previous=previous, turns=[t.to_prompt() for t in older]),
             output_type=SummaryOutput,
-            max_output_tokens=SUMMARY_TOKENS,
-            min_output_tokens=80,
+            max_output_tokens=self.caller.settings.ai_summary_tokens,
+            min_output_tokens=min(SUMMARY_MIN_TOKENS, self.caller.settings.ai_summary_tokens),
+            timeout_seconds=self.caller.settings.ai_summary_timeout_seconds,
             temperature=0.2,
         )
         return self.caller.run(task, self.account).summary.strip()
@@ -270,8 +278,9 @@ class LLMEvaluator:
                 answer=answer,
             ),
             output_type=EvaluationOutput,
-            max_output_tokens=EVALUATION_TOKENS,
-            min_output_tokens=250,
+            max_output_tokens=self.caller.settings.ai_evaluation_tokens,
+            min_output_tokens=min(EVALUATION_MIN_TOKENS, self.caller.settings.ai_evaluation_tokens),
+            timeout_seconds=self.caller.settings.ai_evaluation_timeout_seconds,
             temperature=0.0,
             check=check,
         )
@@ -358,8 +367,9 @@ class LLMEvaluator:
             instructions=EVALUATOR,
             prompt=narrative_prompt(report=report),
             output_type=NarrativeOutput,
-            max_output_tokens=NARRATIVE_TOKENS,
-            min_output_tokens=200,
+            max_output_tokens=self.caller.settings.ai_narrative_tokens,
+            min_output_tokens=min(NARRATIVE_MIN_TOKENS, self.caller.settings.ai_narrative_tokens),
+            timeout_seconds=self.caller.settings.ai_narrative_timeout_seconds,
             temperature=0.3,
         )
         return self.caller.run(task, self.account)

@@ -6,7 +6,9 @@ lines and finished with an empty line; code goes between lines of three backtick
 ``/skip``, ``/retry`` (practice mode: answer the last scored question again; the best
 attempt counts), ``/pause``, ``/resume``, ``/end``, ``/help``. Ctrl-C (or end of
 input) pauses and saves the session; ``rehearse interview --resume ID`` continues it.
-Every answer is saved the moment it is submitted.
+Every answer is saved the moment it is submitted. When the session's model is slower than
+``REHEARSE_AI_ANSWER_DEADLINE_SECONDS``, the offline evaluation is shown at once and a
+spinner waits for the model's evaluation and follow-up; Ctrl-C skips the wait (issue 15).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markdown import Markdown
@@ -35,6 +38,7 @@ from rehearse.errors import (
     SessionImmutableError,
 )
 from rehearse.rendering import render_markdown
+from rehearse.scoring import AnswerEvaluation
 from rehearse.service.sessions import SessionManager
 from rehearse.storage.folders import write_atomic
 
@@ -251,13 +255,63 @@ def _run(mgr: SessionManager, session_id: str) -> None:
         last_scored = item
         for notice in outcome.notices:
             console.print(f"[yellow]{notice}[/]")
-        if outcome.evaluation and session.config.mode is InterviewMode.PRACTICE:
-            console.print(f"[bold]Score {outcome.evaluation.score}/100.[/]")
-            for sentence in outcome.evaluation.feedback[:3]:
-                console.print(f"  • {sentence}")
-            console.print("[dim]/retry answers it again; the best attempt counts.[/]")
+        practice = session.config.mode is InterviewMode.PRACTICE
+        if outcome.evaluation and practice:
+            _show_score(outcome.evaluation)
         else:
             console.print("Answer saved.")
+        if outcome.attempt in outcome.item.provisional_attempts:
+            late = _wait_for_model(mgr, session_id, item.id, outcome.attempt)
+            if late is not None and practice:
+                console.print("[green]The AI's evaluation arrived; it replaces the offline one.[/]")
+                _show_score(late)
+
+
+def _show_score(evaluation: AnswerEvaluation | dict[str, Any]) -> None:
+    """The score and the first feedback sentences (practice mode)."""
+    data = evaluation if isinstance(evaluation, dict) else evaluation.model_dump(mode="json")
+    console.print(f"[bold]Score {data['score']}/100.[/]")
+    for sentence in list(data.get("feedback") or [])[:3]:
+        console.print(f"  • {sentence}")
+    console.print("[dim]/retry answers it again; the best attempt counts.[/]")
+
+
+#: How often the spinner looks whether the model is done, seconds.
+WAIT_POLL_SECONDS = 0.1
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _wait_for_model(
+    mgr: SessionManager, session_id: str, item_id: str, attempt: int
+) -> dict[str, Any] | None:
+    """Wait with a spinner for the model's late evaluation and follow-up (issue 15).
+
+    Ctrl-C stops waiting (the interview goes on; the model's result still lands and
+    replaces the offline evaluation). The wait ends by itself within the tasks'
+    deadlines (``REHEARSE_AI_EVALUATION_TIMEOUT_SECONDS`` and the follow-up's).
+
+    Returns:
+        The model's stored evaluation of the attempt (JSON), or ``None`` when it fell
+        back, or the wait was skipped.
+    """
+    interviews = mgr.services.interviews
+    try:
+        with console.status("Waiting for the AI's evaluation and follow-up (Ctrl-C skips)..."):
+            while interviews.model_busy(session_id, item_id, attempt):
+                _pause(WAIT_POLL_SECONDS)
+    except KeyboardInterrupt:
+        console.print(
+            "[dim]Skipped waiting: the AI's evaluation replaces this one when it lands.[/]"
+        )
+        return None
+    for answer in mgr.get_answers(session_id):
+        if answer.item_id == item_id and answer.attempt == attempt and answer.evaluation:
+            replaced = answer.evaluation.get("evaluator") != mgr.evaluator.name
+            return answer.evaluation if replaced else None
+    return None
 
 
 def _path_fields(mgr: SessionManager, limit: int | None) -> dict[str, object]:

@@ -8,23 +8,31 @@ for rehearse, not derived from any evaluation data.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
+_STEMMERS = threading.local()
 
-@cache
+
 def _english_stemmer() -> Any:
-    """The Snowball English stemmer, created on the first stem (issue 8 item 5).
+    """This thread's Snowball English stemmer, created on its first stem (issue 8 item 5).
 
     Importing snowballstemmer loads its pure-Python stemmers for some 30 languages; doing it
     on first use keeps commands that never score an answer (``rehearse --version``,
-    ``rehearse sessions show``) from paying for it.
+    ``rehearse sessions show``) from paying for it. A stemmer keeps the word it works on
+    in itself, so one shared by two threads garbles both (an ``IndexError``): since issue
+    15 an LLM session scores offline in a request thread while a model worker scores the
+    same answer, so each thread has its own.
     """
-    import snowballstemmer  # type: ignore[import-untyped]
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        import snowballstemmer  # type: ignore[import-untyped]
 
-    return snowballstemmer.stemmer("english")
+        stemmer = _STEMMERS.english = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 def word_set(text: str) -> frozenset[str]:

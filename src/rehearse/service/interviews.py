@@ -390,6 +390,8 @@ class InterviewService:
         follow-up, which reach the room over the live stream.
         """
         later: list[str] = []
+        with self._in_flight_lock:  # busy from now, even while the job waits for a worker
+            self._in_flight.add((session.id, item.id, attempt))
         job = self._pool().submit(
             self._settle, session, item, attempt, text, time_spent, actor, later
         )
@@ -445,6 +447,15 @@ class InterviewService:
                     question, earlier[-1].text, item.text, text, time_spent_seconds=spent
                 )
         return evaluator.evaluate(question, text, time_spent_seconds=spent)
+
+    def model_busy(self, session_id: str, item_id: str, attempt: int) -> bool:
+        """True while this process's model is still evaluating (or following up) an attempt.
+
+        The terminal waits on it after a provisional evaluation (issue 15): once it is
+        False the model's evaluation and follow-up are stored, or it fell back.
+        """
+        with self._in_flight_lock:
+            return (session_id, item_id, attempt) in self._in_flight
 
     def _pool(self) -> ThreadPoolExecutor:
         """Worker threads for model calls that outlive the request (created on first use)."""
