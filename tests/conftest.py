@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic_ai import models
@@ -147,3 +148,24 @@ def manager(sqlite_store: SQLStore, clock: FakeClock) -> SessionManager:
 def manager_on_each_backend(store: SQLStore, clock: FakeClock) -> SessionManager:
     """The service on each backend: races, restarts and other storage-dependent paths."""
     return SessionManager(store, clock)
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Any]:
+    """Playwright, once Chromium is known to be there (skip, or fail when it is required).
+
+    One driver per test process: Playwright's sync API runs its own event loop, and a
+    second driver started while one is alive in the same thread fails ("Sync API inside
+    the asyncio loop"). Under pytest-xdist a worker runs several browser modules in turn,
+    so they all launch their browsers from this one.
+    """
+    chromium = Path(os.environ.get("REHEARSE_TEST_CHROMIUM", "/usr/bin/chromium"))
+    if not os.access(chromium, os.X_OK):
+        reason = f"Chromium not found at {chromium}; install it with: apt-get install chromium"
+        if os.environ.get("REHEARSE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REHEARSE_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver

@@ -37,10 +37,10 @@ from playwright.sync_api import (
     Route,
     WebSocketRoute,
     expect,
-    sync_playwright,
 )
 
 from rehearse.domain.config import SessionConfig
+from rehearse.web.pages import NOT_ON_FORM
 
 CHROMIUM = Path(os.environ.get("REHEARSE_TEST_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE_BROWSER = os.environ.get("REHEARSE_REQUIRE_BROWSER") == "1"
@@ -142,18 +142,6 @@ def start_server(data_dir: Path, *options: str) -> Server:
         time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"rehearse serve was not ready after 30 s:\n{log.read_text()}")
-
-
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[Playwright]:
-    """Playwright, once Chromium is known to be there (skip, or fail when it is required)."""
-    if not os.access(CHROMIUM, os.X_OK):
-        reason = f"Chromium not found at {CHROMIUM}; install it with: apt-get install chromium"
-        if REQUIRE_BROWSER:
-            pytest.fail(f"REHEARSE_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as driver:
-        yield driver
 
 
 @pytest.fixture(scope="session")
@@ -282,6 +270,8 @@ def squash(text: str) -> str:
 def test_form_offers_every_field_with_labels_defaults_and_help(page: Page) -> None:
     page.goto("/sessions/new")
     for name in SessionConfig.model_fields:
+        if name in NOT_ON_FORM:
+            continue
         fields = page.locator(f'[name="{name}"]')
         assert fields.count() >= 1, f"the form has no {name} field"
         for index in range(fields.count()):

@@ -10,14 +10,13 @@ takes the same path. Without Chromium the tests skip, unless ``REHEARSE_REQUIRE_
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
-from test_pages import CHROMIUM, CHROMIUM_ARGS, REQUIRE_BROWSER, Server, screenshot, start_server
+from playwright.sync_api import Browser, Page, Playwright, expect
+from test_pages import CHROMIUM, CHROMIUM_ARGS, Server, screenshot, start_server
 
 from rehearse.voice.samples import encode, espeak_available, speak, to_samples
 
@@ -36,27 +35,20 @@ def microphone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def voice_browser(microphone: Path) -> Iterator[Browser]:
+def voice_browser(playwright_driver: Playwright, microphone: Path) -> Iterator[Browser]:
     """Chromium whose microphone plays ``microphone`` (and that never asks for permission)."""
-    if not os.access(CHROMIUM, os.X_OK):
-        reason = f"Chromium not found at {CHROMIUM}; install it with: apt-get install chromium"
-        if REQUIRE_BROWSER:
-            pytest.fail(f"REHEARSE_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    driver: Playwright
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                *CHROMIUM_ARGS,
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-audio-capture={microphone}",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        yield launched
-        launched.close()
+    launched = playwright_driver.chromium.launch(
+        executable_path=str(CHROMIUM),
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={microphone}",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )
+    yield launched
+    launched.close()
 
 
 @pytest.fixture(scope="module")

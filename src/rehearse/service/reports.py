@@ -34,7 +34,6 @@ from rehearse.domain.sessions import Change, Session
 from rehearse.errors import InvalidStateError
 from rehearse.service.ai_parts import AIParts
 from rehearse.service.interviews import InterviewService
-from rehearse.service.spoken_speech import spoken_speech
 from rehearse.service.writer import SessionWriter
 
 log = logging.getLogger("rehearse.reports")
@@ -159,6 +158,10 @@ class ReportService:
 
     def build(self, session: Session) -> Report:
         """The report of ``session`` as it stands (nothing stored)."""
+        # imported here: the speech metrics load the scorer, which reading a session
+        # (`rehearse sessions show`) never needs (issue 8 item 5)
+        from rehearse.service.spoken_speech import spoken_speech
+
         attempts = self.interviews.attempts(session.id)
         report = build_report(
             session,

@@ -68,7 +68,14 @@ OPTIONAL_FIELDS = frozenset(
         "resume_text",
     }
 )
-FORM_FIELDS = tuple(name for name in SessionConfig.model_fields if name != "enabled_modes")
+#: Config fields the form does not offer: ``question_ids`` is set by a learning path
+#: (``rehearse interview --path``), not typed by a person.
+NOT_ON_FORM = frozenset({"question_ids"})
+FORM_FIELDS = tuple(
+    name
+    for name in SessionConfig.model_fields
+    if name != "enabled_modes" and name not in NOT_ON_FORM
+)
 CHOICES: dict[str, list[str]] = {
     "role": [r.value for r in Role],
     "level": [v.value for v in Level],
