@@ -331,7 +331,7 @@ def test_cli_add_audio_wait_submit_scores_as_heard(
     monkeypatch.setenv("COLUMNS", "300")
     args = ["--db", db, "sessions", "add-audio", session_id, str(clip), "--wait", "--submit"]
     code = _run_cli(monkeypatch, *args, "--transcriber", f"test:{ANSWER}")
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # Rich wraps at its console's width
     assert code in (0, None) and f"transcript: {ANSWER}" in out and "score:" in out
 
 
@@ -408,7 +408,7 @@ def test_terminal_audio_command_shows_the_transcript_and_takes_a_correction(
     typed = iter(["/audio /no/such/file.ogg", f"/audio {clip}", CORRECTED, "/end"])
     monkeypatch.setattr("builtins.input", lambda _prompt="": next(typed))
     terminal._run(manager, session_id)
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # Rich wraps at its console's width
     assert "cannot read it" in out and "/no/such/file.ogg" in out
     assert f"Transcript: {ANSWER}" in out
     answered = manager.get_plan(session_id).item(session_id, first.id)
