@@ -94,9 +94,21 @@ CHAT_COMPLETIONS_PROVIDERS = frozenset({"openai", "ollama"})
 #: The ``tool_choice`` that names the output tool (the Chat Completions form).
 FORCED_TOOL_CHOICE = {"type": "function", "function": {"name": OUTPUT_TOOL}}
 
-#: How servers refuse a ``json_schema`` response format: 400 and 422 (validation), and
-#: 500 from llama-cpp-python 0.3, whose validation error escapes as a server error.
-NATIVE_REFUSAL_STATUSES = (400, 422, 500)
+#: How servers refuse a ``json_schema`` response format: 400 and 422 (validation).
+NATIVE_REFUSAL_STATUSES = (400, 422)
+
+
+def refuses_native(error: ModelHTTPError) -> bool:
+    """True when ``error`` is a server refusing the JSON-schema response format.
+
+    A 400 or 422; or a 500 whose body names ``response_format`` (llama-cpp-python 0.3:
+    its request validation error escapes as a server error). Any other 500 is an outage,
+    retried as one, and never demotes the model to tool calls.
+    """
+    if error.status_code in NATIVE_REFUSAL_STATUSES:
+        return True
+    return error.status_code == 500 and "response_format" in str(error.body or "")
+
 
 #: Models whose server refused the JSON-schema response format in this process
 #: (``auto`` mode then asks them for tool calls).
@@ -368,7 +380,7 @@ class ModelCaller:
             failed.mode == "native"
             and self.settings.ai_output_mode == "auto"
             and isinstance(error, ModelHTTPError)
-            and error.status_code in NATIVE_REFUSAL_STATUSES
+            and refuses_native(error)
             and str(self.ref) not in NATIVE_REFUSED
         ):
             NATIVE_REFUSED.add(str(self.ref))
