@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,10 +14,11 @@ from sqlalchemy.exc import IntegrityError
 
 from rehearse.clock import FakeClock
 from rehearse.domain.config import parse_config
+from rehearse.domain.events import EventType, NewEvent
 from rehearse.domain.lifecycle import Action
 from rehearse.domain.sessions import Session, apply_action, apply_update, apply_usage, new_session
-from rehearse.errors import RehearseError
-from rehearse.storage import SQLStore
+from rehearse.errors import DataStoreError, RehearseError
+from rehearse.storage import SQLStore, transactions
 from rehearse.storage.prepared import Prepared, PreparedInsert
 from rehearse.storage.schema import session_events, session_scores, sessions
 from rehearse.storage.sql import changed_values, session_values
@@ -131,3 +134,56 @@ def test_a_change_the_summary_does_not_show_writes_no_summary(
         assert connection.execute(select(session_scores)).all() == before
         count = connection.execute(select(func.count()).select_from(session_events)).scalar()
     assert count == 3
+
+
+def test_group_commit_shares_one_commit_and_keeps_a_failure_apart(
+    sqlite_store: SQLStore, clock: FakeClock
+) -> None:
+    """Changes queued while the writer is busy share one commit; one that fails rolls
+    back to its savepoint alone (its session and log untouched), the others are kept."""
+    store = sqlite_store
+    assert store.group is not None
+    ids = [f"s-g{i}" for i in range(4)]
+    for session_id in ids:
+        session, events = new_session(
+            session_id, parse_config({"candidate_name": "Ada"}), clock.now()
+        )
+        store.create(session, events, "tester")
+    milestone = {"candidate_key": "ada", "milestone": "first"}
+
+    def note(session: Session) -> tuple[Session, list[NewEvent]]:
+        return session, [
+            NewEvent(type=EventType.MILESTONE_ACHIEVED, at=clock.now(), data=milestone)
+        ]
+
+    store.mutate(ids[0], note, "tester")  # recorded once; a second recording must fail
+    before = store.get(ids[0])
+    batches = store.group.batches
+    errors: dict[str, BaseException] = {}
+
+    def change(session_id: str) -> None:
+        try:
+            if session_id == ids[0]:
+                store.mutate(session_id, note, "tester")
+            else:
+                store.mutate(session_id, lambda s: apply_action(s, Action.START, clock.now()), "t")
+        except BaseException as exc:
+            errors[session_id] = exc
+
+    with transactions.writer_lock(store.engine):  # the writer is busy: changes queue
+        threads = [threading.Thread(target=change, args=(i,)) for i in ids]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while store.group.queued() < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert store.group.queued() == len(ids)
+    for thread in threads:
+        thread.join(10)
+    assert set(errors) == {ids[0]} and isinstance(errors[ids[0]], DataStoreError)
+    assert store.group.batches == batches + 1
+    assert store.get(ids[0]) == before
+    assert [e.type for e in store.get_events(ids[0])] == ["session_created", "milestone_achieved"]
+    for session_id in ids[1:]:
+        stored = store.get(session_id)
+        assert stored is not None and stored.status.value == "active" and stored.version == 2

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -52,6 +52,7 @@ from rehearse.errors import (
     SessionNotFoundError,
 )
 from rehearse.storage import migrate, projections, transactions
+from rehearse.storage.group_commit import GroupCommit
 from rehearse.storage.prepared import Prepared, PreparedInsert
 from rehearse.storage.schema import session_events, session_links, session_scores, sessions
 from rehearse.storage.store import (
@@ -65,6 +66,7 @@ from rehearse.storage.store import (
 if TYPE_CHECKING:
     from rehearse.domain.realtime import PendingEvent
 
+_T = TypeVar("_T")
 _COLUMNS = [column for column in sessions.c]
 
 # Statements are built once with bind parameters: building an UPDATE with literal
@@ -161,6 +163,9 @@ class SQLStore:
         #: session queue instead of failing the version check and retrying (16 writers on
         #: one row starve optimistic retries). The version check stays as the guarantee.
         self.lock_rows = self.dialect == "postgresql"
+        #: SQLite: concurrent changes of this process share one durable commit, each in
+        #: its own savepoint (issue 16); PostgreSQL writers run in parallel instead.
+        self.group = GroupCommit(engine, _integrity) if self.dialect == "sqlite" else None
         self.cache = SessionCache()
         #: called after every commit that appended events, with those events (issue 14:
         #: the realtime notifier wakes subscribers); a failing listener is logged, never
@@ -191,12 +196,22 @@ class SQLStore:
     def _write(self, what: str) -> AbstractContextManager[Connection]:
         return transactions.write(self.engine, what, _integrity)
 
+    def _change(self, what: str, work: Callable[[Connection], _T]) -> _T:
+        """Run ``work`` in a write transaction: grouped with concurrent changes on SQLite."""
+        if self.group is not None:
+            return self.group.run(work, what)
+        with self._write(what) as connection:
+            return work(connection)
+
     def create(self, session: Session, events: Sequence[NewEvent], actor: str) -> Session:
         """Insert ``session`` and ``events`` (numbered from 1) in one transaction."""
         stored = session.model_copy(update={"last_seq": len(events), "version": 1})
-        with self._write(f"create session {session.id}") as connection:
+
+        def work(connection: Connection) -> list[Event]:
             _INSERT_SESSION.run(connection, session_values(stored))
-            appended = _append(connection, stored, 1, events, actor, None, None)
+            return _append(connection, stored, 1, events, actor, None, None)
+
+        appended = self._change(f"create session {session.id}", work)
         self._committed(appended)
         return self.cache.put(stored)
 
@@ -208,7 +223,8 @@ class SQLStore:
         expected_version: int | None = None,
     ) -> tuple[Session, list[Event]]:
         """Apply ``mutation`` to the stored session atomically (see :class:`Store`)."""
-        with self._write(f"update session {session_id}") as connection:
+
+        def work(connection: Connection) -> tuple[Session, list[Event]]:
             current, scores = self._read_for_update(connection, session_id)
             if expected_version is not None and expected_version != current.version:
                 raise ConcurrentUpdateError(session_id, expected_version, current.version)
@@ -227,7 +243,11 @@ class SQLStore:
             if statement.run(connection, values) != 1:
                 raise ConcurrentUpdateError(session_id, current.version)
             first = current.last_seq + 1
-            events = _append(connection, stored, first, new_events, actor, current, scores)
+            return stored, _append(connection, stored, first, new_events, actor, current, scores)
+
+        stored, events = self._change(f"update session {session_id}", work)
+        if not events:
+            return stored, []
         self._committed(events)
         return self.cache.put(stored), events
 

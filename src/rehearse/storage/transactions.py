@@ -29,6 +29,11 @@ def reason(exc: SQLAlchemyError) -> str:
     return str(orig or exc).strip().splitlines()[0]
 
 
+def writer_lock(engine: Engine) -> AbstractContextManager[object]:
+    """The lock this process's writers of ``engine`` queue on (none for PostgreSQL)."""
+    return _writer_lock(engine)
+
+
 def _writer_lock(engine: Engine) -> AbstractContextManager[object]:
     if engine.dialect.name != "sqlite":
         return nullcontext()
