@@ -8,11 +8,15 @@ The clips are made on the spot with espeak-ng: 23 interview answers of 10-40 s, 
 voices, 130-170 words per minute, with "um"/"uh" fillers and 2-3 s pauses between parts.
 Each part is spoken separately and joined with silence of known length, so the true
 text, the true pauses and the true speaking rate are exact. For each transcriber it
-reports word error rate (jiwer, lower case, punctuation removed), filler recall and
-precision, pause detection F1 (Silero VAD, pauses >= 1.2 s, matched within 0.5 s), the
+reports word error rate (jiwer) after Whisper's English text normaliser (the
+``whisper-normalizer`` package: case, punctuation, contractions, numbers, spellings,
+fillers left out, as Whisper's own evaluations do), the same per voice, the literal
+WER (lower case and punctuation only, fillers counted), filler recall and precision,
+pause detection F1 (Silero VAD, pauses >= 1.2 s, matched within 0.5 s), the
 words-per-minute error of the speech metrics, and the real-time factor (transcription
 seconds per audio second). Baselines measured in the same run: pauses from word-timing
-gaps instead of the VAD, and filler recall of the same model without the filler prompt.
+gaps instead of the VAD, and WER and filler recall of the same model without the filler
+prompt.
 Decode time per format is PyAV decoding to 16 kHz mono, milliseconds per audio minute.
 """
 
@@ -31,6 +35,7 @@ from typing import Any
 import jiwer
 import numpy as np
 import numpy.typing as npt
+from whisper_normalizer.english import EnglishTextNormalizer
 
 from rehearse.domain.voice import Pause, Word
 from rehearse.scoring.speech import speech_metrics
@@ -76,6 +81,7 @@ class Clip:
     """One generated answer with its ground truth."""
 
     name: str
+    voice: str
     samples: npt.NDArray[np.float32]
     text: str
     fillers: int
@@ -122,6 +128,7 @@ def make_clips(count: int) -> list[Clip]:
         clips.append(
             Clip(
                 name=f"{n + 1:02d}-{voice}-{rate}",
+                voice=voice,
                 samples=np.concatenate(pieces),
                 text=" ".join(texts),
                 fillers=fillers,
@@ -132,22 +139,36 @@ def make_clips(count: int) -> list[Clip]:
     return clips
 
 
-_NUMBERS = {"40": "forty", "4": "four", "2": "two", "1": "one", "10": "ten"}
+_WHISPER_NORMALISER = EnglishTextNormalizer()
 
-_TRANSFORM = jiwer.Compose(
+
+def normalise(text: str) -> str:
+    """Whisper's English normaliser, after two spelling steps it does not take itself.
+
+    "Umm"/"Uhh" (how Whisper spells the fillers its prompt asks for) become "um"/"uh",
+    which the normaliser leaves out like every filler; "40 %" (how Whisper writes
+    "forty percent") becomes "40%", which is what the normaliser makes of the words.
+    """
+    text = re.sub(r"\b([Uu])mm+\b", r"\1m", text)
+    text = re.sub(r"\b([Uu])hh+\b", r"\1h", text)
+    text = re.sub(r"(\d)\s+%", r"\1%", text)
+    return str(_WHISPER_NORMALISER(text)).strip() or "-"
+
+
+_LITERAL = jiwer.Compose(
     [
         jiwer.ToLowerCase(),
-        # Whisper writes numbers as digits: "40 %" is what "forty percent" sounds like
-        jiwer.SubstituteRegexes(
-            {r"-": " ", r"\bumm+\b": "um", r"\buhh+\b": "uh", r"\s*%": " percent"}
-        ),
-        jiwer.SubstituteWords(_NUMBERS),
         jiwer.RemovePunctuation(),  # type: ignore[no-untyped-call]
         jiwer.RemoveMultipleSpaces(),
         jiwer.Strip(),
         jiwer.ReduceToListOfListOfWords(),
     ]
 )
+
+
+def word_error_rate(refs: list[str], hyps: list[str]) -> float:
+    """WER over all clips after :func:`normalise` (0-1)."""
+    return float(jiwer.wer([normalise(r) for r in refs], [normalise(h) for h in hyps]))
 
 
 def _count_fillers(text: str) -> int:
@@ -215,12 +236,25 @@ def run_transcriber(
         )
         if metrics.words_per_minute:
             wpm_errors.append(abs(metrics.words_per_minute - clip.true_wpm) / clip.true_wpm)
-    wer = jiwer.wer(refs, hyps, reference_transform=_TRANSFORM, hypothesis_transform=_TRANSFORM)
+    literal = jiwer.wer(refs, hyps, reference_transform=_LITERAL, hypothesis_transform=_LITERAL)
+    by_voice = {
+        voice: round(
+            word_error_rate(
+                [r for r, c in zip(refs, clips, strict=True) if c.voice == voice],
+                [h for h, c in zip(hyps, clips, strict=True) if c.voice == voice],
+            ),
+            4,
+        )
+        for voice in VOICES
+        if any(c.voice == voice for c in clips)
+    }
     return {
         "transcriber": transcriber.name,
         "clips": len(clips),
         "audio_seconds": round(sum(c.seconds for c in clips), 1),
-        "wer": round(float(wer), 4),
+        "wer": round(word_error_rate(refs, hyps), 4),
+        "wer_by_voice": by_voice,
+        "wer_literal": round(float(literal), 4),
         "filler_recall": round(kept_fillers / true_fillers, 4) if true_fillers else None,
         "filler_precision": round(kept_fillers / found_fillers, 4) if found_fillers else None,
         "pause_f1": round(_f1(*vad), 4),
@@ -233,8 +267,8 @@ def run_transcriber(
     }
 
 
-def unprompted_filler_recall(clips: list[Clip]) -> float | None:
-    """Baseline: the bundled tiny.en model without the filler prompt."""
+def unprompted(clips: list[Clip]) -> dict[str, float | None]:
+    """Baseline: WER and filler recall of the bundled tiny.en model without the prompt."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from faster_whisper import WhisperModel
 
@@ -242,12 +276,19 @@ def unprompted_filler_recall(clips: list[Clip]) -> float | None:
         str(FasterWhisperTranscriber("tiny.en").path), device="cpu", compute_type="int8"
     )
     true = kept = 0
+    hyps = []
     for clip in clips:
-        segments, _ = model.transcribe(clip.samples, language="en", beam_size=5)
+        segments, _ = model.transcribe(
+            clip.samples, language="en", beam_size=5, condition_on_previous_text=False
+        )
         text = " ".join(s.text for s in segments)
+        hyps.append(text)
         true += clip.fillers
         kept += min(_count_fillers(text), clip.fillers)
-    return round(kept / true, 4) if true else None
+    return {
+        "wer": round(word_error_rate([c.text for c in clips], hyps), 4),
+        "filler_recall": round(kept / true, 4) if true else None,
+    }
 
 
 def _audio(samples: npt.NDArray[np.float32]) -> DecodedAudio:
@@ -281,7 +322,7 @@ def main() -> None:
     results = [
         run_transcriber(transcriber_for(spec), clips, args.show) for spec in args.transcribers
     ]
-    baseline = None if args.no_baseline else unprompted_filler_recall(clips)
+    baseline = None if args.no_baseline else unprompted(clips)
     decoding = decode_times(max(clips, key=lambda c: c.seconds))
     report = {
         "clips": [
@@ -289,7 +330,7 @@ def main() -> None:
             for c in clips
         ],
         "results": results,
-        "baseline_unprompted_filler_recall": baseline,
+        "baseline_unprompted": baseline,
         "decode_ms_per_audio_minute": decoding,
         "cpu_count": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -302,7 +343,7 @@ def main() -> None:
 
 def print_table(report: dict[str, Any], clips: list[Clip]) -> None:
     results = report["results"]
-    baseline = report["baseline_unprompted_filler_recall"]
+    baseline = report["baseline_unprompted"]
     decoding = report["decode_ms_per_audio_minute"]
     seconds = [c.seconds for c in clips]
     print(
@@ -311,22 +352,31 @@ def print_table(report: dict[str, Any], clips: list[Clip]) -> None:
         f"{min(RATES)}-{max(RATES)} wpm\n"
     )
     print(
-        "| Transcriber | WER | filler recall | filler precision | pause F1 (VAD) "
+        "| Transcriber | WER | WER literal | filler recall | filler precision | pause F1 (VAD) "
         "| pause F1 (word gaps) | WPM error mean / max | RTF median / max "
         "| CPU s per audio s |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(
-            f"| `{r['transcriber']}` | {r['wer']:.1%} | {_pct(r['filler_recall'])} "
+            f"| `{r['transcriber']}` | {r['wer']:.1%} | {r['wer_literal']:.1%} "
+            f"| {_pct(r['filler_recall'])} "
             f"| {_pct(r['filler_precision'])} | {r['pause_f1']:.2f} "
             f"| {r['pause_f1_word_gaps']:.2f} "
             f"| {_pct(r['wpm_error_mean'])} / {_pct(r['wpm_error_max'])} "
             f"| {r['rtf_median']:.2f} / {r['rtf_max']:.2f} "
             f"| {r['cpu_seconds_per_audio_second']:.3f} |"
         )
+    print("\n| Transcriber | " + " | ".join(VOICES) + " |")
+    print("| --- |" + " --- |" * len(VOICES))
+    for r in results:
+        cells = " | ".join(_pct(r["wer_by_voice"].get(v)) for v in VOICES)
+        print(f"| WER of `{r['transcriber']}` by voice | {cells} |")
     if baseline is not None:
-        print(f"\nbaseline: filler recall of tiny.en without the filler prompt: {baseline:.0%}")
+        print(
+            f"\nbaseline: tiny.en without the filler prompt: WER {_pct(baseline['wer'])}, "
+            f"filler recall {_pct(baseline['filler_recall'])}"
+        )
     print("\n| Format | ogg | webm | wav | mp3 | m4a |\n| --- | --- | --- | --- | --- | --- |")
     cells = " | ".join(f"{v:.1f}" for v in decoding.values())
     print(f"| decode ms per audio minute | {cells} |")

@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from rehearse.errors import ConfigurationError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -57,7 +59,8 @@ class SessionFolders:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        # metadata.json is read, changed and rewritten: one writer at a time in this process
+        # metadata.json is read, changed and rewritten: one writer at a time
+        # (a thread lock here, a file lock across processes)
         self._lock = threading.Lock()
 
     def folder(self, session_id: str) -> Path:
@@ -78,7 +81,7 @@ class SessionFolders:
         """Store ``data`` as ``<kind>/<name>`` and list it in ``metadata.json`` (both atomic)."""
         target = self.folder(session_id) / kind / safe_name(name)
         write_atomic(target, data)
-        with self._lock:
+        with self._lock, self._file_lock(session_id):
             metadata = self.metadata(session_id)
             files = [f for f in metadata["files"] if f.get("path") != f"{kind}/{target.name}"]
             files.append({"path": f"{kind}/{target.name}", "bytes": len(data), **info})
@@ -89,10 +92,17 @@ class SessionFolders:
     def remove_file(self, session_id: str, kind: str, name: str) -> None:
         """Delete ``<kind>/<name>`` and its ``metadata.json`` entry (no error if absent)."""
         (self.folder(session_id) / kind / name).unlink(missing_ok=True)
-        with self._lock:
+        with self._lock, self._file_lock(session_id):
             metadata = self.metadata(session_id)
             metadata["files"] = [f for f in metadata["files"] if f.get("path") != f"{kind}/{name}"]
             self._write_metadata(session_id, metadata)
+
+    def _file_lock(self, session_id: str) -> FileLock:
+        # another process (the transcription worker of `rehearse voice work`) may add
+        # transcripts while this one adds a recording: one metadata writer at a time
+        folder = self.folder(session_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(folder / ".metadata.lock"))
 
     def _write_metadata(self, session_id: str, metadata: dict[str, Any]) -> None:
         write_atomic(
