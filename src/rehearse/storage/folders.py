@@ -59,8 +59,8 @@ class SessionFolders:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        # metadata.json is read, changed and rewritten: one writer at a time (a thread
-        # lock in this process, a file lock across processes)
+        # metadata.json is read, changed and rewritten: one writer at a time
+        # (a thread lock here, a file lock across processes)
         self._lock = threading.Lock()
 
     def folder(self, session_id: str) -> Path:
