@@ -4,8 +4,8 @@ It answers ``POST /v1/chat/completions`` the way OpenAI, vLLM or LM Studio would
 a careful model would say to a rehearse prompt (:func:`rehearse.ai.fakes.scripted_reply`)
 as JSON content when the request asks for a ``json_schema`` response format (native
 output), else as a tool call of the request's output tool, with a ``usage`` block. With
-``refuse_schema`` it answers a ``json_schema`` response format with HTTP 422, as
-llama-cpp-python's server does. A test queues other replies (a 429, a 500, garbage text, a slow reply, exact
+``refuse_schema`` it answers a ``json_schema`` response format with HTTP 500 and a
+validation message, as llama-cpp-python 0.3's server does. A test queues other replies (a 429, a 500, garbage text, a slow reply, exact
 usage) in ``script``; every request body is kept in ``requests``.
 """
 
@@ -48,7 +48,7 @@ class FakeOpenAI:
 
     Attributes:
         usage: tokens reported when a reply does not say, ``(prompt, completion)``.
-        refuse_schema: answer a ``json_schema`` response format with 422 (llama-cpp-python).
+        refuse_schema: answer a ``json_schema`` response format with 500 (llama-cpp-python).
         script: replies used first, in order; then every request gets a default reply.
         requests: every request body received, in order.
     """
@@ -132,7 +132,7 @@ class FakeOpenAI:
                     "type": "literal_error",
                 }
             ]
-            return 422, {"detail": detail}, {}, 0.0
+            return 500, {"detail": detail}, {}, 0.0
         headers = {}
         if reply.retry_after is not None:
             headers["retry-after"] = str(reply.retry_after)

@@ -124,7 +124,7 @@ def test_every_llm_score_records_provider_model_prompt_and_rubric_versions(
         "evaluator": "openai:gpt-test",
         "provider": "openai",
         "model": "gpt-test",
-        "prompt_version": "llm-1",
+        "prompt_version": "llm-2",
     }
     assert stored["rubric_version"] == "offline-2" and 0 <= stored["offline_score"] <= 100
     assert set(stored["dimensions"]) == {
@@ -167,7 +167,7 @@ def test_the_model_drafts_the_report_words_before_the_session_ends(
     assert report.summary == words["summary"] and report.weaknesses == words["weaknesses"]
     assert report.evaluator == "openai:gpt-test" and report.overall_score is not None
     [drafted] = llm.get_events(session_id, types=["report_drafted"])
-    assert drafted.data["provider"] == "openai" and drafted.data["prompt_version"] == "llm-1"
+    assert drafted.data["provider"] == "openai" and drafted.data["prompt_version"] == "llm-2"
     assert types(llm, session_id).index("report_drafted") < types(llm, session_id).index(
         "session_completed"
     )

@@ -67,7 +67,9 @@ def test_token_counts_from_the_servers_usage_reach_the_session(
     assert request["model"] == "gpt-fake" and "tools" not in request
     assert request["response_format"]["type"] == "json_schema"
     assert "dimensions" in json.dumps(request["response_format"]["json_schema"]["schema"])
-    assert request["max_completion_tokens"] == 400  # the evaluation's own cap (issue 15)
+    # the evaluation's own cap (issue 15), as max_tokens: every OpenAI-compatible server
+    # honours it, llama-cpp-python ignores max_completion_tokens
+    assert request["max_tokens"] == 400 and "max_completion_tokens" not in request
     [evaluated] = manager.get_events(session_id, types=["answer_evaluated"])
     assert evaluated.data["evaluation"]["evaluator"] == "openai:gpt-fake"
 
@@ -116,7 +118,7 @@ def test_a_follow_up_request_is_capped_at_its_own_size(
     assert item is not None
     manager.submit_answer(session.id, item.id, "I would add an index.", 30)
     caps = {
-        task: r["max_completion_tokens"]
+        task: r["max_tokens"]
         for task, r in zip(openai_server.tasks(), openai_server.requests, strict=True)
     }
     assert caps == {"plan": 2 * 350 + 50, "evaluate": 400, "follow_up": 90}
@@ -187,7 +189,7 @@ def test_the_web_api_runs_an_openai_session(client: TestClient, openai_server: F
     assert "follow-up-1" in json.dumps(answered.json())  # the model asked a follow-up
     [stored] = client.get(f"/api/v1/sessions/{session_id}/answers").json()
     assert stored["evaluation"]["evaluator"] == "openai:gpt-fake"
-    assert stored["evaluation"]["prompt_version"] == "llm-1"
+    assert stored["evaluation"]["prompt_version"] == "llm-2"
     assert client.post(f"/api/v1/sessions/{session_id}/end").status_code == 200
     report = client.get(f"/api/v1/sessions/{session_id}/report").json()
     assert report["evaluator"] == "openai:gpt-fake"

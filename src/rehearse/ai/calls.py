@@ -18,7 +18,8 @@ not, so the caller can fall back to the offline part. The rules (issue 5):
   pydantic-ai's native output (the JSON-schema response format) or one output tool whose
   call is forced by name (``tool_choice``), which servers such as llama-cpp-python
   constrain by grammar. ``auto`` takes native where the model's pydantic-ai profile says
-  it is supported; a server that refuses it (HTTP 400/422) gets tool calls from then on.
+  it is supported; a server that refuses it (HTTP 400/422/500) gets tool calls from then
+  on.
 - **Retries**: a timeout, a rate limit (HTTP 429), an unavailable or failing provider
   (HTTP 5xx, connection refused) is retried up to ``REHEARSE_AI_MAX_RETRIES`` times
   with exponential backoff and jitter, waiting at least the provider's ``Retry-After``;
@@ -92,6 +93,11 @@ CHAT_COMPLETIONS_PROVIDERS = frozenset({"openai", "ollama"})
 
 #: The ``tool_choice`` that names the output tool (the Chat Completions form).
 FORCED_TOOL_CHOICE = {"type": "function", "function": {"name": OUTPUT_TOOL}}
+
+#: How servers refuse a ``json_schema`` response format: 400 and 422 (validation), and
+#: 500 from llama-cpp-python 0.3, whose validation error escapes as a server error; the
+#: reply must name ``response_format``, so an outage is not taken for a refusal.
+NATIVE_REFUSAL_STATUSES = (400, 422, 500)
 
 #: Models whose server refused the JSON-schema response format in this process
 #: (``auto`` mode then asks them for tool calls).
@@ -363,7 +369,8 @@ class ModelCaller:
             failed.mode == "native"
             and self.settings.ai_output_mode == "auto"
             and isinstance(error, ModelHTTPError)
-            and error.status_code in (400, 422)
+            and error.status_code in NATIVE_REFUSAL_STATUSES
+            and "response_format" in f"{getattr(error, 'body', '')} {error}"  # not an outage
             and str(self.ref) not in NATIVE_REFUSED
         ):
             NATIVE_REFUSED.add(str(self.ref))

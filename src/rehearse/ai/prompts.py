@@ -21,7 +21,7 @@ from rehearse.domain.questions import QuestionCategory
 from rehearse.scoring import RUBRIC_VERSION
 
 #: Version of the prompts and output shapes below; stored with every LLM result.
-PROMPT_VERSION = "llm-1"
+PROMPT_VERSION = "llm-2"  # llm-2: schemas without string maxLength (issue 15)
 
 #: Characters of the job description and of the resume a planning prompt includes.
 MAX_CONTEXT_CHARS = 4_000
@@ -52,7 +52,26 @@ RUBRIC = {
 }
 
 
-class PlannedQuestion(BaseModel):
+def _grammar_friendly(schema: dict[str, Any]) -> None:
+    """Drop string ``maxLength`` from an output's JSON schema (pydantic still checks it).
+
+    A server that turns the schema into a grammar (llama.cpp) unrolls a 4,000-character
+    limit into 4,000 nested rules and fails, or dies; the limits stay in the validation,
+    and a reply past one is re-asked like any invalid reply (issue 15).
+    """
+    for field in schema.get("properties", {}).values():
+        for part in (field, field.get("items") or {}):
+            if part.get("type") == "string":
+                part.pop("maxLength", None)
+
+
+class _Output(BaseModel):
+    """An output shape whose schema a grammar-constrained server can compile."""
+
+    model_config = ConfigDict(json_schema_extra=_grammar_friendly)
+
+
+class PlannedQuestion(_Output):
     """One generated interview question and what a good answer contains."""
 
     text: str = Field(min_length=10, max_length=1_500, description="the question as asked")
@@ -69,13 +88,13 @@ class PlannedQuestion(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=8, description="topic labels")
 
 
-class PlanOutput(BaseModel):
+class PlanOutput(_Output):
     """The interview's questions, in the order of the requested slots."""
 
     questions: list[PlannedQuestion] = Field(min_length=1, max_length=30)
 
 
-class FollowUpOutput(BaseModel):
+class FollowUpOutput(_Output):
     """Whether to ask a follow-up to the answer just given, and which."""
 
     ask: bool = Field(description="true to ask a follow-up question")
@@ -83,7 +102,7 @@ class FollowUpOutput(BaseModel):
     reason: str = Field(default="", max_length=300, description="why (not shown)")
 
 
-class DimensionScores(BaseModel):
+class DimensionScores(_Output):
     """The rubric's dimensions, each 0-100."""
 
     key_point_coverage: int = Field(ge=0, le=100)
@@ -93,7 +112,7 @@ class DimensionScores(BaseModel):
     communication: int = Field(ge=0, le=100)
 
 
-class Evidence(BaseModel):
+class Evidence(_Output):
     """A verbatim quote from the answer and what it shows.
 
     Attributes:
@@ -101,13 +120,13 @@ class Evidence(BaseModel):
         shows: the key point or dimension it supports or undermines.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra=_grammar_friendly)
 
     quote: str = Field(min_length=1, max_length=400)
     shows: str = Field(default="", max_length=200)
 
 
-class EvaluationOutput(BaseModel):
+class EvaluationOutput(_Output):
     """The assessment of one answer."""
 
     score: int = Field(ge=0, le=100, description="overall 0-100")
@@ -121,13 +140,13 @@ class EvaluationOutput(BaseModel):
     strengths: list[str] = Field(default_factory=list, max_length=4)
 
 
-class SummaryOutput(BaseModel):
+class SummaryOutput(_Output):
     """A compact summary of earlier interview turns."""
 
     summary: str = Field(min_length=1, max_length=2_000)
 
 
-class NarrativeOutput(BaseModel):
+class NarrativeOutput(_Output):
     """The words of a session report; the scores are computed, not written."""
 
     summary: str = Field(min_length=1, max_length=1_500)

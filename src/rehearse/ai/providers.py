@@ -346,7 +346,19 @@ class ProviderModels:
             from pydantic_ai.models.openai import OpenAIChatModel
             from pydantic_ai.providers.openai import OpenAIProvider
 
-            return OpenAIChatModel(ref.model, provider=OpenAIProvider())
+            if not os.environ.get("OPENAI_BASE_URL"):
+                return OpenAIChatModel(ref.model, provider=OpenAIProvider())
+            # an OpenAI-compatible server (vLLM, LM Studio, llama.cpp): the output cap goes
+            # as ``max_tokens``, which they all honour; llama-cpp-python ignores OpenAI's
+            # newer ``max_completion_tokens`` and would write to the end of its context
+            from pydantic_ai.profiles import merge_profile
+            from pydantic_ai.profiles.openai import OpenAIModelProfile
+
+            profile = merge_profile(
+                OpenAIProvider.model_profile(ref.model),
+                OpenAIModelProfile(openai_chat_supports_max_completion_tokens=False),
+            )
+            return OpenAIChatModel(ref.model, provider=OpenAIProvider(), profile=profile)
         if ref.provider == "ollama":
             from pydantic_ai.models.ollama import OllamaModel
             from pydantic_ai.providers.ollama import OllamaProvider
