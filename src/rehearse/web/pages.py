@@ -310,9 +310,12 @@ def _field_errors(error: ConfigurationError) -> tuple[dict[str, str], list[str]]
     return by_field, general
 
 
-@router.post("/sessions/new", response_class=HTMLResponse)
-async def create_session_page(request: Request, manager: ManagerDep) -> Response:
-    """Create the session from the form: 303 to its interview page, or the form again (422)."""
+async def posted_form(request: Request) -> tuple[FormData, Principal] | Response:
+    """A posted form and who sent it (its CSRF token checked), or the page to answer with.
+
+    Returns the login redirect when nobody is signed in, or the error page when the
+    token (or the principal) is refused; nothing is done on the caller's side then.
+    """
     form = await request.form()
     try:
         principal = await run_in_threadpool(
@@ -322,6 +325,16 @@ async def create_session_page(request: Request, manager: ManagerDep) -> Response
         return _to_login(request)
     except RehearseError as error:
         return _error_page(request, error)
+    return form, principal
+
+
+@router.post("/sessions/new", response_class=HTMLResponse)
+async def create_session_page(request: Request, manager: ManagerDep) -> Response:
+    """Create the session from the form: 303 to its interview page, or the form again (422)."""
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    form, principal = posted
     config, values, modes = _config_from_form(form)
     refused = [mode for mode in modes if mode not in CHOICES["enabled_modes"]]
     if refused:

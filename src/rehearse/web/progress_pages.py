@@ -21,10 +21,9 @@ from rehearse.errors import RehearseError, SessionNotFoundError
 from rehearse.service.progress import EVERYONE, CohortRow
 from rehearse.service.userdata import UserData
 from rehearse.web import charts
-from rehearse.web.auth import SESSION_COOKIE, resolve_principal
+from rehearse.web.auth import SESSION_COOKIE
 from rehearse.web.deps import ManagerDep
-from rehearse.web.errors import NotAuthenticatedError
-from rehearse.web.pages import _error_page, _guarded, _render, _to_login
+from rehearse.web.pages import _error_page, _guarded, _render, posted_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -133,15 +132,10 @@ async def delete_data(request: Request, manager: ManagerDep) -> Response:
     The form carries the CSRF token like every other form, and the ticked confirmation;
     without it the confirmation page comes back (422) and nothing is removed.
     """
-    form = await request.form()
-    try:
-        principal = await run_in_threadpool(
-            resolve_principal, request, {"csrf_token": form.get("csrf_token")}
-        )
-    except NotAuthenticatedError:
-        return _to_login(request)
-    except RehearseError as error:
-        return _error_page(request, error)
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    form, principal = posted
     user = str(form.get("user") or "")
     data = UserData(manager)
     try:
