@@ -414,3 +414,28 @@ def test_terminal_audio_command_shows_the_transcript_and_takes_a_correction(
     answered = manager.get_plan(session_id).item(session_id, first.id)
     assert answered.status == "answered"
     assert manager.get_answers(session_id)[0].text == CORRECTED
+
+
+def test_deleting_a_session_or_its_user_leaves_no_spoken_answer(
+    manager: SessionManager, short_clip: bytes
+) -> None:
+    from sqlalchemy import func, select
+
+    from rehearse.domain.access import LOCAL_PRINCIPAL
+    from rehearse.service.userdata import UserData
+    from rehearse.storage.schema import spoken_answers
+
+    def rows(session_id: str) -> int:
+        with manager.store.engine.connect() as connection:  # type: ignore[attr-defined]
+            query = select(func.count()).where(spoken_answers.c.session_id == session_id)
+            return int(connection.execute(query).scalar_one())
+
+    spoken = SpokenAnswers(manager, ScriptedTranscriber(script=[ANSWER, ANSWER]))
+    deleted, kept = active_session(manager), active_session(manager)
+    spoken.receive(deleted, short_clip)
+    spoken.receive(kept, short_clip)
+    assert rows(deleted) == 1 and rows(kept) == 1
+    manager.delete_session(deleted, LOCAL_PRINCIPAL)
+    assert rows(deleted) == 0 and rows(kept) == 1
+    UserData(manager).delete_user("name:ada")
+    assert rows(kept) == 0

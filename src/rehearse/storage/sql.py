@@ -428,7 +428,9 @@ class SQLStore:
         )
 
     def delete(self, session_id: str) -> bool:
-        """Remove the session, its events, links and progress rows in one transaction.
+        """Remove the session, its events, links, spoken answers and progress rows at once.
+
+        One transaction.
 
         The candidate's running progress totals are recounted in the same transaction,
         so progress never counts a deleted session.
@@ -441,9 +443,10 @@ class SQLStore:
             answer_topics,
             session_questions,
             session_scores,
+            spoken_answers,
         )
 
-        children = (answer_topics, answer_scores, session_questions, session_scores)
+        children = (answer_topics, answer_scores, session_questions, session_scores, spoken_answers)
         with self._write(f"delete session {session_id}") as connection:
             for table in (*children, session_links, session_events):
                 connection.execute(delete(table).where(table.c.session_id == session_id))

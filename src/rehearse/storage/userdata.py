@@ -30,6 +30,7 @@ from rehearse.storage.schema import (
     session_questions,
     session_scores,
     sessions,
+    spoken_answers,
     users,
     web_sessions,
 )
@@ -37,6 +38,7 @@ from rehearse.storage.sql import session_values
 
 #: Tables keyed by session id, children first (deleted in this order).
 SESSION_TABLES = (
+    spoken_answers,
     answer_topics,
     answer_scores,
     session_questions,
