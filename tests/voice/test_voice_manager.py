@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -329,6 +330,10 @@ def test_metadata_is_never_torn_under_a_concurrent_reader(
         for _ in range(8):
             voice.add_audio(session.id, short_clip)
             voice.refresh_metadata(session.id)
+        # the reader may be between two reads when the last write lands: let it see it
+        deadline = time.monotonic() + 10
+        while (not seen or seen[-1] < 8) and not failures and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         stop.set()
         reader.join()
