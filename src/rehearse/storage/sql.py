@@ -763,19 +763,7 @@ def changed_values(before: Session, after: Session) -> dict[str, Any]:
     if after.report_status is not before.report_status:
         values["report_status"] = after.report_status.value if after.report_status else None
     if after.config is not before.config and after.config != before.config:
-        config = after.config
-        candidate = {
-            "candidate_name": config.candidate_name,
-            "candidate_email": config.candidate_email,
-            "role": config.role.value,
-            "level": config.level.value,
-            "interview_type": config.interview_type.value,
-            "mode": config.mode.value,
-            "time_limit_seconds": config.time_limit_seconds,
-            "token_budget": config.token_budget,
-        }
-        values |= candidate
-        values["config"] = config.to_json()
+        values |= config_columns(after.config)
     if after.interview is not before.interview and after.interview != before.interview:
         values["interview"] = after.interview.model_dump(mode="json") if after.interview else None
     return values
@@ -803,23 +791,31 @@ _PLAIN_FIELDS = tuple(
 )
 
 
-def session_values(session: Session) -> dict[str, Any]:
-    """The ``sessions`` row of a session, column name to value."""
-    config = session.config
+def config_columns(config: SessionConfig) -> dict[str, Any]:
+    """The ``sessions`` columns a config fills: the JSON and the fields stored beside it."""
     return {
-        "id": session.id,
-        "status": session.status.value,
-        "version": session.version,
-        "last_seq": session.last_seq,
         "candidate_name": config.candidate_name,
         "candidate_email": config.candidate_email,
         "role": config.role.value,
         "level": config.level.value,
         "interview_type": config.interview_type.value,
         "mode": config.mode.value,
+        "time_limit_seconds": config.time_limit_seconds,
+        "token_budget": config.token_budget,
+        "config": config.to_json(),
+    }
+
+
+def session_values(session: Session) -> dict[str, Any]:
+    """The ``sessions`` row of a session, column name to value."""
+    return {
+        "id": session.id,
+        "status": session.status.value,
+        "version": session.version,
+        "last_seq": session.last_seq,
+        **config_columns(session.config),
         "created_by": session.created_by,
         "candidate_id": session.candidate_id,
-        "config": config.to_json(),
         "created_at": session.created_at,
         "updated_at": session.updated_at,
         "started_at": session.started_at,
@@ -827,8 +823,6 @@ def session_values(session: Session) -> dict[str, Any]:
         "resumed_at": session.resumed_at,
         "deadline_at": session.deadline_at,
         "active_us": session.active_us,
-        "time_limit_seconds": config.time_limit_seconds,
-        "token_budget": config.token_budget,
         "prompt_tokens": session.prompt_tokens,
         "completion_tokens": session.completion_tokens,
         "budget_warned": session.budget_warned,
