@@ -174,15 +174,25 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    install_helpers(environment)
+    return environment
+
+
+def install_helpers(environment: Environment) -> None:
+    """The filters and globals every report template uses, in any Jinja environment.
+
+    The export templates (here) and the web pages (``rehearse.web.pages``) both render
+    reports, so they share one set: ``duration``, ``label``, ``answer``, ``band``,
+    ``plural``, ``code_css``, ``speech_summary`` and ``speech_timeline``.
+    """
     environment.filters["duration"] = format_duration
     environment.filters["label"] = label
     environment.filters["answer"] = answer_html
+    environment.filters["band"] = score_band_class
     environment.globals["plural"] = plural
     environment.globals["code_css"] = code_css
-    environment.filters["band"] = score_band_class
     environment.globals["speech_summary"] = speech_summary
     environment.globals["speech_timeline"] = speech_timeline
-    return environment
 
 
 def render_html(report: Report, whiteboards: Mapping[str, Path] | None = None) -> str:

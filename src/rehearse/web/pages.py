@@ -35,10 +35,9 @@ from rehearse.domain.config import (
     SessionConfig,
 )
 from rehearse.domain.lifecycle import SessionStatus
-from rehearse.domain.wording import format_duration, label, plural
+from rehearse.domain.wording import label
 from rehearse.errors import ConfigurationError, RehearseError
-from rehearse.rendering import answer_html, code_css, speech_summary, speech_timeline
-from rehearse.scoring.bands import score_band_class
+from rehearse.rendering import install_helpers
 from rehearse.settings import get_settings
 from rehearse.web.auth import resolve_principal
 from rehearse.web.deps import ManagerDep, principal_of
@@ -118,16 +117,9 @@ def _when(value: datetime | str | None) -> str:
     return instant.strftime("%Y-%m-%d %H:%M UTC")
 
 
-_environment.filters["label"] = label
-_environment.filters["duration"] = format_duration
-_environment.filters["band"] = score_band_class
+install_helpers(_environment)
 _environment.filters["when"] = _when
 _environment.filters["dimension"] = label
-_environment.filters["answer"] = answer_html
-_environment.globals["plural"] = plural
-_environment.globals["code_css"] = code_css
-_environment.globals["speech_summary"] = speech_summary
-_environment.globals["speech_timeline"] = speech_timeline
 _environment.globals["STATUSES"] = [s.value for s in SessionStatus]
 
 
