@@ -197,6 +197,22 @@ def test_a_declared_oversized_body_is_413_before_it_is_read(world: World) -> Non
         assert live.counting.body_bytes == 0
 
 
+def test_an_archive_import_is_bounded_by_its_own_limit_and_refused_unread_to_a_candidate(
+    world: World,
+) -> None:
+    path = "/api/v1/imports/archive"
+    with LiveServer(world.app) as live:
+        declared = 300 * 1024 * 1024  # over every JSON limit, under max_import_bytes
+        head = post_head(path, declared, Authorization=f"Bearer {world.cara_token}")
+        reply = raw_exchange(live.port, head, b"PK")
+        assert reply.startswith(b"HTTP/1.1 403"), reply[:200]
+        assert live.counting.body_bytes == 0  # refused before one byte of it was read
+        too_big = post_head(path, 4 * 1024**3 + 1, Authorization=f"Bearer {world.admin_token}")
+        reply = raw_exchange(live.port, too_big, b"PK")
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+        assert live.counting.body_bytes == 0
+
+
 def test_a_chunked_oversized_body_is_cut_off_at_the_limit(world: World) -> None:
     with LiveServer(world.app) as live:
         head = post_head("/api/v1/sessions", None, Authorization=f"Bearer {world.admin_token}")

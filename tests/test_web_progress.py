@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 
 import pytest
@@ -233,6 +234,9 @@ def test_zip_exports_and_imports_over_http(
     manager, ids = seeded
     folder = manager.folders.folder(ids[0])
     manager.folders.add_file(ids[0], "transcript", "001.txt", b"spoken words", {})
+    # a recording bigger than any JSON body may be (256 KiB): the archive route takes it
+    recording = random.Random(7).randbytes(400_000)
+    manager.folders.add_file(ids[0], "audio", "001_audio.ogg", recording, {})
     archive = client.get("/api/v1/progress/ada@example.com/export?format=zip")
     assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
@@ -251,6 +255,7 @@ def test_zip_exports_and_imports_over_http(
     assert restored.status_code == 201, restored.text
     assert restored.json()["imported_sessions"] == 3 and restored.json()["restored_files"] >= 2
     assert (folder / "transcript" / "001.txt").read_bytes() == b"spoken words"
+    assert (folder / "audio" / "001_audio.ogg").read_bytes() == recording
     damaged = client.post(
         "/api/v1/imports/archive",
         content=b"PK not a zip",

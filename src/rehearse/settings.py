@@ -179,6 +179,8 @@ class Settings(BaseModel):
         max_audio_duration_seconds: longest accepted recording, seconds (seed ``003_*``:
             1200, 20 minutes).
         max_audio_bytes: largest accepted recording file, bytes (default 50 MB).
+        max_import_bytes: largest zip export ``POST /api/v1/imports/archive`` takes, bytes
+            (default 512 MiB; an archive lists at most 4 GiB of files in any case).
         voice_transcriber: ``"provider:model"`` of the transcriber:
             ``faster-whisper:tiny.en`` (offline default), ``faster-whisper:base``,
             ``faster-whisper:/path/to/ctranslate2-model``, ``openai:whisper-1``, ``test:``.
@@ -263,6 +265,7 @@ class Settings(BaseModel):
     sessions_dir: Path | None = None
     max_audio_duration_seconds: int = Field(default=1200, ge=1, le=4 * 3600)
     max_audio_bytes: int = Field(default=50_000_000, ge=1_000, le=2_000_000_000)
+    max_import_bytes: int = Field(default=512 * 1024 * 1024, ge=1024, le=4 * 1024**3)
     voice_transcriber: str = "faster-whisper:tiny.en"
     voice_openai_base_url: str = "https://api.openai.com/v1"
     voice_workers: int = Field(default=1, ge=1, le=16)

@@ -115,6 +115,7 @@ def create_app(
         max_body_bytes=max_body_bytes or settings.max_body_bytes,
         max_upload_bytes=max_upload_bytes or settings.max_upload_bytes,
         max_audio_bytes=settings.max_audio_bytes,
+        max_import_bytes=settings.max_import_bytes,
     )
     app.add_middleware(RequestLog)
     app.include_router(progress.router)  # before sessions: /sessions/compare is not an id

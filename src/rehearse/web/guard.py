@@ -30,6 +30,8 @@ from rehearse.web.errors import PayloadTooLargeError, error_response
 UPLOAD_PATH = re.compile(r"^/api/v1/sessions/[^/]+/questions/.+/whiteboard$")
 #: Spoken answers and chat-bot voice notes: multipart audio up to ``max_audio_bytes``.
 AUDIO_PATH = re.compile(r"^/api/v1/(sessions/[^/]+/audio|voice/[^/]+/messages)$")
+#: A zip export restored by an admin: up to ``max_import_bytes``.
+IMPORT_PATH = re.compile(r"^/api/v1/imports/archive$")
 #: The chat-bot webhook signs in with its own bot token (checked before its body is read).
 BOT_PATH = re.compile(r"^/api/v1/voice/[^/]+/messages$")
 #: Room for the multipart envelope around an audio file, bytes.
@@ -72,6 +74,8 @@ class EdgeGuard:
         max_audio_bytes: limit of an audio file posted to the audio routes, bytes (the
             multipart envelope may add :data:`MULTIPART_OVERHEAD`; the route itself then
             refuses a file over the limit by name).
+        max_import_bytes: limit of a zip export posted to ``/api/v1/imports/archive``,
+            bytes (it carries the sessions' files: recordings, whiteboards).
     """
 
     def __init__(
@@ -82,12 +86,14 @@ class EdgeGuard:
         max_body_bytes: int,
         max_upload_bytes: int,
         max_audio_bytes: int = 0,
+        max_import_bytes: int = 0,
     ) -> None:
         self.app = app
         self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts is not None else None
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
         self.max_audio_bytes = max_audio_bytes
+        self.max_import_bytes = max_import_bytes
 
     def limit_for(self, scope: Scope) -> int:
         """The body limit of a request, bytes."""
@@ -95,6 +101,8 @@ class EdgeGuard:
             return self.max_upload_bytes
         if scope.get("method") == "POST" and AUDIO_PATH.match(scope["path"]):
             return max(self.max_audio_bytes + MULTIPART_OVERHEAD, self.max_body_bytes)
+        if scope.get("method") == "POST" and IMPORT_PATH.match(scope["path"]):
+            return max(self.max_import_bytes, self.max_body_bytes)
         return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

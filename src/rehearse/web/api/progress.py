@@ -26,6 +26,7 @@ from rehearse.domain.progress import (
     UserProgress,
 )
 from rehearse.errors import ConfigurationError
+from rehearse.service import access
 from rehearse.service.progress import CohortRow, cohort_csv
 from rehearse.service.userdata import UserData
 from rehearse.web.bodies import StrictJSONRoute
@@ -212,7 +213,12 @@ def import_export(
 async def import_archive(
     request: Request, manager: ManagerDep, principal: PrincipalDep
 ) -> ImportPublic:
-    """Restore a zip export with its files (admins only; ids kept, files byte for byte)."""
+    """Restore a zip export with its files (admins only; ids kept, files byte for byte).
+
+    Who may import is checked before the body is read (up to ``max_import_bytes``), so
+    nobody but an admin can make the server spool an archive.
+    """
+    access.require_admin(principal, "import an export")
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         async for chunk in request.stream():
             spool.write(chunk)
