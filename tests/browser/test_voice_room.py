@@ -148,6 +148,9 @@ def test_an_uploaded_recording_takes_the_same_path(
     expect(page.locator("#voice-review")).to_be_visible(timeout=90_000)
     assert "database" in page.locator("#voice-transcript").input_value().lower()
     page.click("#voice-submit")  # as heard
+    # the reply to the submit, not the hidden review box: the stream's next question can
+    # hide the box before the server has marked the recording submitted
+    expect(page.locator("#voice-status")).to_have_text("Transcript submitted.", timeout=30_000)
     expect(page.locator("#voice-review")).to_be_hidden()
     spoken = _spoken(voice_server, session["id"])
     assert spoken[0]["original_filename"] == "my answer.ogg"
