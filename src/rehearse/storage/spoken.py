@@ -24,15 +24,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, RowMapping, func, insert, select, text, update
 
 from rehearse.domain.spoken import SpokenAnswerStatus, check_spoken_transition
 from rehearse.errors import SpokenAnswerNotFoundError
 from rehearse.storage import transactions
+from rehearse.storage.leases import LeasedQueue
 from rehearse.storage.schema import spoken_answers
 
 _T = spoken_answers.c
 _S = SpokenAnswerStatus
+_QUEUE = LeasedQueue(
+    spoken_answers,
+    key=(_T.session_id, _T.sequence),
+    order=(_T.available_at, _T.created_at),
+    waiting=_S.PENDING.value,
+    leased=_S.PROCESSING.value,
+)
 
 
 @dataclass(frozen=True)
@@ -177,8 +185,7 @@ class SpokenStore:
     def has_ready(self, now: datetime) -> bool:
         """Whether a recording waits for transcription; a read (no write lock when idle)."""
         with self._read("look for spoken answers to transcribe") as connection:
-            row = connection.execute(select(_T.sequence).where(_ready(now)).limit(1)).one_or_none()
-        return row is not None
+            return _QUEUE.has_ready(connection, now)
 
     def claim(
         self,
@@ -192,39 +199,18 @@ class SpokenStore:
         Ready: pending and due, or processing with an expired lease. It becomes
         ``processing``; ``attempts`` counts this try. ``None`` when none is ready.
         """
-        query = select(_T.session_id, _T.sequence).where(_ready(now))
-        if only is not None:
-            query = query.where(_T.session_id == only[0], _T.sequence == only[1])
+        where = () if only is None else (_T.session_id == only[0], _T.sequence == only[1])
         with self._write("claim a spoken answer to transcribe") as connection:
-            row = connection.execute(
-                query.order_by(_T.available_at, _T.created_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).one_or_none()
-            if row is None:
+            claimed = _QUEUE.claim(connection, owner, now, lease_until, *where)
+            if claimed is None:
                 return None
-            connection.execute(
-                update(spoken_answers)
-                .where(_T.session_id == row.session_id, _T.sequence == row.sequence)
-                .values(
-                    status=_S.PROCESSING.value,
-                    attempts=_T.attempts + 1,
-                    lease_owner=owner,
-                    lease_expires_at=lease_until,
-                    updated_at=now,
-                )
-            )
+            row, _attempts = claimed
             return _load(_one(connection, row.session_id, row.sequence))
 
     def renew(self, record: SpokenRecord, now: datetime, lease_until: datetime) -> bool:
         """Extend the lease; ``False`` when ``record.lease_owner`` lost it."""
         with self._write(f"renew spoken answer {record.sequence}") as connection:
-            result = connection.execute(
-                update(spoken_answers)
-                .where(*_held(record))
-                .values(lease_expires_at=lease_until, updated_at=now)
-            )
-        return result.rowcount == 1
+            return _QUEUE.renew(connection, _key(record), record.lease_owner, now, lease_until)
 
     def settle(
         self,
@@ -240,18 +226,9 @@ class SpokenStore:
         """
         check_spoken_transition(record.session_id, record.sequence, _S.PROCESSING, target)
         with self._write(f"settle spoken answer {record.sequence}") as connection:
-            result = connection.execute(
-                update(spoken_answers)
-                .where(*_held(record))
-                .values(
-                    status=target.value,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=now,
-                    **values,
-                )
+            return _QUEUE.settle(
+                connection, _key(record), record.lease_owner, now, target.value, **values
             )
-        return result.rowcount == 1
 
     def waiting(self) -> int:
         """Recordings not yet transcribed (pending or processing)."""
@@ -265,20 +242,8 @@ class SpokenStore:
             )
 
 
-def _ready(now: datetime) -> Any:
-    return or_(
-        and_(_T.status == _S.PENDING.value, _T.available_at <= now),
-        and_(_T.status == _S.PROCESSING.value, _T.lease_expires_at <= now),
-    )
-
-
-def _held(record: SpokenRecord) -> tuple[Any, ...]:
-    return (
-        _T.session_id == record.session_id,
-        _T.sequence == record.sequence,
-        _T.status == _S.PROCESSING.value,
-        _T.lease_owner == record.lease_owner,
-    )
+def _key(record: SpokenRecord) -> tuple[str, int]:
+    return (record.session_id, record.sequence)
 
 
 def _one(

@@ -27,10 +27,8 @@ from sqlalchemy import (
     Connection,
     Engine,
     RowMapping,
-    and_,
     func,
     insert,
-    or_,
     select,
     text,
     update,
@@ -48,7 +46,16 @@ from rehearse.domain.voice import (
 )
 from rehearse.errors import DataStoreError, SessionNotFoundError
 from rehearse.storage import transactions
+from rehearse.storage.leases import LeasedQueue
 from rehearse.storage.schema import voice_audio_entries, voice_events, voice_jobs, voice_sessions
+
+_QUEUE = LeasedQueue(
+    voice_jobs,
+    key=(voice_jobs.c.id,),
+    order=(voice_jobs.c.available_at, voice_jobs.c.id),
+    waiting="queued",
+    leased="leased",
+)
 
 #: A rule applied to a locked session: the changed session and the events it records.
 Change = Callable[[VoiceSession], tuple[VoiceSession, list[VoiceEvent]]]
@@ -286,10 +293,7 @@ class VoiceStore:
     def has_ready(self, now: datetime) -> bool:
         """Whether a job is ready; a read, so idle workers never take the write lock."""
         with self._read("look for transcription jobs") as connection:
-            row = connection.execute(
-                select(voice_jobs.c.id).where(_ready(now)).limit(1)
-            ).one_or_none()
-        return row is not None
+            return _QUEUE.has_ready(connection, now)
 
     def claim(self, owner: str, now: datetime, lease_until: datetime) -> Job | None:
         """Lease the oldest ready job to ``owner`` until ``lease_until``; ``None`` if none.
@@ -298,41 +302,25 @@ class VoiceStore:
         (its worker died). The entry becomes ``processing``.
         """
         with self._write("claim a transcription job") as connection:
-            row = connection.execute(
-                select(voice_jobs.c.id, voice_jobs.c.session_id, voice_jobs.c.sequence)
-                .where(_ready(now))
-                .order_by(voice_jobs.c.available_at, voice_jobs.c.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).one_or_none()
-            if row is None:
+            claimed = _QUEUE.claim(
+                connection,
+                owner,
+                now,
+                lease_until,
+                columns=(voice_jobs.c.session_id, voice_jobs.c.sequence),
+            )
+            if claimed is None:
                 return None
-            attempts = connection.execute(
-                update(voice_jobs)
-                .where(voice_jobs.c.id == row.id)
-                .values(
-                    status="leased",
-                    attempts=voice_jobs.c.attempts + 1,
-                    lease_owner=owner,
-                    lease_expires_at=lease_until,
-                    updated_at=now,
-                )
-                .returning(voice_jobs.c.attempts)
-            ).scalar_one()
+            row, attempts = claimed
             _set_entry(
                 connection, row.session_id, row.sequence, TranscriptionStatus.PROCESSING, None, None
             )
-        return Job(row.id, row.session_id, row.sequence, int(attempts), owner, lease_until)
+        return Job(row.id, row.session_id, row.sequence, attempts, owner, lease_until)
 
     def renew(self, job: Job, now: datetime, lease_until: datetime) -> bool:
         """Extend ``job``'s lease; ``False`` when the owner lost it (do not write a result)."""
         with self._write(f"renew transcription job {job.id}") as connection:
-            result = connection.execute(
-                update(voice_jobs)
-                .where(*_held(job))
-                .values(lease_expires_at=lease_until, updated_at=now)
-            )
-        return result.rowcount == 1
+            return _QUEUE.renew(connection, (job.id,), job.lease_owner, now, lease_until)
 
     def complete(
         self,
@@ -350,18 +338,15 @@ class VoiceStore:
             is written, so the entry's result is recorded exactly once.
         """
         with self._write(f"complete transcription job {job.id}") as connection:
-            result = connection.execute(
-                update(voice_jobs)
-                .where(*_held(job))
-                .values(
-                    status="done" if status is TranscriptionStatus.DONE else "failed",
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    last_error=error,
-                    updated_at=now,
-                )
+            settled = _QUEUE.settle(
+                connection,
+                (job.id,),
+                job.lease_owner,
+                now,
+                "done" if status is TranscriptionStatus.DONE else "failed",
+                last_error=error,
             )
-            if result.rowcount != 1:
+            if not settled:
                 return False
             _set_entry(connection, job.session_id, job.sequence, status, transcript_filename, error)
             _append(connection, events)
@@ -393,21 +378,6 @@ class VoiceStore:
         if row is None:
             raise LookupError(f"voice session {session_id} has no job for audio {sequence}")
         return str(row.status), int(row.attempts)
-
-
-def _ready(now: datetime) -> Any:
-    return or_(
-        and_(voice_jobs.c.status == "queued", voice_jobs.c.available_at <= now),
-        and_(voice_jobs.c.status == "leased", voice_jobs.c.lease_expires_at <= now),
-    )
-
-
-def _held(job: Job) -> tuple[Any, ...]:
-    return (
-        voice_jobs.c.id == job.id,
-        voice_jobs.c.status == "leased",
-        voice_jobs.c.lease_owner == job.lease_owner,
-    )
 
 
 def _row(connection: Connection, session_id: str) -> RowMapping:
