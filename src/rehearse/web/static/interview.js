@@ -28,7 +28,6 @@
   const initial = JSON.parse(document.getElementById("room-state").textContent);
   const sessionId = room.dataset.sessionId;
   const base = "/api/v1/sessions/" + encodeURIComponent(sessionId);
-  const csrf = document.querySelector('meta[name="csrf-token"]');
   const $ = (id) => document.getElementById(id);
 
   const ui = {
@@ -186,19 +185,8 @@
     return "/questions/" + questionId.split("/").map(encodeURIComponent).join("/");
   }
 
-  async function api(method, path, body, type) {
-    const headers = { Accept: "application/json" };
-    if (type) headers["Content-Type"] = type;
-    if (csrf && method !== "GET") headers["X-CSRF-Token"] = csrf.content;
-    const response = await fetch(base + path, { method, headers, body, credentials: "same-origin" });
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) {
-      const error = new Error((data && data.message) || "The server answered " + response.status + ".");
-      error.status = response.status;
-      throw error;
-    }
-    return data;
+  function api(method, path, body, type) {
+    return window.rehearse.api(method, base + path, body, type); // site.js
   }
 
   // -- rendering ---------------------------------------------------------------------------

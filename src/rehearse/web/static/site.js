@@ -11,6 +11,27 @@
 (function () {
   "use strict";
 
+  // -- the JSON API as every page script calls it: the CSRF header on a change, the server's
+  // own message on a refusal (error.status is the HTTP status) -----------------------------
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+
+  async function api(method, url, body, type) {
+    const headers = { Accept: "application/json" };
+    if (type) headers["Content-Type"] = type;
+    if (csrf && method !== "GET") headers["X-CSRF-Token"] = csrf.content;
+    const response = await fetch(url, { method, headers, body, credentials: "same-origin" });
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) {
+      const error = new Error((data && data.message) || "The server answered " + response.status + ".");
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  window.rehearse = Object.freeze({ api: api });
+
   const root = document.documentElement;
   const toggle = document.getElementById("theme-toggle");
   const dark = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
@@ -124,7 +145,6 @@
   });
 
   // -- deleting: DELETE /api/v1/sessions/{id} after the person confirms ---------------------
-  const csrf = document.querySelector('meta[name="csrf-token"]');
   const error = document.getElementById("page-error");
   document.querySelectorAll("[data-delete-session]").forEach((button) => {
     button.addEventListener("click", async () => {
@@ -133,18 +153,9 @@
       if (!window.confirm("Delete the session of " + who + " for good? Its answers, report and whiteboards are removed; this cannot be undone.")) {
         return;
       }
-      const headers = { Accept: "application/json" };
-      if (csrf) headers["X-CSRF-Token"] = csrf.content;
       button.disabled = true;
       try {
-        const response = await fetch("/api/v1/sessions/" + encodeURIComponent(id), {
-          method: "DELETE", headers: headers, credentials: "same-origin",
-        });
-        if (!response.ok) {
-          let message = "The server answered " + response.status + ".";
-          try { message = (await response.json()).message || message; } catch (e) { /* keep it */ }
-          throw new Error(message);
-        }
+        await window.rehearse.api("DELETE", "/api/v1/sessions/" + encodeURIComponent(id));
         if (button.dataset.after) {
           window.location.assign(button.dataset.after);
         } else {

@@ -36,7 +36,6 @@
     submit: $("voice-submit"),
   };
   const base = "/api/v1/sessions/" + encodeURIComponent(room.dataset.sessionId);
-  const csrf = document.querySelector('meta[name="csrf-token"]');
   const POLL_MS = 1000;
   const TYPES = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/webm", "audio/ogg"];
 
@@ -59,17 +58,8 @@
   }
   function active() { return room.dataset.status === "active" && Boolean(room.dataset.questionId); }
 
-  async function call(method, path, body, type) {
-    const headers = { Accept: "application/json" };
-    if (type) headers["Content-Type"] = type;
-    if (csrf && method !== "GET") headers["X-CSRF-Token"] = csrf.content;
-    const response = await fetch(base + path, { method, headers, body, credentials: "same-origin" });
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) {
-      throw new Error((data && data.message) || "The server answered " + response.status + ".");
-    }
-    return data;
+  function call(method, path, body, type) {
+    return window.rehearse.api(method, base + path, body, type); // site.js
   }
 
   // -- recording -------------------------------------------------------------------------
