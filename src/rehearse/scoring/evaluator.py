@@ -238,9 +238,7 @@ def evaluate_answer(
     answer_counts = stems_of(scored)
     question_counts = stems_of(question)
     given_counts = stems_of(relevant)
-    known = None
-    if contrast is not None:
-        known = contrast.vocabulary | stems_of(topic.document).keys()
+    known = _known_stems(contrast, topic.document) if contrast is not None else None
     reason = not_an_answer_reason(
         relevant, known, prose_expected=category is not QuestionCategory.CODING
     )
@@ -356,7 +354,7 @@ def evaluate_answer(
     # paragraph (numbers, names, length) cannot buy depth or communication points.
     signals = depth_signals(scored)
     star = analyse_star(scored) if category is QuestionCategory.BEHAVIORAL else None
-    topic_stems = demoted | {term.stem for term in content_terms(reference_answer)}
+    topic_stems = _topic_stems(question, reference_answer)
     structure = star.score if star is not None else structure_score(scored, topic_stems)
     dimensions = {
         Dimension.KEY_POINTS: coverage.score,
@@ -364,7 +362,9 @@ def evaluate_answer(
         Dimension.DEPTH: depth_score(signals),
         Dimension.STRUCTURE: structure,
         Dimension.COMMUNICATION: communication_score(
-            scored, expected_words, sum(filler_words(scored).values())
+            scored,
+            expected_words,
+            sum((fillers if scored == answer else filler_words(scored)).values()),
         ),
     }
     base = content
@@ -439,6 +439,18 @@ def _specific_stems(
     return frozenset(
         word for word in document if word not in question and not _is_generic(word, contrast)
     )
+
+
+@lru_cache(maxsize=1024)
+def _known_stems(contrast: TopicIndex, document: str) -> frozenset[str]:
+    """The bank's vocabulary and the question's own stems (built once per question)."""
+    return contrast.vocabulary | frozenset(stems_of(document))
+
+
+@lru_cache(maxsize=1024)
+def _topic_stems(question: str, reference: str) -> frozenset[str]:
+    """Stems of the question's words and of the reference's content words."""
+    return question_stems(question) | {term.stem for term in content_terms(reference)}
 
 
 def _bank_generic(word: str, contrast: TopicIndex | None) -> bool:

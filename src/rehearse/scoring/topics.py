@@ -79,6 +79,10 @@ class Relevance:
         )
 
 
+#: Questions whose contrast vector an index keeps (the bank's, and custom plans').
+OWN_VECTORS_KEPT = 4096
+
+
 def stems_of(text: str) -> Counter[str]:
     """Canonical stems of the content words of ``text``, with counts (a fresh Counter)."""
     return Counter(_stem_counts(text))
@@ -113,6 +117,8 @@ class TopicIndex:
         self._df = df
         self._vocabulary = frozenset(df)
         self._postings: dict[str, list[tuple[int, float]]] = {}
+        #: contrast vectors of the questions answered, by document (pure, so kept)
+        self._own_vectors: dict[str, dict[str, float]] = {}
         limit = CONTRAST_MAX_DOCUMENT_SHARE * self._size
         for number, bag in enumerate(counts):
             kept = Counter({word: n for word, n in bag.items() if df[word] <= limit})
@@ -197,7 +203,14 @@ class TopicIndex:
         if len(vector) > CONTRAST_TERMS:
             top = sorted(vector.items(), key=lambda item: -item[1])[:CONTRAST_TERMS]
             vector = dict(top)
-        own = _dot(vector, self._contrast_vector(question.document))
+        own_vector = self._own_vectors.get(question.document)
+        if own_vector is None:  # a question's own vector is the same for every answer
+            if len(self._own_vectors) >= OWN_VECTORS_KEPT:
+                self._own_vectors.clear()
+            own_vector = self._own_vectors[question.document] = self._contrast_vector(
+                question.document
+            )
+        own = _dot(vector, own_vector)
         scores: dict[int, float] = {}
         get = scores.get
         postings = self._postings
