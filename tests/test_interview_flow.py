@@ -188,6 +188,37 @@ def test_follow_ups_are_inserted_after_the_question_and_bounded(
     ] == [first, first]
 
 
+def test_an_answer_scored_from_a_stale_copy_is_redone_on_the_stored_plan(
+    store: SQLStore, clock: FakeClock
+) -> None:
+    """Another process changed the session after this one cached it (issue 16).
+
+    The answer is scored from the newest copy this process holds; the transaction sees
+    that a follow-up was asked meanwhile and redoes the follow-up on the stored plan: it
+    never repeats the one asked elsewhere, and that one can be answered here.
+    """
+    base = SessionManager(store, clock)
+    here = SessionManager(store, clock, interviewer=ScriptedInterviewer(base.interviewer))
+    elsewhere = SessionManager(
+        SQLStore(store.engine, migrate_on_open=False),  # its own cache, as another process
+        clock,
+        interviewer=ScriptedInterviewer(base.interviewer),
+    )
+    session_id = _started(here, question_count=2, max_follow_ups=2, mode="practice")
+    first = _first(here, session_id)  # cached here at this version
+    asked = elsewhere.submit_answer(session_id, first, "short answer")
+    assert asked.follow_up is not None and asked.follow_up.text.startswith("Follow-up 1:")
+    retry = here.submit_answer(session_id, first, "retry answer")
+    assert retry.attempt == 2 and retry.evaluation is not None
+    assert retry.follow_up is not None and retry.follow_up.id == f"{first}/follow-up-2"
+    assert retry.follow_up.text.startswith("Follow-up 2:")  # not the one asked elsewhere
+    plan = here.get_plan(session_id)
+    assert [i.id for i in plan.items][:3] == [first, f"{first}/follow-up-1", f"{first}/follow-up-2"]
+    follow = here.submit_answer(session_id, f"{first}/follow-up-1", "more detail about it")
+    assert follow.evaluation is not None and follow.follow_up is None
+    assert [a.attempt for a in here.get_answers(session_id)] == [1, 2, 1]
+
+
 def test_offline_follow_up_when_key_points_are_missed(manager: SessionManager) -> None:
     session_id = _started(manager, interview_type="technical", question_count=2, mode="mock")
     item_id = _first(manager, session_id)

@@ -291,8 +291,22 @@ class InterviewService:
             InvalidStateError: the session is not active.
             SessionImmutableError: the session is final or its time ran out.
         """
+        inline = getattr(self.evaluator, "inline", False)
+        peek = getattr(self.writer.store, "peek", None)
+        snapshot = peek(session_id) if inline and peek is not None else None
+        # the newest copy this process holds, without a read: the transaction re-checks
+        # everything the evaluation was computed from, and a stale one is redone
+        if (
+            snapshot is not None
+            and self.ai.model_ref(snapshot) is None
+            and _planned(snapshot, question_id)
+        ):
+            try:
+                return self._submit_inline(snapshot, question_id, text, time_spent_seconds, actor)
+            except _StaleSnapshot:
+                pass
         stored = self.writer.read(session_id)
-        if self.ai.model_ref(stored) is None and getattr(self.evaluator, "inline", False):
+        if self.ai.model_ref(stored) is None and inline:
             return self._submit_inline(stored, question_id, text, time_spent_seconds, actor)
         session = self.writer.change(
             session_id,
@@ -323,8 +337,11 @@ class InterviewService:
         For an evaluator that declares itself ``inline`` (pure and fast, under 5 ms: the
         shipped offline scorer) there is nothing slow to save the answer from, so one
         durable commit stores all three. The evaluation is computed before the
-        transaction from the plan already read; an evaluator that raises is recorded as
-        its failure in the same transaction, and the answer is kept.
+        transaction from ``stored``; an evaluator that raises is recorded as its failure
+        in the same transaction, and the answer is kept. When the stored row is no longer
+        ``stored``'s version, the transaction checks that what the evaluation and the
+        follow-up were computed from (the offline parts, the item, its follow-ups so far)
+        is unchanged, and raises :class:`_StaleSnapshot`, storing nothing, otherwise.
         """
         session_id = stored.id
         assert stored.interview is not None
@@ -349,9 +366,17 @@ class InterviewService:
                     raise
                 failed, evaluation = _failure("evaluator", exc), None
         attempt = 0
+        before: set[str] = set()
+        asked_before = [f.text for f in stored.interview.follow_ups_of(item.id)]
 
         def rule(session: Session, now: datetime) -> Change:
-            nonlocal attempt
+            nonlocal attempt, before
+            if session.version != stored.version and not _same_basis(
+                session, stored, item, asked_before, self.ai.model_ref(session) is None
+            ):
+                raise _StaleSnapshot(session_id)
+            assert session.interview is not None
+            before = {i.id for i in session.interview.items}
             session, events = apply_answer(session, question_id, text, time_spent, now)
             assert session.interview is not None
             attempt = session.interview.item(session_id, question_id).attempts
@@ -366,7 +391,6 @@ class InterviewService:
                 events = [*events, *more]
             return session, events
 
-        before = {i.id for i in stored.interview.items}
         session = self.writer.change(session_id, rule, "answer", actor)
         return _outcome(session, question_id, attempt, evaluation, before, [])
 
@@ -768,6 +792,38 @@ class InterviewService:
         """
         self.writer.read(session_id)
         return self.attempts(session_id)
+
+
+class _StaleSnapshot(Exception):
+    """The session changed since the copy an answer was evaluated from, in a way that matters."""
+
+
+def _same_basis(
+    session: Session, stored: Session, item: PlanItem, asked: list[str], offline: bool
+) -> bool:
+    """Whether an answer to ``item`` evaluated from ``stored`` is what ``session`` would give.
+
+    The evaluation depends on the item (its question, kind and parent) and the offline
+    evaluator; the follow-up also on the follow-ups asked so far and their limit.
+    """
+    if not offline or session.interview is None:
+        return False
+    assert stored.interview is not None
+    if not _planned(session, item.id):
+        return False
+    fresh = session.interview.item(session.id, item.id)
+    return (
+        fresh.question_id == item.question_id
+        and fresh.kind == item.kind
+        and fresh.parent_id == item.parent_id
+        and session.interview.max_follow_ups == stored.interview.max_follow_ups
+        and [f.text for f in session.interview.follow_ups_of(item.id)] == asked
+    )
+
+
+def _planned(session: Session, item_id: str) -> bool:
+    """Whether the session's plan has the item ``item_id``."""
+    return session.interview is not None and any(i.id == item_id for i in session.interview.items)
 
 
 def _failure(part: str, exc: Exception) -> dict[str, Any]:

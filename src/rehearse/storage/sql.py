@@ -293,6 +293,15 @@ class SQLStore:
             row = connection.execute(_SELECT_ONE, {"session_id": session_id}).one_or_none()
         return None if row is None else self.cache.put(_session(row._mapping))
 
+    def peek(self, session_id: str) -> Session | None:
+        """The newest version of the session this process has read or written, or ``None``.
+
+        No database access, so it may be stale (another process may have changed it
+        since): only for work that a change re-checks against the stored row, such as
+        scoring an answer before the transaction that stores it (issue 16).
+        """
+        return self.cache.newest(session_id)
+
     def list_sessions(self, query: SessionQuery) -> SessionPage:
         """A page of sessions, newest first, by keyset cursor or offset.
 
@@ -689,8 +698,15 @@ class SessionCache:
 
     def __init__(self, size: int = 4096) -> None:
         self._entries: OrderedDict[tuple[str, int], Session] = OrderedDict()
+        self._newest: dict[str, int] = {}
         self._size = size
         self._lock = threading.Lock()
+
+    def newest(self, session_id: str) -> Session | None:
+        """The highest version of the session this cache holds; it may be stale."""
+        with self._lock:
+            version = self._newest.get(session_id)
+            return None if version is None else self._entries.get((session_id, version))
 
     def get(self, session_id: str, version: int) -> Session | None:
         """The decoded session at this version, if cached."""
@@ -705,8 +721,12 @@ class SessionCache:
         with self._lock:
             self._entries[(session.id, session.version)] = session
             self._entries.move_to_end((session.id, session.version))
+            if session.version >= self._newest.get(session.id, 0):
+                self._newest[session.id] = session.version
             while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+                (dropped, version), _ = self._entries.popitem(last=False)
+                if self._newest.get(dropped) == version:
+                    del self._newest[dropped]
         return session
 
 
