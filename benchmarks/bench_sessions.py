@@ -24,6 +24,19 @@ right after, off the caller's path (the background owner), so it is built here a
 timing stops. ``--profile PATH`` then runs the operation furthest over its target (or,
 with every target met, the slowest one with a target) again under pyinstrument and
 writes the profile to PATH (HTML when PATH ends in ``.html``, else text).
+
+With PostgreSQL among the backends, the answers case follows (issue 16, item 4: ">=
+2,000 answers/s on PostgreSQL across 64 sessions"), in a fresh schema of its own,
+dropped at the end: ``--answer-sessions`` (64) sessions, each answered by a thread of
+its own through ``SessionManager.submit_answer`` (the offline evaluator, practice mode,
+no follow-ups, a distinct answer text each time), all threads at once. It is a Python
+API case rather than an HTTP one because the figure is the engine's: one HTTP worker's
+ceiling is the bare endpoint's rate, which POST answers is judged against in
+``bench_http.py``. Its baseline, in the same run: as many threads each doing a raw
+single-row INSERT + COMMIT through psycopg on the same server, before and after the
+case (the lower rate kept). Printed: answers per second, their p50 / p99, CPU per
+answer, the raw commit rate and the share of it, and ``>= 2,000/s met`` or ``MISSED``.
+``--only-answers`` runs that case alone.
 """
 
 from __future__ import annotations
@@ -36,6 +49,7 @@ import random
 import sqlite3
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -301,6 +315,173 @@ def slowest(results: dict[str, Any]) -> tuple[str, str, float]:
     return worst
 
 
+#: Issue 16 (item 4): answers stored per second on PostgreSQL across this many sessions.
+ANSWER_SESSIONS = 64
+ANSWER_TARGET_PER_SECOND = 2000.0
+ANSWER_QUESTIONS = 30
+
+
+class RawPostgresCommits:
+    """The answers case's baseline: ``threads`` writers, each a single-row INSERT + COMMIT.
+
+    Plain psycopg (the driver rehearse uses), one connection per thread, on a table of
+    its own in the benchmark's schema; ``synchronous_commit`` as the server has it (on).
+    """
+
+    def __init__(self, url: str, threads: int) -> None:
+        import psycopg
+
+        parsed = make_url(url)
+        self.dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.dsn = self.dsn.split("?")[0]
+        self.options = parsed.query.get("options")
+        self.threads = threads
+        self.psycopg = psycopg
+
+    def connect(self) -> Any:
+        options = self.options if isinstance(self.options, str) else None
+        return self.psycopg.connect(self.dsn, options=options or "")
+
+    def run(self, per_thread: int) -> dict[str, float]:
+        """Commits per second over ``threads`` writers doing ``per_thread`` commits each."""
+        with self.connect() as connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS raw_commit (id text PRIMARY KEY, body text)"
+            )
+            connection.commit()
+        connections = [self.connect() for _ in range(self.threads)]
+        barrier = threading.Barrier(self.threads + 1)
+        latencies: list[float] = []
+
+        def writer(connection: Any) -> None:
+            own: list[float] = []
+            barrier.wait()
+            for _ in range(per_thread):
+                started = time.perf_counter()
+                connection.execute(
+                    "INSERT INTO raw_commit VALUES (%s, %s)", (uuid.uuid4().hex, "x" * 200)
+                )
+                connection.commit()
+                own.append(time.perf_counter() - started)
+            latencies.extend(own)
+
+        workers = [threading.Thread(target=writer, args=(c,)) for c in connections]
+        for worker in workers:
+            worker.start()
+        barrier.wait()
+        started = time.perf_counter()
+        for worker in workers:
+            worker.join()
+        seconds = time.perf_counter() - started
+        for connection in connections:
+            connection.close()
+        return {"per_second": round(len(latencies) / seconds, 1)} | percentiles(latencies)
+
+
+def answer_text(reference: str, session: int, question: int) -> str:
+    """A distinct answer per (session, question): half the model answer, then a remark.
+
+    Distinct texts keep the scorer's per-text caches from answering for it: a real
+    candidate's answer is new every time.
+    """
+    from rehearse.scoring.suite import partial_answer
+
+    return (
+        f"{partial_answer(reference)} In project {session} we measured this on service "
+        f"{question} before and after the change."
+    )
+
+
+def answers_case(url: str, sessions: int, questions: int) -> dict[str, Any]:
+    """``sessions`` threads, each answering every question of its own session, on ``url``.
+
+    Each session is practice mode, ``questions`` questions, no follow-ups, the offline
+    evaluator (answer and evaluation in one commit). The first answer of every session is
+    the warm-up (untimed); then all threads start together and every answer is timed.
+    Figures: answers per second (all timed answers over the wall time of the whole
+    batch), p50 / p99 latency of one ``submit_answer`` in ms, and the process CPU time
+    per answer in ms (one process: its threads share one interpreter lock, so
+    ``1000 / cpu_ms`` bounds its answers per second whatever the database does).
+    """
+    manager, _ = open_manager(url)
+    plans: list[tuple[str, list[tuple[str, str]]]] = []
+    for i in range(sessions):
+        config = {
+            "candidate_name": f"Answers Candidate {i}",
+            "question_count": questions,
+            "max_follow_ups": 0,
+            "time_limit_minutes": 180,
+        }
+        session_id = manager.create_session(config).id
+        manager.start_session(session_id)
+        bank = manager.services.interviews.questions(session_id)
+        items = manager.get_plan(session_id).items
+        texts = [
+            (item.id, answer_text(bank[item.question_id].reference_answer, i, q))
+            for q, item in enumerate(items)
+        ]
+        plans.append((session_id, texts))
+    for session_id, texts in plans:  # warm-up: statements, caches, pool connections
+        manager.submit_answer(session_id, texts[0][0], texts[0][1], 95.0)
+    barrier = threading.Barrier(sessions + 1)
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    def answer_all(session_id: str, texts: list[tuple[str, str]]) -> None:
+        own: list[float] = []
+        barrier.wait()
+        for item_id, answer in texts[1:]:
+            started = time.perf_counter()
+            try:
+                manager.submit_answer(session_id, item_id, answer, 95.0)
+            except Exception as exc:  # counted and shown, the others go on
+                errors.append(repr(exc))
+                continue
+            own.append(time.perf_counter() - started)
+        latencies.extend(own)
+
+    workers = [threading.Thread(target=answer_all, args=plan) for plan in plans]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    cpu, started = time.process_time(), time.perf_counter()
+    for worker in workers:
+        worker.join()
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    manager.close()
+    done = len(latencies)
+    return {
+        "sessions": sessions,
+        "answers": done,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "seconds": round(seconds, 3),
+        "per_second": round(done / seconds, 1) if seconds else 0.0,
+        "cpu_ms_per_answer": round(1000 * cpu / done, 3) if done else None,
+    } | (percentiles(latencies) if latencies else {})
+
+
+def measure_answers(url: str, sessions: int, questions: int) -> dict[str, Any]:
+    """The answers case and its baseline (raw commits by as many writers), in one run.
+
+    The baseline runs first and again after the case; the lower of the two is kept, so
+    a load change during the run does not flatter the ratio.
+    """
+    raw = RawPostgresCommits(url, sessions)
+    per_thread = max(5, questions - 1)
+    before = raw.run(per_thread)
+    case = answers_case(url, sessions, questions)
+    after = raw.run(per_thread)
+    baseline = min(before, after, key=lambda figures: figures["per_second"])
+    case["raw_commits_per_second"] = baseline["per_second"]
+    case["raw_commit_p50_ms"] = baseline["p50_ms"]
+    case["percent_of_raw"] = round(100 * case["per_second"] / baseline["per_second"], 1)
+    case["target_per_second"] = ANSWER_TARGET_PER_SECOND
+    case["met"] = case["per_second"] >= ANSWER_TARGET_PER_SECOND
+    return case
+
+
 def postgres_schema(url: str) -> tuple[str, Callable[[], None]] | None:
     engine = create_engine(url)
     try:
@@ -329,7 +510,21 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, metavar="PATH", help="write a profile of the slowest case"
     )
+    parser.add_argument(
+        "--answer-sessions",
+        type=int,
+        default=ANSWER_SESSIONS,
+        help="sessions (one thread each) of the PostgreSQL answers case; 0 skips it",
+    )
+    parser.add_argument(
+        "--answer-questions", type=int, default=ANSWER_QUESTIONS, help="questions a session"
+    )
+    parser.add_argument(
+        "--only-answers", action="store_true", help="run the PostgreSQL answers case alone"
+    )
     args = parser.parse_args()
+    if args.answer_questions < 2:
+        parser.error("--answer-questions must be >= 2 (the first answer is the warm-up)")
     results: dict[str, Any] = {
         "machine": f"{os.cpu_count()} cores",
         "date": datetime.now(UTC).date().isoformat(),
@@ -344,7 +539,7 @@ def main() -> None:
         urls: dict[str, str] = {}
         cleanups: list[Callable[[], None]] = []
         try:
-            for backend in args.backends.split(","):
+            for backend in [] if args.only_answers else args.backends.split(","):
                 for size in (int(s) for s in args.sizes.split(",")):
                     if backend == "sqlite":
                         url = f"sqlite:///{folder / f'bench-{size}.db'}"
@@ -363,6 +558,14 @@ def main() -> None:
                         {"backend": backend, "existing_sessions": size, "operations": ops}
                     )
             judge(results)
+            if args.answer_sessions > 0 and "postgres" in args.backends.split(","):
+                scoped = postgres_schema(POSTGRES_URL)
+                if scoped is not None:
+                    url, cleanup = scoped
+                    cleanups.append(cleanup)
+                    results["answers"] = measure_answers(
+                        url, args.answer_sessions, args.answer_questions
+                    )
             if args.profile and results["runs"]:
                 backend, operation, over = slowest(results)
                 profile(urls[backend], operation, max(20, args.iterations // 2), args.profile)
@@ -406,6 +609,10 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{figures['cpu_p50_ms']:>8.3f} {figures['ratio']:>8.2f}x "
                 f"{figures['ratio_interleaved']:>6.2f}x  {verdict}"
             )
+    answers = results.get("answers")
+    if answers is not None:
+        print_answers(answers)
+        misses += not answers["met"]
     print(f"{misses} target(s) missed" if misses else "every target met")
     if "profile" in results:
         found = results["profile"]
@@ -413,6 +620,21 @@ def print_table(results: dict[str, Any]) -> None:
             f"profile of {found['operation']} on {found['backend']} "
             f"({found['ratio_over_target']:.2f}x its target) written to {found['path']}"
         )
+
+
+def print_answers(answers: dict[str, Any]) -> None:
+    """The PostgreSQL answers case: its rate beside the raw commits' rate, and its verdict."""
+    print(
+        f"postgres answers, {answers['sessions']} sessions in {answers['sessions']} threads: "
+        f"{answers['answers']:,} answers in {answers['seconds']:.2f} s = "
+        f"{answers['per_second']:,.1f}/s (p50 {answers.get('p50_ms', 0):.2f} ms, p99 "
+        f"{answers.get('p99_ms', 0):.2f} ms, CPU {answers['cpu_ms_per_answer']} ms an answer); "
+        f"raw commits by as many writers {answers['raw_commits_per_second']:,.1f}/s "
+        f"(p50 {answers['raw_commit_p50_ms']:.2f} ms), {answers['percent_of_raw']:.1f}% of it; "
+        f">= {answers['target_per_second']:,.0f}/s {'met' if answers['met'] else 'MISSED'}"
+    )
+    if answers["errors"]:
+        print(f"postgres answers: {answers['errors']} errors, the first: {answers['first_error']}")
 
 
 if __name__ == "__main__":
