@@ -289,10 +289,10 @@ def run_transcriber(
     }
 
 
-def unprompted(clips: list[Clip]) -> dict[str, float | None]:
-    """Baseline: WER and filler recall of the default tiny.en transcriber without the prompt."""
+def unprompted(clips: list[Clip]) -> dict[str, Any]:
+    """Baseline: WER, its errors and filler recall of the tiny.en transcriber without prompt."""
     result = run_transcriber(FasterWhisperTranscriber("tiny.en", prompt=None), clips)
-    return {"wer": result["wer"], "filler_recall": result["filler_recall"]}
+    return {k: result[k] for k in ("wer", "errors", "filler_recall")}
 
 
 def _audio(samples: npt.NDArray[np.float32]) -> DecodedAudio:
@@ -383,7 +383,8 @@ def print_table(report: dict[str, Any], clips: list[Clip]) -> None:
     if baseline is not None:
         print(
             "\nbaseline: the tiny.en transcriber without the filler prompt: "
-            f"WER {_pct(baseline['wer'])}, "
+            f"WER {_pct(baseline['wer'])} (S / D / I {baseline['errors']['substitutions']} / "
+            f"{baseline['errors']['deletions']} / {baseline['errors']['insertions']}), "
             f"filler recall {_pct(baseline['filler_recall'])}"
         )
     print("\n| Format | ogg | webm | wav | mp3 | m4a |\n| --- | --- | --- | --- | --- | --- |")

@@ -176,7 +176,9 @@ class FasterWhisperTranscriber:
     with 2-3 s pauses lost 38 of its 58 words). The filler prompt is given to every
     window as ``hotwords``: an ``initial_prompt`` reaches only the first one when
     ``condition_on_previous_text`` is off, so later fillers went missing (on 70-100 s
-    answers 18 of 31 were kept, against 27 of 31 with the prompt in every window).
+    answers 18 of 31 were kept, against 27 of 31 with the prompt in every window). The
+    price: on the short remainder after a window's last timestamp tiny.en often loops
+    to ~200 tokens before the temperature fallback, about doubling the decoding CPU.
 
     Args:
         model: a bundled model name (``tiny.en``) or a model folder.
