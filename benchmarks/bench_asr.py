@@ -10,9 +10,10 @@ Each part is spoken separately and joined with silence of known length, so the t
 text, the true pauses and the true speaking rate are exact. For each transcriber it
 reports word error rate (jiwer) after Whisper's English text normaliser (the
 ``whisper-normalizer`` package: case, punctuation, contractions, numbers, spellings,
-fillers left out, as Whisper's own evaluations do), the same per voice, the literal
-WER (lower case and punctuation only, fillers counted), filler recall and precision,
-pause detection F1 (Silero VAD, pauses >= 1.2 s, matched within 0.5 s), the
+fillers left out, as Whisper's own evaluations do) with its substitutions, deletions
+and insertions, the same per voice, the literal WER (lower case and punctuation only,
+fillers counted), filler recall and precision, pause detection F1 (Silero VAD, pauses
+>= 1.2 s, matched within 0.5 s), the
 words-per-minute error of the speech metrics, and the real-time factor (transcription
 seconds per audio second). Baselines measured in the same run: pauses from word-timing
 gaps instead of the VAD, and WER and filler recall of the same model without the filler
@@ -148,11 +149,15 @@ def normalise(text: str) -> str:
     "Umm"/"Uhh" (how Whisper spells the fillers its prompt asks for) become "um"/"uh",
     which the normaliser leaves out like every filler; "40 %" (how Whisper writes
     "forty percent") becomes "40%", which is what the normaliser makes of the words.
+    Tokens without a letter or digit (the "." it leaves after an ellipsis) are dropped.
     """
     text = re.sub(r"\b([Uu])mm+\b", r"\1m", text)
     text = re.sub(r"\b([Uu])hh+\b", r"\1h", text)
     text = re.sub(r"(\d)\s+%", r"\1%", text)
-    return str(_WHISPER_NORMALISER(text)).strip() or "-"
+    # the normaliser leaves a lone "." where text ends in an ellipsis ("value..."); a
+    # mark with no letter or digit is not a word
+    words = [w for w in str(_WHISPER_NORMALISER(text)).split() if re.search(r"\w", w)]
+    return " ".join(words) or "-"
 
 
 _LITERAL = jiwer.Compose(
@@ -169,6 +174,17 @@ _LITERAL = jiwer.Compose(
 def word_error_rate(refs: list[str], hyps: list[str]) -> float:
     """WER over all clips after :func:`normalise` (0-1)."""
     return float(jiwer.wer([normalise(r) for r in refs], [normalise(h) for h in hyps]))
+
+
+def error_counts(refs: list[str], hyps: list[str]) -> dict[str, int]:
+    """Substitutions, deletions, insertions and reference words after :func:`normalise`."""
+    out = jiwer.process_words([normalise(r) for r in refs], [normalise(h) for h in hyps])
+    return {
+        "substitutions": out.substitutions,
+        "deletions": out.deletions,
+        "insertions": out.insertions,
+        "reference_words": out.hits + out.substitutions + out.deletions,
+    }
 
 
 def _count_fillers(text: str) -> int:
@@ -220,7 +236,12 @@ def run_transcriber(
         refs.append(clip.text)
         hyps.append(transcript.text or "-")
         if show:
-            print(f"{clip.name}\n  ref: {clip.text}\n  hyp: {transcript.text}")
+            errors = error_counts([clip.text], [transcript.text or "-"])
+            print(
+                f"{clip.name}: WER {word_error_rate([clip.text], [transcript.text or '-']):.1%} "
+                f"(S {errors['substitutions']}, D {errors['deletions']}, "
+                f"I {errors['insertions']})\n  ref: {clip.text}\n  hyp: {transcript.text}"
+            )
         hyp_fillers = _count_fillers(transcript.text)
         true_fillers += clip.fillers
         found_fillers += hyp_fillers
@@ -253,6 +274,7 @@ def run_transcriber(
         "clips": len(clips),
         "audio_seconds": round(sum(c.seconds for c in clips), 1),
         "wer": round(word_error_rate(refs, hyps), 4),
+        "errors": error_counts(refs, hyps),
         "wer_by_voice": by_voice,
         "wer_literal": round(float(literal), 4),
         "filler_recall": round(kept_fillers / true_fillers, 4) if true_fillers else None,
@@ -267,28 +289,10 @@ def run_transcriber(
     }
 
 
-def unprompted(clips: list[Clip]) -> dict[str, float | None]:
-    """Baseline: WER and filler recall of the bundled tiny.en model without the prompt."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from faster_whisper import WhisperModel
-
-    model = WhisperModel(
-        str(FasterWhisperTranscriber("tiny.en").path), device="cpu", compute_type="int8"
-    )
-    true = kept = 0
-    hyps = []
-    for clip in clips:
-        segments, _ = model.transcribe(
-            clip.samples, language="en", beam_size=5, condition_on_previous_text=False
-        )
-        text = " ".join(s.text for s in segments)
-        hyps.append(text)
-        true += clip.fillers
-        kept += min(_count_fillers(text), clip.fillers)
-    return {
-        "wer": round(word_error_rate([c.text for c in clips], hyps), 4),
-        "filler_recall": round(kept / true, 4) if true else None,
-    }
+def unprompted(clips: list[Clip]) -> dict[str, Any]:
+    """Baseline: WER, its errors and filler recall of the tiny.en transcriber without prompt."""
+    result = run_transcriber(FasterWhisperTranscriber("tiny.en", prompt=None), clips)
+    return {k: result[k] for k in ("wer", "errors", "filler_recall")}
 
 
 def _audio(samples: npt.NDArray[np.float32]) -> DecodedAudio:
@@ -352,14 +356,18 @@ def print_table(report: dict[str, Any], clips: list[Clip]) -> None:
         f"{min(RATES)}-{max(RATES)} wpm\n"
     )
     print(
-        "| Transcriber | WER | WER literal | filler recall | filler precision | pause F1 (VAD) "
+        "| Transcriber | WER | S / D / I | WER literal | filler recall | filler precision "
+        "| pause F1 (VAD) "
         "| pause F1 (word gaps) | WPM error mean / max | RTF median / max "
         "| CPU s per audio s |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
+        e = r["errors"]
         print(
-            f"| `{r['transcriber']}` | {r['wer']:.1%} | {r['wer_literal']:.1%} "
+            f"| `{r['transcriber']}` | {r['wer']:.1%} "
+            f"| {e['substitutions']} / {e['deletions']} / {e['insertions']} "
+            f"of {e['reference_words']} | {r['wer_literal']:.1%} "
             f"| {_pct(r['filler_recall'])} "
             f"| {_pct(r['filler_precision'])} | {r['pause_f1']:.2f} "
             f"| {r['pause_f1_word_gaps']:.2f} "
@@ -374,7 +382,9 @@ def print_table(report: dict[str, Any], clips: list[Clip]) -> None:
         print(f"| WER of `{r['transcriber']}` by voice | {cells} |")
     if baseline is not None:
         print(
-            f"\nbaseline: tiny.en without the filler prompt: WER {_pct(baseline['wer'])}, "
+            "\nbaseline: the tiny.en transcriber without the filler prompt: "
+            f"WER {_pct(baseline['wer'])} (S / D / I {baseline['errors']['substitutions']} / "
+            f"{baseline['errors']['deletions']} / {baseline['errors']['insertions']}), "
             f"filler recall {_pct(baseline['filler_recall'])}"
         )
     print("\n| Format | ogg | webm | wav | mp3 | m4a |\n| --- | --- | --- | --- | --- | --- |")

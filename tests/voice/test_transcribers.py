@@ -17,6 +17,7 @@ import pytest
 from rehearse.domain.voice import Word
 from rehearse.errors import ConfigurationError, TranscriptionError
 from rehearse.voice.audio import SAMPLE_RATE, DecodedAudio, decode_audio
+from rehearse.voice.samples import espeak_available, speak, to_samples
 from rehearse.voice.transcribers import (
     FILLER_PROMPT,
     FasterWhisperTranscriber,
@@ -204,3 +205,28 @@ def test_quality_flag() -> None:
         "t",
     )
     assert "uncertain" in (quality_flag(unsure, 2.0) or "")
+
+
+def test_fillers_are_kept_after_the_first_window() -> None:
+    """The filler prompt reaches every 30 s window of a long answer, not only the first."""
+    if not espeak_available():
+        pytest.fail("espeak-ng is not installed: apt-get install espeak-ng (.ci/run does)")
+    sentences = [
+        "I would start by asking how many requests per second we expect.",
+        "Then I would put a cache in front of the database to keep reads fast.",
+        "We measured the latency of every endpoint before we changed anything.",
+        "My role was to lead the migration and to keep the team informed.",
+        "When the deadline moved, I split the work into smaller releases.",
+        "I learned to write the test first and to ask for review early.",
+        "Um, I told my manager about the risk the same day I found it.",
+        "Um, the service reads the event log from its last position.",
+        "Um, I would monitor the error rate and roll back if it grows.",
+    ]
+    ssml = "<speak>" + ' <break time="2s"/> '.join(sentences) + "</speak>"
+    samples = to_samples(speak(ssml, voice="en-us", words_per_minute=150))
+    assert len(samples) / SAMPLE_RATE > 45
+    transcript = FasterWhisperTranscriber("tiny.en").transcribe(audio_of(samples))
+    late = [
+        w for w in transcript.words if w.start > 35 and w.text.lower().strip(",.") in {"um", "umm"}
+    ]
+    assert len(late) >= 2, transcript.text
