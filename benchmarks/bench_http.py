@@ -279,7 +279,8 @@ def answer_requests(server: Server, count: int, concurrency: int) -> list[bytes]
     """``count`` answers, each to a different pending question, over enough started sessions.
 
     Question-major order: the same session comes back only after every other session
-    had one answer, so requests in flight together rarely touch the same session.
+    had one answer, so requests in flight together rarely touch the same session. Each
+    text is distinct (the shared answer plus a numbered sentence).
 
     Raises:
         RuntimeError: the plans hold fewer questions than ``count``.
@@ -301,7 +302,10 @@ def answer_requests(server: Server, count: int, concurrency: int) -> list[bytes]
     for q in range(QUESTIONS_PER_SESSION):
         for session_id, items in plans:
             if q < len(items):
-                body = {"question_id": items[q], "text": ANSWER, "time_spent_seconds": 95.0}
+                # a distinct text each time, as real answers are: the scorer's per-text
+                # caches must not answer for it
+                text = f"{ANSWER} On project {len(requests) + 1} we kept this design."
+                body = {"question_id": items[q], "text": text, "time_spent_seconds": 95.0}
                 path = f"/api/v1/sessions/{session_id}/answers"
                 requests.append(http_request("POST", path, body))
     if len(requests) < count:
