@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from rehearse.errors import DataStoreError
 from rehearse.storage.prepared import Prepared
@@ -30,18 +29,26 @@ PLANNED = "questions_planned"
 #: snapshots kept decoded for reads, and digests kept for writes (per store)
 CACHE_SIZE = 4096
 
-_INSERT = {
-    "sqlite": Prepared(
-        sqlite.insert(question_snapshots)
-        .values(digest=bindparam("digest"), body=bindparam("body"))
-        .on_conflict_do_nothing()
-    ),
-    "postgresql": Prepared(
-        postgresql.insert(question_snapshots)
-        .values(digest=bindparam("digest"), body=bindparam("body"))
-        .on_conflict_do_nothing()
-    ),
-}
+_INSERTS: dict[str, Prepared] = {}
+
+
+def _insert(dialect: str) -> Prepared:
+    """INSERT of a snapshot that does nothing if it is there (the dialect loaded lazily)."""
+    found = _INSERTS.get(dialect)
+    if found is None:
+        values: dict[str, Any] = {"digest": bindparam("digest"), "body": bindparam("body")}
+        if dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            statement: Any = postgresql.insert(question_snapshots).values(values)
+        else:
+            from sqlalchemy.dialects import sqlite
+
+            statement = sqlite.insert(question_snapshots).values(values)
+        found = _INSERTS[dialect] = Prepared(statement.on_conflict_do_nothing())
+    return found
+
+
 _SELECT = select(question_snapshots.c.digest, question_snapshots.c.body)
 
 
@@ -100,7 +107,7 @@ class Snapshots:
             digest, body = self._encode(snapshot)
             digests.append(digest)
             if digest not in self._stored and digest not in written:
-                _INSERT[connection.dialect.name].run(connection, {"digest": digest, "body": body})
+                _insert(connection.dialect.name).run(connection, {"digest": digest, "body": body})
                 written.append(digest)
         compact = {key: value for key, value in data.items() if key != "questions"}
         compact["snapshots"] = digests

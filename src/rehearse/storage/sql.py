@@ -52,7 +52,7 @@ from rehearse.errors import (
     DataStoreError,
     SessionNotFoundError,
 )
-from rehearse.storage import migrate, projections, snapshots, transactions
+from rehearse.storage import migrate, postgres, projections, snapshots, transactions
 from rehearse.storage.group_commit import GroupCommit
 from rehearse.storage.prepared import Prepared, PreparedInsert
 from rehearse.storage.schema import (
@@ -220,12 +220,34 @@ class SQLStore:
     def _write(self, what: str) -> AbstractContextManager[Connection]:
         return transactions.write(self.engine, what, _integrity)
 
-    def _change(self, what: str, work: Callable[[Connection], _T]) -> _T:
-        """Run ``work`` in a write transaction: grouped with concurrent changes on SQLite."""
+    def _change(
+        self,
+        what: str,
+        work: Callable[[Connection], _T],
+        checks: list[Callable[[], None]] | None = None,
+    ) -> _T:
+        """Run ``work`` in a write transaction: grouped with concurrent changes on SQLite.
+
+        On PostgreSQL ``work``'s statements are pipelined (:func:`postgres.pipelined`):
+        BEGIN travels with the first statement and COMMIT with the last writes, so a
+        create is one round trip and a change three (BEGIN and the row's locked read,
+        the writes, COMMIT) instead of one per statement. ``checks`` (appended by
+        ``work``: a write's row count, known only once the writes are back) run
+        before the COMMIT is sent; one that raises rolls everything back.
+        """
         if self.group is not None:
             return self.group.run(work, what)
         with self._write(what) as connection:
-            return work(connection)
+            if self.dialect != "postgresql":
+                return work(connection)
+            with postgres.pipelined(connection) as batch:
+                result = work(connection)
+                if checks:
+                    batch.sync()
+                    for check in checks:
+                        check()
+                batch.commit()
+            return result
 
     def create(self, session: Session, events: Sequence[NewEvent], actor: str) -> Session:
         """Insert ``session`` and ``events`` (numbered from 1) in one transaction."""
@@ -253,9 +275,11 @@ class SQLStore:
     ) -> tuple[Session, list[Event]]:
         """Apply ``mutation`` to the stored session atomically (see :class:`Store`)."""
         written: list[str] = []
+        checks: list[Callable[[], None]] = []
 
         def work(connection: Connection) -> tuple[Session, list[Event]]:
             written.clear()
+            checks.clear()
             current, scores = self._read_for_update(connection, session_id)
             if expected_version is not None and expected_version != current.version:
                 raise ConcurrentUpdateError(session_id, expected_version, current.version)
@@ -271,8 +295,19 @@ class SQLStore:
             values = changed_values(current, stored)
             statement = _update_of(frozenset(values))
             values |= {"match_id": session_id, "match_version": current.version}
-            if statement.run(connection, values) != 1:
-                raise ConcurrentUpdateError(session_id, current.version)
+            cursor = statement.execute(connection, values)
+
+            def check() -> None:  # the version guard: exactly one row moved on
+                try:
+                    if cursor.rowcount != 1:
+                        raise ConcurrentUpdateError(session_id, current.version)
+                finally:
+                    cursor.close()
+
+            if postgres.in_pipeline(connection):
+                checks.append(check)  # the row count arrives with the other writes
+            else:
+                check()
             first = current.last_seq + 1
             appended = _append(
                 connection,
@@ -287,7 +322,7 @@ class SQLStore:
             )
             return stored, appended
 
-        stored, events = self._change(f"update session {session_id}", work)
+        stored, events = self._change(f"update session {session_id}", work, checks)
         self.snapshots.committed(written)
         if not events:
             return stored, []
