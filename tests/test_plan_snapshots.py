@@ -100,3 +100,26 @@ def test_a_lost_snapshot_is_reported_not_hidden(manager: SessionManager) -> None
         connection.execute(insert(question_snapshots).values(digest="1" * 32, body="{}"))
     with pytest.raises(DataStoreError, match=r"question snapshot 0{32} is missing"):
         SQLStore(store.engine).get_events(session.id)
+
+
+def test_downgrading_puts_the_snapshots_back_inline(
+    manager_on_each_backend: SessionManager,
+) -> None:
+    from alembic import command
+
+    from rehearse.storage import migrate
+
+    manager = manager_on_each_backend
+    store = manager.store
+    assert isinstance(store, SQLStore)
+    session = manager.create_session({"candidate_name": "Ada", "plan_seed": 11})
+    [planned] = manager.get_events(session.id, types=["questions_planned"])
+    config = migrate._config()
+    with store.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+        connection.commit()
+    assert _stored_plan(store, session.id) == planned.data  # inline, as 0007 wrote it
+    assert store.upgrade() == ("0007", migrate.HEAD_REVISION)
+    [read] = SQLStore(store.engine).get_events(session.id, types=["questions_planned"])
+    assert read.data == planned.data
