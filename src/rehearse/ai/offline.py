@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 
 from rehearse.bank import QuestionBank, load_bank
-from rehearse.domain.config import Role, SessionConfig
+from rehearse.domain.config import SessionConfig
 from rehearse.domain.questions import Question, QuestionCategory, keywords
-from rehearse.domain.selection import select_questions
+from rehearse.domain.selection import QuestionIndex, select_questions
 from rehearse.scoring import (
     RUBRIC_VERSION,
     AnswerEvaluation,
@@ -45,9 +45,7 @@ class OfflineInterviewer:
 
     def __init__(self, bank: QuestionBank | None = None) -> None:
         self._bank = bank
-        #: the bank's questions by role, indexed on first use (issue 16: a plan is drawn
-        #: from data in memory, not by scanning the whole bank per session)
-        self._by_role: dict[Role, list[Question]] = {}
+        self._index: QuestionIndex | None = None
 
     @property
     def bank(self) -> QuestionBank:
@@ -62,12 +60,18 @@ class OfflineInterviewer:
 
     def plan(self, config: SessionConfig, *, seed: int, seen: frozenset[str]) -> list[Question]:
         """Questions by :func:`rehearse.domain.selection.select_questions`."""
-        role = config.role
-        questions = self._by_role.get(role)
-        if questions is None:
-            questions = self._by_role[role] = [q for q in self.bank if role in q.roles]
-        # the same draw as from the whole bank: select_questions keeps the role's questions
-        return select_questions(questions, config, seed=seed, seen=seen)
+        return select_questions(self.index, config, seed=seed, seen=seen)
+
+    @property
+    def index(self) -> QuestionIndex:
+        """The bank indexed for planning, built once.
+
+        Issue 16: a plan is drawn from data in memory, not by scanning the whole bank
+        per session.
+        """
+        if self._index is None:
+            self._index = QuestionIndex(list(self.bank))
+        return self._index
 
     def follow_up(
         self,

@@ -20,7 +20,7 @@ from rehearse.domain.config import InterviewMode
 from rehearse.domain.events import EventType, NewEvent
 from rehearse.domain.lifecycle import SessionStatus, guard_change
 from rehearse.domain.plan import InterviewState, ItemStatus, PlanItem, ReportStatus, plan_items
-from rehearse.domain.questions import Question
+from rehearse.domain.questions import Question, snapshot
 from rehearse.domain.sessions import Change, Session
 from rehearse.errors import (
     AnswerRefusedError,
@@ -49,7 +49,7 @@ def apply_plan(
         data={
             "seed": seed,
             "question_ids": [q.id for q in questions],
-            "questions": [q.model_dump(mode="json") for q in questions],
+            "questions": [snapshot(q) for q in questions],
         },
     )
     return session.model_copy(update={"interview": state, "updated_at": now}), [event]

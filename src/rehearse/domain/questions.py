@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -81,6 +81,28 @@ class Question(BaseModel):
     follow_ups: list[NonBlank] = Field(min_length=1, max_length=3)
     answer_time_seconds: int = Field(ge=30, le=1800)
     tags: list[NonBlank] = Field(default_factory=list)
+
+
+#: Questions whose snapshots are kept (bank questions recur; plans written by a model don't).
+SNAPSHOT_CACHE_SIZE = 4096
+_snapshots: dict[int, tuple[Question, dict[str, Any]]] = {}
+
+
+def snapshot(question: Question) -> dict[str, Any]:
+    """The question as JSON-ready data (``model_dump(mode="json")``), made once per question.
+
+    A question is immutable, so its snapshot is kept by identity: the bank's questions
+    are planned again and again (issue 16: create drew and dumped the same questions per
+    session). The dict is shared by every caller: read it, never change it.
+    """
+    found = _snapshots.get(id(question))
+    if found is not None and found[0] is question:
+        return found[1]
+    data = question.model_dump(mode="json")
+    if len(_snapshots) >= SNAPSHOT_CACHE_SIZE:
+        _snapshots.clear()  # rare: only plans written by a model add questions
+    _snapshots[id(question)] = (question, data)
+    return data
 
 
 class QuestionBankFile(BaseModel):

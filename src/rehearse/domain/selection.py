@@ -24,7 +24,7 @@ import math
 import random
 from collections.abc import Sequence
 
-from rehearse.domain.config import InterviewType, Level, SessionConfig
+from rehearse.domain.config import InterviewType, Level, Role, SessionConfig
 from rehearse.domain.questions import Question, QuestionCategory, keywords
 
 #: Minutes one question of each kind takes, follow-ups and thinking included.
@@ -155,16 +155,65 @@ def bias_keywords(config: SessionConfig) -> set[str]:
     return {word for word in keywords(text) if word not in _NOISE}
 
 
-def _relevance(question: Question, wanted: set[str]) -> int:
-    if not wanted:
-        return 0
+def _own_keywords(question: Question) -> frozenset[str]:
     own = keywords(" ".join([question.text, *question.tags, *question.key_points]))
-    own |= {tag.lower() for tag in question.tags}
-    return min(len(own & wanted), MAX_BIAS)
+    return frozenset(own | {tag.lower() for tag in question.tags})
+
+
+class QuestionIndex:
+    """A bank's questions indexed for :func:`select_questions` (issue 16: create).
+
+    Built once per bank and kept (the offline interviewer holds one per process): the
+    questions of each (role, kind, level, widening) in bank order and each question's
+    keywords, so a plan is drawn from lists already in memory instead of scanning and
+    re-tokenising the whole bank per session. Draws are exactly those of the bank as
+    a list. Thread-safe: entries are only ever added, each computed from immutable data.
+
+    Args:
+        bank: the questions, in bank order.
+    """
+
+    def __init__(self, bank: Sequence[Question]) -> None:
+        self.questions: tuple[Question, ...] = tuple(bank)
+        self._for_role: dict[Role, tuple[Question, ...]] = {}
+        self._near: dict[tuple[Role, QuestionCategory, Level, int], tuple[Question, ...]] = {}
+        self._keywords: dict[str, frozenset[str]] = {}
+
+    def for_role(self, role: Role) -> tuple[Question, ...]:
+        """The role's questions, in bank order."""
+        found = self._for_role.get(role)
+        if found is None:
+            found = self._for_role[role] = tuple(q for q in self.questions if role in q.roles)
+        return found
+
+    def near(
+        self, role: Role, category: QuestionCategory, level: Level, widen: int
+    ) -> tuple[Question, ...]:
+        """The role's questions of ``category`` whose level range, widened, holds ``level``."""
+        key = (role, category, level, widen)
+        found = self._near.get(key)
+        if found is None:
+            rank = level.rank
+            found = self._near[key] = tuple(
+                q
+                for q in self.for_role(role)
+                if q.category is category
+                and q.levels.min.rank - widen <= rank <= q.levels.max.rank + widen
+            )
+        return found
+
+    def relevance(self, question: Question, wanted: set[str]) -> int:
+        """Keywords ``question`` shares with ``wanted``, capped at :data:`MAX_BIAS`."""
+        if not wanted:
+            return 0
+        own = self._keywords.get(question.id)
+        if own is None:
+            own = self._keywords[question.id] = _own_keywords(question)
+        return min(len(own & wanted), MAX_BIAS)
 
 
 def select_questions(
-    bank: Sequence[Question],
+    bank: Sequence[Question] | QuestionIndex,
     config: SessionConfig,
     *,
     seed: int,
@@ -174,7 +223,8 @@ def select_questions(
     """Draw the plan's questions from ``bank`` by the rules of this module.
 
     Args:
-        bank: every available question.
+        bank: every available question, or a :class:`QuestionIndex` of them (the same
+            draw, without re-indexing the bank).
         config: the session's role, level, interview type, question count, job
             description and resume.
         seed: the random seed; the same inputs and seed give the same plan.
@@ -184,19 +234,19 @@ def select_questions(
     Returns:
         Up to ``count`` distinct questions (fewer only if the bank has too few for the role).
     """
+    index = bank if isinstance(bank, QuestionIndex) else QuestionIndex(bank)
     rng = random.Random(seed)
     wanted = bias_keywords(config)
     total = count if count is not None else question_count(config)
     chosen: list[Question] = []
     taken: set[str] = set()
-    for_role = [q for q in bank if config.role in q.roles]
     for category in category_mix(config.interview_type, config.level, total):
-        pool = _pool(for_role, config, category, taken, seen)
+        pool = _pool(index, config, category, taken, seen)
         if not pool and category is not QuestionCategory.TECHNICAL:
-            pool = _pool(for_role, config, QuestionCategory.TECHNICAL, taken, seen)
+            pool = _pool(index, config, QuestionCategory.TECHNICAL, taken, seen)
         if not pool:
             continue
-        weights = [1 + _relevance(q, wanted) for q in pool]
+        weights = [1 + index.relevance(q, wanted) for q in pool]
         pick = rng.choices(pool, weights=weights, k=1)[0]
         chosen.append(pick)
         taken.add(pick.id)
@@ -204,7 +254,7 @@ def select_questions(
 
 
 def _pool(
-    for_role: Sequence[Question],
+    index: QuestionIndex,
     config: SessionConfig,
     category: QuestionCategory,
     taken: set[str],
@@ -214,17 +264,12 @@ def _pool(
 
     The level range widens one step at a time; questions not seen come first.
     """
-    role_questions = [q for q in for_role if q.category is category and q.id not in taken]
-    rank = config.level.rank
+    role, level = config.role, config.level
     for widen in range(len(Level)):
-        near = [
-            q
-            for q in role_questions
-            if q.levels.min.rank - widen <= rank <= q.levels.max.rank + widen
-        ]
-        fresh = [q for q in near if q.id not in seen]
+        near = [q for q in index.near(role, category, level, widen) if q.id not in taken]
+        fresh = [q for q in near if q.id not in seen] if seen else near
         if fresh:
             return fresh
         if near and widen >= 1:  # a repeat at about the right level beats one far off
             return near
-    return role_questions
+    return [q for q in index.for_role(role) if q.category is category and q.id not in taken]

@@ -49,7 +49,6 @@ from rehearse.service import access
 from rehearse.service.ai_parts import AIParts
 from rehearse.service.writer import SessionWriter
 from rehearse.settings import get_settings
-from rehearse.storage import SessionQuery
 from rehearse.storage.folders import SessionFolders, check_png
 
 if TYPE_CHECKING:
@@ -200,21 +199,12 @@ class InterviewService:
         sessions exist.
         """
         config = session.config
-        if config.candidate_email:
-            query = SessionQuery(
-                candidate_email_is=config.candidate_email,
-                limit=RECENT_SESSIONS,
-                include_total=False,
-            )
-        else:
-            query = SessionQuery(
-                candidate_name_is=config.candidate_name, limit=RECENT_SESSIONS, include_total=False
-            )
-        seen: set[str] = set()
-        for other in self.writer.store.list_sessions(query).sessions:
-            if other.interview is not None:
-                seen.update(item.question_id for item in other.interview.items)
-        return frozenset(seen)
+        found: frozenset[str] = self.writer.store.recent_question_ids(
+            email=config.candidate_email or None,
+            name=config.candidate_name,
+            sessions_back=RECENT_SESSIONS,
+        )
+        return found
 
     def questions(self, session_id: str) -> dict[str, Question]:
         """The question snapshots stored with the plan, by id.

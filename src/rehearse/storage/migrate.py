@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 #: The newest migration in ``migrations/versions`` (a test checks it matches Alembic's head).
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 
 
 def alembic_head() -> str | None:

@@ -163,7 +163,7 @@ def project_change(
     """
     known = {after.id: SessionRow.of(after)}
     summaries = {} if scores is UNREAD else {after.id: _decode_scores(scores)}
-    _project(connection, events, known, summaries)
+    _project(connection, events, known, summaries, new=before is None)
 
 
 def _project(
@@ -171,12 +171,14 @@ def _project(
     events: Sequence[Event],
     known: dict[str, SessionRow],
     summaries: dict[str, dict[str, Any] | None] | None = None,
+    *,
+    new: bool = False,
 ) -> None:
     refresh: dict[str, object] = {}
     for event in events:
         kind = event.type
         if kind == "questions_planned":
-            _plan(connection, event)
+            _plan(connection, event, new)
         elif kind == "answer_evaluated":
             _evaluation(connection, event, known.get(event.session_id))
         elif kind == "milestone_achieved":
@@ -388,8 +390,14 @@ _INSERT_PLANNED = PreparedInsert(
 )
 
 
-def _plan(connection: Connection, event: Event) -> None:
-    _DELETE_PLANNED.run(connection, {"session_id": event.session_id})
+def _plan(connection: Connection, event: Event, new: bool) -> None:
+    data: Mapping[str, Any] = event.data
+    if "questions" not in data and "snapshots" in data:  # stored compactly (a replay)
+        from rehearse.storage.snapshots import Snapshots
+
+        data = Snapshots().expanded(connection, data)
+    if not new:  # a new session has no planned rows to replace
+        _DELETE_PLANNED.run(connection, {"session_id": event.session_id})
     rows = [
         {
             "session_id": event.session_id,
@@ -397,7 +405,7 @@ def _plan(connection: Connection, event: Event) -> None:
             "category": question.get("category", "technical"),
             "tags": list(question.get("tags") or []),
         }
-        for question in event.data.get("questions", ())
+        for question in data.get("questions", ())
     ]
     unique = list({row["question_id"]: row for row in rows}.values())
     _INSERT_PLANNED.run(connection, unique)

@@ -432,3 +432,16 @@ spoken_answers = Table(
     Column("updated_at", Instant, nullable=False),
     Index("ix_spoken_answers_ready", "status", "available_at"),
 )
+
+# -- question snapshots (migration 0008, issue 16): each planned question's text once ---
+
+# A ``questions_planned`` event stores its questions' ids and the digests of their
+# snapshots (text, key points, reference answer ...); each snapshot is stored here once,
+# by the digest of its canonical JSON, however many sessions plan it. Rows are never
+# changed or deleted, so an event's plan reads back exactly as it was planned.
+question_snapshots = Table(
+    "question_snapshots",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("body", Text, nullable=False),  # the snapshot's canonical JSON
+)

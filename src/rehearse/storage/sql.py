@@ -32,6 +32,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -51,10 +52,17 @@ from rehearse.errors import (
     DataStoreError,
     SessionNotFoundError,
 )
-from rehearse.storage import migrate, projections, transactions
+from rehearse.storage import migrate, postgres, projections, snapshots, transactions
 from rehearse.storage.group_commit import GroupCommit
 from rehearse.storage.prepared import Prepared, PreparedInsert
-from rehearse.storage.schema import session_events, session_links, session_scores, sessions
+from rehearse.storage.schema import (
+    session_events,
+    session_links,
+    session_questions,
+    session_scores,
+    sessions,
+)
+from rehearse.storage.snapshots import Snapshots
 from rehearse.storage.store import (
     AMBIGUOUS_SHOWN,
     MIN_ID_PREFIX,
@@ -83,6 +91,20 @@ _HEAD = select(sessions.c.version, *session_scores.c).select_from(
 _HEAD = _HEAD.where(sessions.c.id == bindparam("session_id"))
 _SELECT_HEAD = Prepared(_HEAD)
 _SELECT_HEAD_FOR_UPDATE = Prepared(_HEAD.with_for_update(of=sessions))
+
+
+@lru_cache(maxsize=16)
+def _recent_questions(by_email: bool, count: int) -> Prepared:
+    """The question ids of one candidate's newest ``count`` sessions (see the store)."""
+    column = "candidate_email" if by_email else "candidate_name"
+    # written out: Core renders a constant LIMIT in a subquery with a bound OFFSET
+    return Prepared(
+        text(
+            "SELECT question_id FROM session_questions WHERE session_id IN ("  # noqa: S608
+            f"SELECT id FROM sessions WHERE lower({column}) = :key "
+            f"ORDER BY created_at DESC, id DESC LIMIT {int(count)})"
+        )
+    )
 
 
 @lru_cache(maxsize=256)
@@ -167,6 +189,8 @@ class SQLStore:
         #: its own savepoint (issue 16); PostgreSQL writers run in parallel instead.
         self.group = GroupCommit(engine, _integrity) if self.dialect == "sqlite" else None
         self.cache = SessionCache()
+        #: plans are stored with their question snapshots by digest (issue 16)
+        self.snapshots = Snapshots()
         #: called after every commit that appended events, with those events (issue 14:
         #: the realtime notifier wakes subscribers); a failing listener is logged, never
         #: raised into the writer, whose change is already durable.
@@ -196,22 +220,49 @@ class SQLStore:
     def _write(self, what: str) -> AbstractContextManager[Connection]:
         return transactions.write(self.engine, what, _integrity)
 
-    def _change(self, what: str, work: Callable[[Connection], _T]) -> _T:
-        """Run ``work`` in a write transaction: grouped with concurrent changes on SQLite."""
+    def _change(
+        self,
+        what: str,
+        work: Callable[[Connection], _T],
+        checks: list[Callable[[], None]] | None = None,
+    ) -> _T:
+        """Run ``work`` in a write transaction: grouped with concurrent changes on SQLite.
+
+        On PostgreSQL ``work``'s statements are pipelined (:func:`postgres.pipelined`):
+        BEGIN travels with the first statement and COMMIT with the last writes, so a
+        create is one round trip and a change three (BEGIN and the row's locked read,
+        the writes, COMMIT) instead of one per statement. ``checks`` (appended by
+        ``work``: a write's row count, known only once the writes are back) run
+        before the COMMIT is sent; one that raises rolls everything back.
+        """
         if self.group is not None:
             return self.group.run(work, what)
         with self._write(what) as connection:
-            return work(connection)
+            if self.dialect != "postgresql":
+                return work(connection)
+            with postgres.pipelined(connection) as batch:
+                result = work(connection)
+                if checks:
+                    batch.sync()
+                    for check in checks:
+                        check()
+                batch.commit()
+            return result
 
     def create(self, session: Session, events: Sequence[NewEvent], actor: str) -> Session:
         """Insert ``session`` and ``events`` (numbered from 1) in one transaction."""
         stored = session.model_copy(update={"last_seq": len(events), "version": 1})
+        written: list[str] = []
 
         def work(connection: Connection) -> list[Event]:
+            written.clear()
             _INSERT_SESSION.run(connection, session_values(stored))
-            return _append(connection, stored, 1, events, actor, None, None)
+            return _append(
+                connection, stored, 1, events, actor, None, None, self.snapshots, written
+            )
 
         appended = self._change(f"create session {session.id}", work)
+        self.snapshots.committed(written)
         self._committed(appended)
         return self.cache.put(stored)
 
@@ -223,8 +274,12 @@ class SQLStore:
         expected_version: int | None = None,
     ) -> tuple[Session, list[Event]]:
         """Apply ``mutation`` to the stored session atomically (see :class:`Store`)."""
+        written: list[str] = []
+        checks: list[Callable[[], None]] = []
 
         def work(connection: Connection) -> tuple[Session, list[Event]]:
+            written.clear()
+            checks.clear()
             current, scores = self._read_for_update(connection, session_id)
             if expected_version is not None and expected_version != current.version:
                 raise ConcurrentUpdateError(session_id, expected_version, current.version)
@@ -240,12 +295,35 @@ class SQLStore:
             values = changed_values(current, stored)
             statement = _update_of(frozenset(values))
             values |= {"match_id": session_id, "match_version": current.version}
-            if statement.run(connection, values) != 1:
-                raise ConcurrentUpdateError(session_id, current.version)
-            first = current.last_seq + 1
-            return stored, _append(connection, stored, first, new_events, actor, current, scores)
+            cursor = statement.execute(connection, values)
 
-        stored, events = self._change(f"update session {session_id}", work)
+            def check() -> None:  # the version guard: exactly one row moved on
+                try:
+                    if cursor.rowcount != 1:
+                        raise ConcurrentUpdateError(session_id, current.version)
+                finally:
+                    cursor.close()
+
+            if postgres.in_pipeline(connection):
+                checks.append(check)  # the row count arrives with the other writes
+            else:
+                check()
+            first = current.last_seq + 1
+            appended = _append(
+                connection,
+                stored,
+                first,
+                new_events,
+                actor,
+                current,
+                scores,
+                self.snapshots,
+                written,
+            )
+            return stored, appended
+
+        stored, events = self._change(f"update session {session_id}", work, checks)
+        self.snapshots.committed(written)
         if not events:
             return stored, []
         self._committed(events)
@@ -359,18 +437,40 @@ class SQLStore:
             statement = statement.limit(limit)
         with self._read(f"read events of session {session_id}") as connection:
             rows = connection.execute(statement).all()
-        return [
-            Event(
-                session_id=row.session_id,
-                seq=row.seq,
-                type=row.type,
-                at=row.at,
-                actor=row.actor,
-                data=row.data,
-                position=row.id,
-            )
-            for row in rows
-        ]
+            return [
+                Event(
+                    session_id=row.session_id,
+                    seq=row.seq,
+                    type=row.type,
+                    at=row.at,
+                    actor=row.actor,
+                    data=row.data
+                    if row.type != snapshots.PLANNED
+                    else self.snapshots.expanded(connection, row.data),
+                    position=row.id,
+                )
+                for row in rows
+            ]
+
+    def recent_question_ids(
+        self, *, email: str | None, name: str, sessions_back: int
+    ) -> frozenset[str]:
+        """Ids of the questions planned in the candidate's newest ``sessions_back`` sessions.
+
+        The candidate is ``email`` (any case) when given, else ``name`` (any case). One
+        prebuilt statement: the sessions through ``ix_sessions_email_lower`` /
+        ``ix_sessions_name_lower``, their questions through ``session_questions``'
+        primary key (issue 16: create draws its plan by index, not by decoding the
+        candidate's sessions).
+        """
+        statement = _recent_questions(email is not None, sessions_back)
+        key = (email if email is not None else name).lower()
+        with self._read("read the candidate's recent questions") as connection:
+            cursor = statement.execute(connection, {"key": key})
+            try:
+                return frozenset(str(row[0]) for row in cursor.fetchall())
+            finally:
+                cursor.close()
 
     def due_for_expiry(self, now: datetime, limit: int) -> list[str]:
         """Active sessions whose deadline has passed, found through ``ix_sessions_deadline``."""
@@ -450,7 +550,6 @@ class SQLStore:
         from rehearse.storage.schema import (
             answer_scores,
             answer_topics,
-            session_questions,
             session_scores,
             spoken_answers,
         )
@@ -738,13 +837,17 @@ def _append(
     actor: str,
     before: Session | None,
     scores: Any = projections.UNREAD,
+    plans: Snapshots | None = None,
+    written: list[str] | None = None,
 ) -> list[Event]:
     """Insert ``events`` of ``session`` (now stored as ``session``) and project them.
 
     Rows go to one prebuilt INSERT as plain values; each event's data is JSON-encoded
     once, by the column type. ``before`` is the session as it was (``None`` on create),
     so the projection needs no read of the row just written; ``scores`` is its summary
-    row if the caller read it (see :func:`projections.project_change`).
+    row if the caller read it (see :func:`projections.project_change`). With ``plans``,
+    a plan's question snapshots are stored by digest (:mod:`.snapshots`); the digests
+    written now are added to ``written``. The events returned hold the data as given.
     """
     session_id = session.id
     rows: list[dict[str, Any]] = [
@@ -760,7 +863,17 @@ def _append(
     ]
     if not rows:
         return []
-    _INSERT_EVENTS.run(connection, rows)
+    inserted = rows
+    if plans is not None and any(row["type"] == snapshots.PLANNED for row in rows):
+        inserted = []
+        for row in rows:
+            if row["type"] == snapshots.PLANNED and "questions" in row["data"]:
+                data, new = plans.compact(connection, row["data"])
+                row = dict(row, data=data)
+                if written is not None:
+                    written.extend(new)
+            inserted.append(row)
+    _INSERT_EVENTS.run(connection, inserted)
     # built without re-validation: every field was checked when the domain made it
     stored = [Event.model_construct(**row, position=None) for row in rows]
     projections.project_change(connection, before, session, stored, scores)

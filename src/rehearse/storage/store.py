@@ -110,6 +110,15 @@ class Store(Protocol):
         """
         ...
 
+    def recent_question_ids(
+        self, *, email: str | None, name: str, sessions_back: int
+    ) -> frozenset[str]:
+        """Question ids planned in the candidate's newest ``sessions_back`` sessions.
+
+        The candidate is ``email`` when given, else ``name`` (both any case).
+        """
+        ...
+
     def list_sessions(self, query: SessionQuery) -> SessionPage:
         """A page of sessions matching ``query``, newest first.
 

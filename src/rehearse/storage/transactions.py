@@ -70,11 +70,18 @@ def write(
 def read(engine: Engine, what: str) -> Iterator[Connection]:
     """A read-only connection.
 
+    On PostgreSQL it runs in autocommit: each statement sees what was committed when it
+    began, exactly as in a READ COMMITTED transaction, without BEGIN and ROLLBACK.
+
     Raises:
         DataStoreError: the database failed ("could not <what>: <reason>").
     """
     try:
         with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                # each statement on its own, as READ COMMITTED reads them anyway: no
+                # BEGIN and ROLLBACK round trips around a read (issue 16)
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
     except SQLAlchemyError as exc:
         raise DataStoreError(f"could not {what}: {reason(exc)}") from exc
