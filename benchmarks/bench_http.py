@@ -298,7 +298,7 @@ def answer_requests(server: Server, count: int, concurrency: int) -> list[bytes]
         server.call("POST", f"/api/v1/sessions/{session_id}/start")
         plan = server.call("GET", f"/api/v1/sessions/{session_id}/plan")
         plans.append((session_id, [item["id"] for item in plan["items"]]))
-    requests = []
+    requests: list[bytes] = []
     for q in range(QUESTIONS_PER_SESSION):
         for session_id, items in plans:
             if q < len(items):
