@@ -324,6 +324,47 @@ def test_a_full_queue_holds_callers_back_until_the_writer_catches_up(
         store.close()
 
 
+def test_held_back_callers_get_room_in_arrival_order_and_a_cancelled_one_passes_its_turn(
+    tmp_path: Any, clock: FakeClock
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'turns.db'}")
+    manager = SessionManager(store, clock)
+    session_id = started(manager)
+    writer_lock = transactions._writer_lock(store.engine)
+
+    async def scenario() -> list[asyncio.Task[Any]]:
+        async with RealtimeSessionManager(
+            manager, settings=fast(realtime_queue_size=3, realtime_batch_size=2)
+        ) as rt:
+            await rt.get_session(session_id)
+            writer_lock.__enter__()  # the writer holds at most one batch (2), the queue 3
+            try:
+                calls = [
+                    asyncio.ensure_future(rt.record_event(session_id, "n", {"i": i}))
+                    for i in range(8)
+                ]
+                await asyncio.sleep(0.3)
+                assert rt.queue_depth <= 3
+                assert not calls[6].done()  # held back: 5 at most are queued or being written
+                calls[6].cancel()
+                await asyncio.sleep(0)
+            finally:
+                writer_lock.__exit__(None, None, None)
+            await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
+            await rt.flush()
+            assert rt._promised == 0 and not rt._held
+            return calls
+
+    try:
+        calls = run(scenario())
+        assert calls[6].cancelled()
+        assert all(not c.cancelled() for i, c in enumerate(calls) if i != 6)
+        stored = [e.data["i"] for e in manager.get_events(session_id, types=["n"])]
+        assert stored == [0, 1, 2, 3, 4, 5, 7]  # in arrival order; the cancelled one never
+    finally:
+        store.close()
+
+
 def test_shutdown_writes_everything_queued(manager: SessionManager) -> None:
     session_id = started(manager)
 

@@ -200,7 +200,11 @@ class RealtimeSessionManager:
         self._buffer: deque[PendingEvent] = deque()
         self._taken = 0  # tickets up to this one left the queue for the writer
         self._waiters: dict[int, asyncio.Future[Event]] = {}
-        self._room: asyncio.Event | None = None  # set while the buffer has room
+        # back-pressure, first come first served: callers held back by a full queue wait
+        # in arrival order; each slot the writer frees is promised to the next of them
+        # (woken once, never overtaken by a later call), not broadcast to all
+        self._held: deque[asyncio.Future[None]] = deque()
+        self._promised = 0  # slots promised to woken callers, not yet taken
         self._batch_due: asyncio.Event | None = None  # set when a batch should go now
         self._started = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -241,8 +245,7 @@ class RealtimeSessionManager:
         if self._closed:
             raise RuntimeError("this RealtimeSessionManager is closed; create a new one")
         self._loop = asyncio.get_running_loop()
-        self._room, self._batch_due = asyncio.Event(), asyncio.Event()
-        self._room.set()
+        self._batch_due = asyncio.Event()
         self._started = True
         self._writer = asyncio.create_task(self._write_forever(), name="realtime-writer")
         self.store.listeners.append(self._on_commit)
@@ -492,7 +495,12 @@ class RealtimeSessionManager:
         That is: the writer runs, the queue has room and the hot cache holds the event's
         session, live at the event's instant.
         """
-        if self._writer is None or self._closed or len(self._buffer) >= self._queue_size:
+        if (
+            self._writer is None
+            or self._closed
+            or self._held
+            or len(self._buffer) + self._promised >= self._queue_size
+        ):
             return False
         # what _cached checks, without fetching the entry: _due holds exactly the cached
         # sessions (never a final one), with the instant until which each may be served
@@ -516,15 +524,13 @@ class RealtimeSessionManager:
         return Receipt._make(fields)
 
     async def _enqueue(self, pending: list[PendingEvent], *, durable: bool) -> list[Receipt]:
-        assert self._loop is not None and self._room is not None
-        assert self._batch_due is not None
+        assert self._loop is not None and self._batch_due is not None
         limit, batch = self._queue_size, self._batch_size
         tickets: list[int] = []
         waiters: list[asyncio.Future[Event]] = []
         for event in pending:
-            while len(self._buffer) >= limit:  # back-pressure: wait for room
-                self._room.clear()
-                await self._room.wait()
+            if self._held or len(self._buffer) + self._promised >= limit:
+                await self._wait_for_room()  # back-pressure
             if self._closed:
                 raise RuntimeError("this RealtimeSessionManager is closed")
             self._tickets += 1
@@ -552,11 +558,39 @@ class RealtimeSessionManager:
             for t, e in zip(tickets, stored, strict=True)
         ]
 
+    async def _wait_for_room(self) -> None:
+        """Wait behind the callers already held back until a slot is promised to this one."""
+        assert self._loop is not None
+        turn: asyncio.Future[None] = self._loop.create_future()
+        self._held.append(turn)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self._promised -= 1  # promised, then cancelled: the slot goes to the next
+                self._make_room()
+            else:
+                with contextlib.suppress(ValueError):
+                    self._held.remove(turn)
+            raise
+        self._promised -= 1  # the caller takes its slot now (nothing awaits in between)
+
+    def _make_room(self) -> None:
+        """Promise the free slots of the queue to held-back callers, first come first."""
+        free = self._queue_size - len(self._buffer) - self._promised
+        held = self._held
+        while free > 0 and held:
+            turn = held.popleft()
+            if not turn.done():  # (a cancelled caller's turn is skipped)
+                turn.set_result(None)
+                self._promised += 1
+                free -= 1
+
     # -- the writer -----------------------------------------------------------------
 
     async def _write_forever(self) -> None:
-        assert self._room is not None and self._batch_due is not None
-        room, due, buffer = self._room, self._batch_due, self._buffer
+        assert self._batch_due is not None
+        due, buffer = self._batch_due, self._buffer
         size = self.settings.realtime_batch_size
         loop = asyncio.get_running_loop()
         while True:
@@ -585,7 +619,8 @@ class RealtimeSessionManager:
                 self._first_at = loop.time()
             first = self._taken + 1
             self._taken += len(batch)
-            room.set()
+            if self._held:
+                self._make_room()
             self.metrics.queue_depth.set(len(buffer))
             await self._write(batch, first)
 
