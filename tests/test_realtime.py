@@ -20,7 +20,12 @@ from sqlalchemy.engine import make_url
 
 from rehearse import RealtimeSessionManager, SessionManager
 from rehearse.clock import FakeClock
-from rehearse.domain.realtime import ToolExecution, validate_update
+from rehearse.domain.realtime import (
+    AudioMetadata,
+    ToolExecution,
+    validate_update,
+    validate_with_model,
+)
 from rehearse.errors import ConfigurationError, SessionImmutableError, SessionNotFoundError
 from rehearse.service.realtime import audio_totals
 from rehearse.settings import Settings
@@ -202,6 +207,10 @@ def test_a_batch_returns_the_events_model_construct_would_build(manager: Session
     assert stored.model_fields_set == set(Event.model_fields)
     assert stored.to_json()["data"] == {"k": [1, "x"]}
     assert manager.get_events(session_id)[-1] == stored
+    # the events of a batch share one fields set: a copy's change stays the copy's
+    changed = stored.model_copy(update={"actor": "else"})
+    assert changed.actor == "else" and stored.actor == "local"
+    assert stored.model_fields_set == set(Event.model_fields)
 
 
 @given(
@@ -220,6 +229,39 @@ def test_audio_validation_accepts_exactly_the_documented_ranges(
         with pytest.raises(ConfigurationError) as refused:
             validate_update("audio_metadata", payload)
         assert all(f["field"].startswith("data.") for f in refused.value.errors)
+
+
+_AUDIO_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 500_000),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=70),
+    st.sampled_from(["streaming", "connected", "finalized", "bogus", "1", "1.5", ""]),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from([*AudioMetadata.model_fields, "extra", "Stream_id"]),
+        _AUDIO_VALUES,
+        max_size=8,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_the_quick_dict_check_answers_what_the_model_does(payload: dict[str, Any]) -> None:
+    """A plain dict of audio metadata skips the model (validate_update's quick check):
+    same data, same order, same refusal naming the same fields, as through the model."""
+
+    def answer(check: Callable[[str, dict[str, Any]], dict[str, Any]]) -> Any:
+        try:
+            data = check("audio_metadata", dict(payload))
+        except ConfigurationError as refused:
+            return ("refused", str(refused), refused.errors)
+        return ("accepted", list(data.items()), [type(v) for v in data.values()])
+
+    assert answer(validate_update) == answer(validate_with_model)
 
 
 @given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 1000)), max_size=30))
@@ -278,6 +320,47 @@ def test_a_full_queue_holds_callers_back_until_the_writer_catches_up(
     try:
         run(scenario())
         assert [e.data["i"] for e in manager.get_events(session_id, types=["n"])] == list(range(20))
+    finally:
+        store.close()
+
+
+def test_held_back_callers_get_room_in_arrival_order_and_a_cancelled_one_passes_its_turn(
+    tmp_path: Any, clock: FakeClock
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'turns.db'}")
+    manager = SessionManager(store, clock)
+    session_id = started(manager)
+    writer_lock = transactions._writer_lock(store.engine)
+
+    async def scenario() -> list[asyncio.Task[Any]]:
+        async with RealtimeSessionManager(
+            manager, settings=fast(realtime_queue_size=3, realtime_batch_size=2)
+        ) as rt:
+            await rt.get_session(session_id)
+            writer_lock.__enter__()  # the writer holds at most one batch (2), the queue 3
+            try:
+                calls = [
+                    asyncio.ensure_future(rt.record_event(session_id, "n", {"i": i}))
+                    for i in range(8)
+                ]
+                await asyncio.sleep(0.3)
+                assert rt.queue_depth <= 3
+                assert not calls[6].done()  # held back: 5 at most are queued or being written
+                calls[6].cancel()
+                await asyncio.sleep(0)
+            finally:
+                writer_lock.__exit__(None, None, None)
+            await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
+            await rt.flush()
+            assert rt._promised == 0 and not rt._held
+            return calls
+
+    try:
+        calls = run(scenario())
+        assert calls[6].cancelled()
+        assert all(not c.cancelled() for i, c in enumerate(calls) if i != 6)
+        stored = [e.data["i"] for e in manager.get_events(session_id, types=["n"])]
+        assert stored == [0, 1, 2, 3, 4, 5, 7]  # in arrival order; the cancelled one never
     finally:
         store.close()
 

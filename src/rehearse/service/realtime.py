@@ -35,7 +35,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, NamedTuple, Self
 
@@ -65,6 +65,10 @@ from rehearse.storage.notifiers import Notifier, open_notifier
 from rehearse.storage.sql import SQLStore
 
 log = logging.getLogger("rehearse.realtime")
+_NEVER = datetime.max.replace(tzinfo=UTC)
+_AUDIO_METADATA = EventType.AUDIO_METADATA.value
+_CONTEXT_INJECTION = EventType.CONTEXT_INJECTION.value
+_TOOL_EXECUTION = EventType.TOOL_EXECUTION.value
 
 Wait = Literal["durable"] | None
 REPLAY_PAGE = 500
@@ -155,13 +159,6 @@ class RealtimeMetrics:
         )
 
 
-@dataclass(slots=True)
-class _Item:
-    event: PendingEvent
-    ticket: int
-    waiter: asyncio.Future[Event] | None = None
-
-
 class RealtimeSessionManager:
     """An async facade over a :class:`SessionManager` for live components (seed ``002_*``).
 
@@ -196,9 +193,18 @@ class RealtimeSessionManager:
         self._queue_size = self.settings.realtime_queue_size
         self._batch_size = self.settings.realtime_batch_size
         # the bounded queue: a deque with two signals, so the writer takes a whole batch
-        # at once and held-back callers are woken once per batch, not once per event
-        self._buffer: deque[_Item] = deque()
-        self._room: asyncio.Event | None = None  # set while the buffer has room
+        # at once and held-back callers are woken once per batch, not once per event.
+        # Its events are numbered by tickets 1, 2, 3 ... in queue order: the first queued
+        # one holds ticket _taken + 1, so an event carries no ticket of its own (one
+        # object less per update); only durable callers' futures are kept, by ticket.
+        self._buffer: deque[PendingEvent] = deque()
+        self._taken = 0  # tickets up to this one left the queue for the writer
+        self._waiters: dict[int, asyncio.Future[Event]] = {}
+        # back-pressure, first come first served: callers held back by a full queue wait
+        # in arrival order; each slot the writer frees is promised to the next of them
+        # (woken once, never overtaken by a later call), not broadcast to all
+        self._held: deque[asyncio.Future[None]] = deque()
+        self._promised = 0  # slots promised to woken callers, not yet taken
         self._batch_due: asyncio.Event | None = None  # set when a batch should go now
         self._started = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -213,7 +219,9 @@ class RealtimeSessionManager:
         self._last_commit_seconds = self.settings.realtime_batch_seconds
         self._hot: dict[str, Session] = {}
         self._generation: dict[str, int] = {}
-        self._due: dict[str, datetime] = {}  # when a cached active session runs out of time
+        # while the hot cache holds a session: the instant its time runs out (the end of
+        # time for one not counting down); updates stamped before it need no read
+        self._due: dict[str, datetime] = {}
         self._last_known: dict[str, Session] = {}  # fallback while the database is down
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._closing_sessions: set[str] = set()
@@ -237,8 +245,7 @@ class RealtimeSessionManager:
         if self._closed:
             raise RuntimeError("this RealtimeSessionManager is closed; create a new one")
         self._loop = asyncio.get_running_loop()
-        self._room, self._batch_due = asyncio.Event(), asyncio.Event()
-        self._room.set()
+        self._batch_due = asyncio.Event()
         self._started = True
         self._writer = asyncio.create_task(self._write_forever(), name="realtime-writer")
         self.store.listeners.append(self._on_commit)
@@ -341,9 +348,10 @@ class RealtimeSessionManager:
             SessionImmutableError: the session is final.
             DataStoreError: ``wait="durable"`` and shutdown gave up on the event.
         """
-        return await self.record_event(
-            session_id, EventType.AUDIO_METADATA, data, wait=wait, actor=actor
-        )
+        event = self._pending(session_id, _AUDIO_METADATA, data, actor)
+        if wait is None and self._ready_for(event):
+            return self._put(event)
+        return (await self._record(session_id, [event], wait))[0]
 
     async def record_context_injection(
         self,
@@ -357,9 +365,10 @@ class RealtimeSessionManager:
 
         Raises the same errors as :meth:`record_audio_metadata`.
         """
-        return await self.record_event(
-            session_id, EventType.CONTEXT_INJECTION, data, wait=wait, actor=actor
-        )
+        event = self._pending(session_id, _CONTEXT_INJECTION, data, actor)
+        if wait is None and self._ready_for(event):
+            return self._put(event)
+        return (await self._record(session_id, [event], wait))[0]
 
     async def record_tool_execution(
         self,
@@ -373,9 +382,10 @@ class RealtimeSessionManager:
 
         Raises the same errors as :meth:`record_audio_metadata`.
         """
-        return await self.record_event(
-            session_id, EventType.TOOL_EXECUTION, data, wait=wait, actor=actor
-        )
+        event = self._pending(session_id, _TOOL_EXECUTION, data, actor)
+        if wait is None and self._ready_for(event):
+            return self._put(event)
+        return (await self._record(session_id, [event], wait))[0]
 
     async def record_event(
         self,
@@ -401,20 +411,10 @@ class RealtimeSessionManager:
         Raises the same errors as :meth:`record_audio_metadata`, and
         ``ConfigurationError`` for an unknown ``wait`` or a reserved ``type``.
         """
-        now = self.manager.clock.now()
-        event = self._pending(session_id, str(type), data, actor, None, now)
-        if wait is None and self._writer is not None:
-            # the hot path: a cached live session and room in the queue need no await
-            session = self._cached(session_id, now)
-            if (
-                session is not None
-                and not session.status.is_final
-                and len(self._buffer) < self._queue_size
-                and not self._closed
-            ):
-                return self._put(event)
-        receipts = await self._record(session_id, [event], wait)
-        return receipts[0]
+        event = self._pending(session_id, str(type), data, actor)
+        if wait is None and self._ready_for(event):
+            return self._put(event)  # the hot path: no await
+        return (await self._record(session_id, [event], wait))[0]
 
     async def record_many(
         self,
@@ -448,8 +448,12 @@ class RealtimeSessionManager:
                 f"wait={wait!r}: not allowed (allowed: 'durable' or None)",
                 [{"field": "wait", "value": str(wait), "message": "allowed: durable"}],
             )
-        await self.start()
-        session = await self._session_for_recording(session_id)
+        if self._writer is None:
+            await self.start()
+        at = pending[0].at if pending else self.manager.clock.now()
+        session = self._cached(session_id, at)
+        if session is None:
+            session = await self._session_for_recording(session_id)
         if session.status.is_final:
             raise SessionImmutableError(session_id, session.status.value, "record realtime updates")
         return await self._enqueue(pending, durable=wait == "durable")
@@ -460,14 +464,17 @@ class RealtimeSessionManager:
         kind: str,
         data: BaseModel | dict[str, Any],
         actor: str,
-        index: int | None,
-        now: datetime,
+        index: int | None = None,
+        now: datetime | None = None,
     ) -> PendingEvent:
-        """The validated event, with its ``event_id`` and its JSON text made here.
+        """The validated event, stamped ``now`` (default: the clock's).
 
-        Encoding at the call, not in the writer, refuses data that cannot be stored to
-        its caller (the writer would retry a batch holding it for ever).
+        Its ``event_id`` and its JSON text are made here too. Encoding at the call, not
+        in the writer, refuses data that cannot be stored to its caller (the writer
+        would retry a batch holding it for ever).
         """
+        if now is None:
+            now = self.manager.clock.now()
         try:
             checked = validate_update(kind, data)
             if "event_id" not in checked:
@@ -482,37 +489,56 @@ class RealtimeSessionManager:
             raise ConfigurationError(f"event {index}: {exc}", fields) from None
         return PendingEvent(session_id, kind, now, actor, checked, encoded)
 
+    def _ready_for(self, event: PendingEvent) -> bool:
+        """True when ``event`` may be queued at once.
+
+        That is: the writer runs, the queue has room and the hot cache holds the event's
+        session, live at the event's instant.
+        """
+        if (
+            self._writer is None
+            or self._closed
+            or self._held
+            or len(self._buffer) + self._promised >= self._queue_size
+        ):
+            return False
+        # what _cached checks, without fetching the entry: _due holds exactly the cached
+        # sessions (never a final one), with the instant until which each may be served
+        due = self._due.get(event.session_id)
+        return due is not None and event.at < due and self.notifier.connected
+
     def _put(self, event: PendingEvent) -> Receipt:
         """Queue one event that nobody waits for (the caller checked the room)."""
         self._tickets += 1
-        ticket = self._tickets
         buffer = self._buffer
-        buffer.append(_Item(event, ticket))
+        buffer.append(event)
         depth = len(buffer)
         if depth == 1:
             self._first_at = self._loop.time()  # type: ignore[union-attr]
             self._batch_due.set()  # type: ignore[union-attr]
         elif depth >= self._batch_size:
             self._batch_due.set()  # type: ignore[union-attr]
-        return Receipt(event.session_id, event.type, event.data["event_id"], ticket)
+        # _make: the tuple's own constructor, without the Python-level __new__ of a
+        # named tuple (one receipt per update)
+        fields = (event.session_id, event.type, event.data["event_id"], self._tickets, None, None)
+        return Receipt._make(fields)
 
     async def _enqueue(self, pending: list[PendingEvent], *, durable: bool) -> list[Receipt]:
-        assert self._loop is not None and self._room is not None
-        assert self._batch_due is not None
+        assert self._loop is not None and self._batch_due is not None
         limit, batch = self._queue_size, self._batch_size
-        items: list[_Item] = []
+        tickets: list[int] = []
+        waiters: list[asyncio.Future[Event]] = []
         for event in pending:
-            while len(self._buffer) >= limit:  # back-pressure: wait for room
-                self._room.clear()
-                await self._room.wait()
+            if self._held or len(self._buffer) + self._promised >= limit:
+                await self._wait_for_room()  # back-pressure
             if self._closed:
                 raise RuntimeError("this RealtimeSessionManager is closed")
             self._tickets += 1
-            waiter = self._loop.create_future() if durable else None
-            item = _Item(event, self._tickets, waiter)
-            items.append(item)
-            self._buffer.append(item)
+            tickets.append(self._tickets)
+            self._buffer.append(event)
             if durable:
+                waiter = self._waiters[self._tickets] = self._loop.create_future()
+                waiters.append(waiter)
                 self._urgent += 1
             if len(self._buffer) == 1:
                 self._first_at = self._loop.time()
@@ -520,23 +546,51 @@ class RealtimeSessionManager:
                 self._batch_due.set()
         if not durable:
             return [
-                Receipt(i.event.session_id, i.event.type, i.event.data["event_id"], i.ticket)
-                for i in items
+                Receipt(e.session_id, e.type, e.data["event_id"], t)
+                for e, t in zip(pending, tickets, strict=True)
             ]
         try:
-            stored = [await i.waiter for i in items if i.waiter is not None]
+            stored = [await waiter for waiter in waiters]
         finally:
-            self._urgent -= len(items)
+            self._urgent -= len(waiters)
         return [
-            Receipt(e.session_id, e.type, e.data["event_id"], i.ticket, e.seq, e.position)
-            for i, e in zip(items, stored, strict=True)
+            Receipt(e.session_id, e.type, e.data["event_id"], t, e.seq, e.position)
+            for t, e in zip(tickets, stored, strict=True)
         ]
+
+    async def _wait_for_room(self) -> None:
+        """Wait behind the callers already held back until a slot is promised to this one."""
+        assert self._loop is not None
+        turn: asyncio.Future[None] = self._loop.create_future()
+        self._held.append(turn)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self._promised -= 1  # promised, then cancelled: the slot goes to the next
+                self._make_room()
+            else:
+                with contextlib.suppress(ValueError):
+                    self._held.remove(turn)
+            raise
+        self._promised -= 1  # the caller takes its slot now (nothing awaits in between)
+
+    def _make_room(self) -> None:
+        """Promise the free slots of the queue to held-back callers, first come first."""
+        free = self._queue_size - len(self._buffer) - self._promised
+        held = self._held
+        while free > 0 and held:
+            turn = held.popleft()
+            if not turn.done():  # (a cancelled caller's turn is skipped)
+                turn.set_result(None)
+                self._promised += 1
+                free -= 1
 
     # -- the writer -----------------------------------------------------------------
 
     async def _write_forever(self) -> None:
-        assert self._room is not None and self._batch_due is not None
-        room, due, buffer = self._room, self._batch_due, self._buffer
+        assert self._batch_due is not None
+        due, buffer = self._batch_due, self._buffer
         size = self.settings.realtime_batch_size
         loop = asyncio.get_running_loop()
         while True:
@@ -557,22 +611,30 @@ class RealtimeSessionManager:
                     due.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(due.wait(), remaining)
-            batch = [buffer.popleft() for _ in range(min(len(buffer), size))]
-            if buffer:
+            if len(buffer) <= size:
+                batch = list(buffer)
+                buffer.clear()
+            else:
+                batch = [buffer.popleft() for _ in range(size)]
                 self._first_at = loop.time()
-            room.set()
+            first = self._taken + 1
+            self._taken += len(batch)
+            if self._held:
+                self._make_room()
             self.metrics.queue_depth.set(len(buffer))
-            await self._write(batch)
+            await self._write(batch, first)
 
-    async def _write(self, batch: list[_Item]) -> None:
+    async def _write(self, events: list[PendingEvent], first: int) -> None:
+        """Append ``events`` (tickets ``first``, ``first + 1`` ...), retrying until stored."""
         assert self._loop is not None
-        events = [item.event for item in batch]
-        end = batch[-1].ticket
+        end = first + len(events) - 1
+        # the ticket of each event: a range until some are dropped
+        tickets: Sequence[int] = range(first, end + 1)
         attempt = 0
         gave_up_at: float | None = None
         while True:
             if self._gave_up:
-                self._give_up(batch, "an earlier batch could not be written at shutdown")
+                self._give_up(tickets, "an earlier batch could not be written at shutdown")
                 self._advance(end)
                 return
             started = time.perf_counter()
@@ -585,10 +647,11 @@ class RealtimeSessionManager:
                 # validated when queued and sessions are never deleted: only a session
                 # removed behind rehearse's back gets here; keep the rest of the batch
                 log.error("dropping realtime events of missing session %s", exc.session_id)
-                keep = [i for i in batch if i.event.session_id != exc.session_id]
-                self._fail([i for i in batch if i not in keep], exc)
-                batch, events = keep, [i.event for i in keep]
-                if not batch:
+                missing = [e.session_id == exc.session_id for e in events]
+                self._fail([t for t, gone in zip(tickets, missing, strict=True) if gone], exc)
+                tickets = [t for t, gone in zip(tickets, missing, strict=True) if not gone]
+                events = [e for e, gone in zip(events, missing, strict=True) if not gone]
+                if not events:
                     self._advance(end)
                     return
             except Exception as exc:
@@ -599,15 +662,15 @@ class RealtimeSessionManager:
                     gave_up_at = gave_up_at or self._loop.time() + limit
                     if self._loop.time() >= gave_up_at:
                         self._gave_up = True
-                        lost = len(batch) + len(self._buffer)
+                        lost = len(events) + len(self._buffer)
                         log.error("shutdown: %d realtime event(s) not written: %s", lost, exc)
-                        self._give_up(batch, str(exc))
+                        self._give_up(tickets, str(exc))
                         self._advance(end)
                         return
                 wait = min(0.05 * 2 ** (attempt - 1), self.settings.realtime_retry_max_seconds)
                 log.warning(
                     "realtime batch of %d failed (attempt %d: %s); retrying in %.2fs",
-                    len(batch),
+                    len(events),
                     attempt,
                     exc,
                     wait,
@@ -617,40 +680,42 @@ class RealtimeSessionManager:
         self.metrics.flush_seconds.observe(self._last_commit_seconds)
         self.metrics.batch_size.observe(len(stored))
         self.metrics.events.inc(len(stored))
-        if len(stored) < len(batch):  # a retry found some already stored
-            stored = await self._complete(batch, stored)
-        for item, event in zip(batch, stored, strict=True):
-            if item.waiter is not None and not item.waiter.done():
-                item.waiter.set_result(event)
+        if len(stored) < len(events):  # a retry found some already stored
+            stored = await self._complete(events, stored)
+        waiters = self._waiters
+        if waiters:  # durable callers of this batch: their events as stored
+            for ticket in [t for t in waiters if first <= t <= end]:
+                waiter = waiters.pop(ticket)
+                if not waiter.done():
+                    waiter.set_result(stored[tickets.index(ticket)])
         self._advance(end)
 
-    def _give_up(self, batch: list[_Item], reason: str) -> None:
+    def _give_up(self, tickets: Iterable[int], reason: str) -> None:
         error = DataStoreError(f"realtime events not written before shutdown: {reason}")
-        self._fail(batch, error)
+        self._fail(tickets, error)
         for _, waiter in self._flush_waiters:
             if not waiter.done():
                 waiter.set_exception(error)
         self._flush_waiters.clear()
 
-    async def _complete(self, batch: list[_Item], stored: list[Event]) -> list[Event]:
-        """The stored event of every item, reading back those an earlier attempt stored."""
+    async def _complete(self, batch: list[PendingEvent], stored: list[Event]) -> list[Event]:
+        """The stored event of every pending one, reading back those an earlier attempt stored."""
         by_id = {e.data["event_id"]: e for e in stored}
-        for session_id in {i.event.session_id for i in batch}:
+        for session_id in {e.session_id for e in batch}:
             missing = [
-                i
-                for i in batch
-                if i.event.session_id == session_id and i.event.data["event_id"] not in by_id
+                e for e in batch if e.session_id == session_id and e.data["event_id"] not in by_id
             ]
             if missing:
-                types = sorted({i.event.type for i in missing})
+                types = sorted({e.type for e in missing})
                 found = await asyncio.to_thread(self.store.get_events, session_id, 0, None, types)
                 by_id |= {e.data.get("event_id"): e for e in found}
-        return [by_id[i.event.data["event_id"]] for i in batch]
+        return [by_id[e.data["event_id"]] for e in batch]
 
-    def _fail(self, items: Iterable[_Item], error: Exception) -> None:
-        for item in items:
-            if item.waiter is not None and not item.waiter.done():
-                item.waiter.set_exception(error)
+    def _fail(self, tickets: Iterable[int], error: Exception) -> None:
+        for ticket in tickets:
+            waiter = self._waiters.pop(ticket, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(error)
 
     def _advance(self, batch_end: int) -> None:
         self._written = max(self._written, batch_end)
@@ -667,36 +732,45 @@ class RealtimeSessionManager:
         loop = self._loop
         if loop is None or loop.is_closed() or self._silenced:
             return
+        # one pass over the events: each session's newest seq, and the sessions changed
+        # by more than realtime updates (a lifecycle event: their cache entry must go)
         heads: dict[str, int] = {}
+        changed: set[str] = set()
         for event in events:
-            heads[event.session_id] = max(heads.get(event.session_id, 0), event.seq)
+            session_id = event.session_id
+            if event.seq > heads.get(session_id, 0):
+                heads[session_id] = event.seq
+            if event.type in RESERVED_TYPES:
+                changed.add(session_id)
+        ended = {e.session_id for e in events if e.type in FINAL_TYPES} if changed else set()
         # one hand-over to the loop per commit (cache, then this worker's subscribers):
         # each is a write to the loop's wake-up pipe, paid for by this thread with the GIL
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self._committed_here, events, heads)
+            loop.call_soon_threadsafe(self._committed_here, heads, changed, ended)
         self.notifier.publish(heads.items(), here=False)
 
-    def _committed_here(self, events: list[Event], heads: dict[str, int]) -> None:
-        self._cache_committed(events)
+    def _committed_here(self, heads: dict[str, int], changed: set[str], ended: set[str]) -> None:
+        self._cache_committed(heads, changed, ended)
         for session_id, seq in heads.items():
             self._wake(session_id, seq)
 
-    def _cache_committed(self, events: list[Event]) -> None:
-        by_session: dict[str, list[Event]] = {}
-        for event in events:
-            by_session.setdefault(event.session_id, []).append(event)
-        for session_id, mine in by_session.items():
+    def _cache_committed(self, heads: dict[str, int], changed: set[str], ended: set[str]) -> None:
+        """Move the cache on after a commit.
+
+        ``heads`` (session -> newest seq) were appended; ``changed`` sessions got more
+        than realtime updates; ``ended`` ones became final.
+        """
+        for session_id, newest in heads.items():
             cached = self._hot.get(session_id)
-            if cached is not None and not any(e.type in RESERVED_TYPES for e in mine):
+            if cached is not None and session_id not in changed:
                 # realtime events change nothing but the log's head: keep the entry
-                newest = max(e.seq for e in mine)
                 if newest > cached.last_seq:
                     self._hot[session_id] = cached.model_copy(
                         update={"last_seq": newest, "version": cached.version + 1}
                     )
             else:
                 self._invalidate(session_id)
-            if any(e.type in FINAL_TYPES for e in mine):
+            if session_id in ended:
                 self.close_session_later(session_id)
 
     def _wake(self, session_id: str | None, seq: int) -> None:
@@ -752,7 +826,7 @@ class RealtimeSessionManager:
                 now = self.manager.clock.now()
                 self._due[session_id] = now + timedelta(microseconds=session.remaining_us_at(now))
             else:
-                self._due.pop(session_id, None)
+                self._due[session_id] = _NEVER
         return session
 
     def _cached(self, session_id: str, now: datetime) -> Session | None:
@@ -761,7 +835,7 @@ class RealtimeSessionManager:
         if cached is None or not self.notifier.connected:
             return None
         due = self._due.get(session_id)
-        return cached if due is None or now < due else None
+        return cached if due is not None and now < due else None
 
     async def _session_for_recording(self, session_id: str) -> Session:
         """The session to check a new update against, riding out a database outage.

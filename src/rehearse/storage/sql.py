@@ -45,7 +45,7 @@ from rehearse.domain.events import Event, NewEvent
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.plan import InterviewState, ReportStatus
 from rehearse.domain.realtime import RESERVED_TYPES
-from rehearse.domain.sessions import Session, from_us, to_us
+from rehearse.domain.sessions import EPOCH, MICROSECOND, Session, from_us, to_us
 from rehearse.errors import (
     ConcurrentUpdateError,
     ConfigurationError,
@@ -630,7 +630,7 @@ class SQLStore:
                         session_id,
                         seq,
                         event.type,
-                        to_us(event.at),
+                        (event.at - EPOCH) // MICROSECOND,  # to_us, without a call per row
                         event.actor,
                         json.dumps(event.data) if encoded is None else encoded,
                     )
@@ -642,14 +642,11 @@ class SQLStore:
                 cursor.execute(_sqlite_bump(len(moved)), [*pairs, *moved])
             cursor.close()
             positions = _insert_many(connection, self.dialect, rows, (moved, heads))
-            stored = [
-                _stored_event(event, row[1], position)
-                for event, row, position in zip(batch, rows, positions, strict=True)
-            ]
+            stored = _stored_events(batch, rows, positions)
             # realtime updates (the three kinds and components' own types) cannot change
             # progress: a batch of only those skips the projection (its loop over every
             # event was a measurable share of the writer's time, bench_realtime.py)
-            if any(event.type in RESERVED_TYPES for event in batch):
+            if not RESERVED_TYPES.isdisjoint([event.type for event in batch]):
                 projections.project(connection, stored)  # progress summaries, same transaction
         self._committed(stored)
         return stored
@@ -734,35 +731,42 @@ def _insert_many(
         cursor.close()
 
 
-_EVENT_FIELDS = frozenset(Event.model_fields)
-_new = object.__new__
-_set = object.__setattr__
+#: every field of a stored event is set: one set shared by the events a batch returns
+#: (pydantic copies it before any change, and an Event is frozen)
+_EVENT_FIELDS = set(Event.model_fields)
 
 
-def _stored_event(event: PendingEvent, seq: int, position: int) -> Event:
-    """The stored :class:`Event` of a batch row, built without validation.
+def _stored_events(
+    batch: Sequence[PendingEvent], rows: Sequence[_Row], positions: Sequence[int]
+) -> list[Event]:
+    """The stored :class:`Event` of each batch row, built without validation.
 
     What ``Event.model_construct`` does, without its loop over the fields' defaults
-    (4 us of the writer's time per event; every field was checked when it was queued).
-    ``test_realtime.py`` proves it equal to ``model_construct``'s result.
+    (4 us of the writer's time per event; every field was checked when it was queued),
+    in one loop (a call per event was a fifth of it). ``test_realtime.py`` proves the
+    result equal to ``model_construct``'s.
     """
-    stored = _new(Event)
-    _set(
-        stored,
-        "__dict__",
-        {
-            "session_id": event.session_id,
-            "seq": seq,
-            "type": event.type,
-            "at": event.at,
-            "actor": event.actor,
-            "data": event.data,
-            "position": position,
-        },
-    )
-    _set(stored, "__pydantic_fields_set__", set(_EVENT_FIELDS))
-    _set(stored, "__pydantic_extra__", None)
-    _set(stored, "__pydantic_private__", None)
+    new, put, fields = object.__new__, object.__setattr__, _EVENT_FIELDS
+    stored: list[Event] = []
+    for event, row, position in zip(batch, rows, positions, strict=True):
+        made = new(Event)
+        put(
+            made,
+            "__dict__",
+            {
+                "session_id": event.session_id,
+                "seq": row[1],
+                "type": event.type,
+                "at": event.at,
+                "actor": event.actor,
+                "data": event.data,
+                "position": position,
+            },
+        )
+        put(made, "__pydantic_fields_set__", fields)
+        put(made, "__pydantic_extra__", None)
+        put(made, "__pydantic_private__", None)
+        stored.append(made)
     return stored
 
 
