@@ -47,3 +47,33 @@ def memory_store() -> SQLStore:
         source.backup(cast(sqlite3.Connection, connection.connection.dbapi_connection))
     source.close()
     return SQLStore(engine)
+
+
+def emptied_postgres_schema(url: str) -> str:
+    """Drop every table of the private PostgreSQL schema ``url`` names; returns ``url``.
+
+    For tests that migrate it themselves (a process, a fresh store) rather than take
+    the migrated store of the ``postgres_store`` fixture.
+    """
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            tables = inspect(connection).get_table_names()
+            if tables:
+                connection.execute(text(f"DROP TABLE {', '.join(tables)} CASCADE"))
+    finally:
+        engine.dispose()
+    return url
+
+
+def named_connections(url: str, name: str) -> str:
+    """``url`` with the ``application_name`` ``name``, to find (and cut) its connections."""
+    from sqlalchemy.engine import make_url
+
+    return (
+        make_url(url)
+        .update_query_dict({"application_name": name})
+        .render_as_string(hide_password=False)
+    )

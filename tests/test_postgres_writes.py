@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from rehearse.clock import FakeClock
@@ -22,6 +22,7 @@ from rehearse.errors import ConcurrentUpdateError
 from rehearse.service.sessions import SessionManager
 from rehearse.storage import SQLStore, open_store
 from rehearse.storage.schema import session_events, sessions
+from stores import emptied_postgres_schema, named_connections
 
 pytestmark = pytest.mark.postgres
 
@@ -29,16 +30,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def pg_store(postgres_schema_url: str) -> Iterator[SQLStore]:
     """An emptied private schema, under an application_name only this test uses."""
-    engine = create_engine(postgres_schema_url)
-    with engine.begin() as connection:
-        tables = inspect(connection).get_table_names()
-        if tables:
-            connection.execute(text(f"DROP TABLE {', '.join(tables)} CASCADE"))
-    engine.dispose()
-    url = (
-        make_url(postgres_schema_url)
-        .update_query_dict({"application_name": f"pw-{uuid.uuid4().hex[:10]}"})
-        .render_as_string(hide_password=False)
+    url = named_connections(
+        emptied_postgres_schema(postgres_schema_url), f"pw-{uuid.uuid4().hex[:10]}"
     )
     store = open_store(url)
     yield store

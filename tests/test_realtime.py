@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from rehearse import RealtimeSessionManager, SessionManager
@@ -32,6 +32,7 @@ from rehearse.settings import Settings
 from rehearse.storage import SQLStore, open_store, transactions
 from rehearse.storage.notifiers import LocalNotifier, PostgresNotifier, RedisNotifier
 from rehearse.web import create_app
+from stores import emptied_postgres_schema, named_connections
 
 T = TypeVar("T")
 
@@ -387,18 +388,8 @@ def test_shutdown_writes_everything_queued(manager: SessionManager) -> None:
 @pytest.fixture
 def pg_url(postgres_schema_url: str) -> str:
     """The private schema, emptied, under an application_name only this test uses."""
-    engine = create_engine(postgres_schema_url)
-    with engine.begin() as connection:
-        tables = inspect(connection).get_table_names()
-        if tables:
-            connection.execute(text(f"DROP TABLE {', '.join(tables)} CASCADE"))
-    engine.dispose()
     name = f"rt-{uuid.uuid4().hex[:10]}"
-    return (
-        make_url(postgres_schema_url)
-        .update_query_dict({"application_name": name})
-        .render_as_string(hide_password=False)
-    )
+    return named_connections(emptied_postgres_schema(postgres_schema_url), name)
 
 
 def terminate(url: str) -> int:

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 from websockets.sync.client import connect
 
 from rehearse.domain.sessions import to_us
+from stores import emptied_postgres_schema
 
 
 def free_port() -> int:
@@ -97,13 +98,7 @@ class Server:
 
 @pytest.fixture
 def url(postgres_schema_url: str) -> str:
-    engine = create_engine(postgres_schema_url)
-    with engine.begin() as connection:
-        tables = inspect(connection).get_table_names()
-        if tables:
-            connection.execute(text(f"DROP TABLE {', '.join(tables)} CASCADE"))
-    engine.dispose()
-    return postgres_schema_url
+    return emptied_postgres_schema(postgres_schema_url)
 
 
 @pytest.fixture
