@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from rehearse.clock import FakeClock
@@ -187,3 +187,35 @@ def test_group_commit_shares_one_commit_and_keeps_a_failure_apart(
     for session_id in ids[1:]:
         stored = store.get(session_id)
         assert stored is not None and stored.status.value == "active" and stored.version == 2
+
+
+def test_group_commit_keeps_its_connection_and_replaces_it_after_a_failure(
+    sqlite_store: SQLStore, clock: FakeClock
+) -> None:
+    """Batches run on one kept connection (no pool checkout per change); a failed batch
+    hands it back and the next change takes a fresh one and commits normally."""
+    store = sqlite_store
+    checkouts: list[object] = []
+    event.listen(store.engine, "checkout", lambda conn, record, proxy: checkouts.append(conn))
+    session, events = new_session("s-kept", parse_config({"candidate_name": "Ada"}), clock.now())
+    store.create(session, events, "tester")
+
+    def act(action: Action) -> None:
+        store.mutate("s-kept", lambda s: apply_action(s, action, clock.now()), "tester")
+
+    for action in (Action.START, Action.PAUSE, Action.RESUME):
+        act(action)
+    writes = len(checkouts)
+    assert writes <= 1  # the first write may take it; none after
+
+    def failing(session: Session) -> tuple[Session, list[NewEvent]]:
+        raise RuntimeError("the rule refused")
+
+    with pytest.raises(RuntimeError, match="the rule refused"):
+        store.mutate("s-kept", failing, "tester")
+    act(Action.END)
+    assert len(checkouts) == writes + 1  # handed back after the failure, a fresh one now
+    stored = store.get("s-kept")
+    assert stored is not None and stored.status.value == "completed" and stored.version == 5
+    store.close()
+    assert store.group is not None and store.group.queued() == 0

@@ -11,11 +11,18 @@ returns only after the commit that holds its change, so each change is as durabl
 before. Writers that arrive while a batch commits form the next batch; its first
 member leads it.
 
+The batches run on one connection that the group keeps checked out between them
+(checking a connection out of the pool and back in, with the pool's reset, cost about
+a fifth of a lifecycle change's own work: issue 16's profile). Only the leader, under
+the writer lock, uses it; after any failure it goes back to the pool and the next batch
+takes a fresh one, so a connection in an unknown state is never reused.
+
 PostgreSQL does not use this: its writers run in parallel, each session's row locked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -63,6 +70,8 @@ class GroupCommit:
         self._mutex = threading.Lock()
         self._queue: list[_Change[Any]] = []
         self._leading = False
+        #: the connection batches run on, kept between batches (used under the writer lock)
+        self._connection: Connection | None = None
         #: batches committed and changes in them (for tests and benchmarks)
         self.batches = 0
         self.changes = 0
@@ -95,6 +104,22 @@ class GroupCommit:
             raise change.error
         return change.result  # type: ignore[return-value]
 
+    def close(self) -> None:
+        """Return the kept connection to the pool (before the engine is disposed)."""
+        with _writer_lock(self.engine):
+            self._release()
+
+    def _writer(self) -> Connection:
+        """The kept connection, checked out of the pool on first use or after a failure."""
+        if self._connection is None:
+            self._connection = self.engine.connect().execution_options(**{WRITE_OPTION: True})
+        return self._connection
+
+    def _release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
     def _lead(self) -> None:
         """Commit one batch (everything queued once the lock is ours), then hand over."""
         batch: list[_Change[Any]] = []
@@ -119,22 +144,26 @@ class GroupCommit:
     def _commit(self, batch: list[_Change[Any]]) -> None:
         alone = len(batch) == 1
         try:
-            with self.engine.connect() as connection:
-                connection = connection.execution_options(**{WRITE_OPTION: True})
-                with connection.begin():
-                    for change in batch:
-                        if alone:  # nothing to keep apart: the transaction is the savepoint
+            connection = self._writer()
+            with connection.begin():
+                for change in batch:
+                    if alone:  # nothing to keep apart: the transaction is the savepoint
+                        change.result = change.work(connection)
+                        continue
+                    with _savepoint(connection):
+                        try:
                             change.result = change.work(connection)
-                            continue
-                        with _savepoint(connection):
-                            try:
-                                change.result = change.work(connection)
-                            except Exception as exc:
-                                change.error = self._mapped(exc, change.what)
-                                raise _RolledBack from exc
-                    kept = [change for change in batch if change.error is None]
-        except Exception as exc:
-            # the commit (or the one change of a batch of one) failed: nothing was kept
+                        except Exception as exc:
+                            change.error = self._mapped(exc, change.what)
+                            raise _RolledBack from exc
+                kept = [change for change in batch if change.error is None]
+        except BaseException as exc:
+            # the commit (or the one change of a batch of one) failed: nothing was kept,
+            # and the connection goes back to the pool (the pool resets or discards it)
+            with contextlib.suppress(Exception):  # the batch's own error is reported
+                self._release()
+            if not isinstance(exc, Exception):
+                raise
             for change in batch:
                 if change.error is None:
                     change.error = self._mapped(exc, change.what)

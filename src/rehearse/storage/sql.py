@@ -212,7 +212,9 @@ class SQLStore:
             ) from exc
 
     def close(self) -> None:
-        """Dispose of the connection pool."""
+        """Dispose of the connection pool (the group commit's kept connection first)."""
+        if self.group is not None:
+            self.group.close()
         self.engine.dispose()
 
     # -- writes -----------------------------------------------------------------
