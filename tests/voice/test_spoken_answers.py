@@ -127,6 +127,26 @@ def test_a_transcript_as_heard_is_submitted_unchanged(
     assert manager.get_answers(session_id)[0].text == ANSWER
 
 
+@pytest.mark.parametrize("mode", ["practice", "mock"])
+def test_a_submit_cut_between_its_two_commits_is_finished_by_sending_it_again(
+    manager: SessionManager, short_clip: bytes, mode: str
+) -> None:
+    """A crash after the answer's commit and before the recording's: sending it again
+    marks it submitted without a second answer (practice) or a refusal (mock)."""
+    session_id = active_session(manager, mode)
+    spoken = SpokenAnswers(manager, ScriptedTranscriber(script=[ANSWER]))
+    received = spoken.receive(session_id, short_clip)
+    record = spoken.transcribe_now(session_id, received.record.sequence).record
+    # the first half of a submit, as if the process died right after it
+    manager.submit_answer(session_id, record.question_id, ANSWER)
+    assert spoken.get(session_id, 1).record.status is A.TRANSCRIBED
+    result = spoken.submit(session_id, 1)
+    assert result.record.status is A.SUBMITTED and result.record.submitted_text == ANSWER
+    assert [a.text for a in manager.get_answers(session_id)] == [ANSWER]
+    with pytest.raises(SpokenAnswerRefusedError, match="submitted already"):
+        spoken.submit(session_id, 1)
+
+
 def test_a_flagged_transcript_is_told_not_scored_unless_corrected(
     manager: SessionManager, clips: dict[str, bytes]
 ) -> None:

@@ -27,7 +27,9 @@ from typing import Any
 
 import tenacity
 
+from rehearse.domain.events import EventType
 from rehearse.domain.lifecycle import SessionStatus
+from rehearse.domain.plan import ItemStatus
 from rehearse.domain.spoken import SpokenAnswerStatus, recording_name, transcript_file
 from rehearse.errors import (
     ConfigurationError,
@@ -369,17 +371,43 @@ class SpokenAnswers:
                 "correct it or re-record",
             )
         final = corrected or (record.transcript or "")
-        outcome = self.manager.submit_answer(
-            session_id,
-            record.question_id,
-            final,
-            time_spent_seconds=min(record.duration_seconds, 14_400),
-            actor=actor,
-        )
+        outcome = None
+        if not self._saved_already(record, final):
+            outcome = self.manager.submit_answer(
+                session_id,
+                record.question_id,
+                final,
+                time_spent_seconds=min(record.duration_seconds, 14_400),
+                actor=actor,
+            )
         moved = self.store.move(
             session_id, sequence, _S.SUBMITTED, self.manager.clock.now(), submitted_text=final
         )
         return SpokenAnswer(moved, outcome)
+
+    def _saved_already(self, record: SpokenRecord, text: str) -> bool:
+        """True when an earlier submit of ``record`` saved ``text`` but did not finish.
+
+        A submit is two commits (the answer, then the recording's status), so a crash
+        between them leaves the answer saved and the recording ``transcribed``; sending
+        it again must finish the submit, not answer twice (practice mode) or be refused
+        as answered (the other modes). The sign is the question answered with exactly
+        this text after the recording arrived; only an answered question is looked up.
+        """
+        session = self.manager.get_session(record.session_id)
+        items = session.interview.items if session.interview else ()
+        item = next((i for i in items if i.id == record.question_id), None)
+        if item is None or item.status is not ItemStatus.ANSWERED:
+            return False
+        submitted = self.manager.get_events(
+            record.session_id, types=[EventType.ANSWER_SUBMITTED.value]
+        )
+        return any(
+            event.data.get("item_id") == record.question_id
+            and event.data.get("text") == text
+            and event.at >= record.created_at
+            for event in submitted
+        )
 
     def answer(
         self,
