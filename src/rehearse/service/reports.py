@@ -74,14 +74,19 @@ class ReportService:
         """
         self._defer = submit
 
-    def _finished(self, session: Session) -> None:
-        """After a session became final (or changed while final): store its report."""
+    def _finished(self, session: Session) -> bool:
+        """After a session became final (or changed while final): store its report.
+
+        Returns True when the report was built here (the session changed), False when
+        there was nothing to do or the work was queued (:meth:`defer_to`).
+        """
         if session.report_status is not ReportStatus.PENDING or session.interview is None:
-            return
+            return False
         if self._defer is not None:
             self._defer(session.id)
-            return
+            return False
         self.finish(session.id)
+        return True
 
     def finish(self, session_id: str) -> None:
         """Store the pending report of a final session once every answer is settled."""
@@ -203,6 +208,14 @@ class ReportService:
         out, or sessions with no evaluated answer; a failure or a used budget leaves the
         offline words.
         """
+        peek = getattr(self.writer.store, "peek", None)
+        seen = peek(session_id) if peek is not None else None
+        if (
+            seen is not None
+            and seen.status is not SessionStatus.CREATED
+            and self.ai.model_ref(seen) is None
+        ):
+            return  # started offline: the provider is locked once a session starts
         stored = self.writer.store.get(session_id)
         if stored is None:
             return

@@ -31,8 +31,9 @@ MAX_ATTEMPTS = 12
 #: A pure rule: the stored session and the instant of the change to its next state.
 Rule = Callable[[Session, datetime], Change]
 
-#: Called after a commit that made a session final, or changed a final one.
-FinalHook = Callable[[Session], None]
+#: Called after a commit that made a session final, or changed a final one; returns
+#: True when it may have changed the session (it is then read again for the caller).
+FinalHook = Callable[[Session], bool]
 
 
 class SessionWriter:
@@ -56,7 +57,10 @@ class SessionWriter:
         """Run ``hook`` after each commit that finishes a session.
 
         That is the commit that makes it final, or one that changes a final session
-        whose report is pending (a late evaluation).
+        whose report is pending (a late evaluation). ``hook`` returns True when it may
+        have changed the session (stored its report): the change then returns the
+        session read again; a hook that only queued work returns False, and the change
+        returns what it committed without another read.
         """
         self._final_hooks.append(hook)
 
@@ -167,9 +171,9 @@ class SessionWriter:
             )
             session = retrying(attempt)
         if finished and self._final_hooks:
-            for hook in self._final_hooks:
-                hook(session)
-            session = self.store.get(session_id) or session
+            changed = [hook(session) for hook in self._final_hooks]
+            if any(changed):
+                session = self.store.get(session_id) or session
         if expired_instead and what != Action.END.value:
             raise SessionImmutableError(session_id, SessionStatus.EXPIRED.value, what)
         return session
