@@ -28,6 +28,11 @@ from rehearse.settings import get_settings
 #: Wide enough that Rich never wraps a table cell in the tests' expectations.
 COLUMNS = "200"
 
+#: How long a started ``rehearse serve`` may take to answer ``/readyz``, seconds. A wait
+#: ends as soon as the server is ready; the bound is for a machine loaded by other work,
+#: where a start that takes 3 s idle took over 30 s (the suite's servers share one bound).
+SERVER_START_SECONDS = 120.0
+
 
 @dataclass(frozen=True)
 class Ran:
@@ -85,7 +90,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until_ready(port: int, process: subprocess.Popen[Any], timeout: float = 30) -> None:
+def wait_until_ready(
+    port: int, process: subprocess.Popen[Any], timeout: float = SERVER_START_SECONDS
+) -> None:
     """Poll ``/readyz`` until the server on ``port`` answers; fail if it exits or never does."""
     deadline = time.monotonic() + timeout
     while True:

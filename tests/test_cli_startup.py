@@ -75,6 +75,13 @@ NOT_FOR_SHOW = {
     "rehearse.service.voice",
     "rehearse.service.accounts",
     "rehearse.web",
+    # loaded by the writes, the retry and the metadata lock that use them
+    "rehearse.storage.projections",
+    "rehearse.domain.progress",
+    "rehearse.domain.realtime",
+    "rehearse.domain.voice",
+    "tenacity",
+    "filelock",
 }
 
 

@@ -26,8 +26,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from websockets.sync.client import connect
 
+from command_line import SERVER_START_SECONDS
 from rehearse.domain.sessions import to_us
 from stores import emptied_postgres_schema
+
+pytestmark = pytest.mark.slow  # real processes: scheduled first (tests/conftest.py)
 
 
 def free_port() -> int:
@@ -78,7 +81,7 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + SERVER_START_SECONDS
         while time.monotonic() < deadline:
             try:
                 if call(self.port, "GET", "/readyz") == {"status": "ready"}:

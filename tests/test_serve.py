@@ -18,6 +18,8 @@ import pytest
 from command_line import free_port, run, wait_until_ready
 from rehearse.cli.serve import is_loopback
 
+pytestmark = pytest.mark.slow  # real processes: scheduled first (tests/conftest.py)
+
 
 def call(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None

@@ -23,9 +23,12 @@ from typing import Any
 
 import pytest
 
+from command_line import SERVER_START_SECONDS
 from rehearse.clock import ScaledClock
 from rehearse.errors import ConfigurationError
 from rehearse.web.app import fake_clock_from_environment
+
+pytestmark = pytest.mark.slow  # real processes: scheduled first (tests/conftest.py)
 
 T0 = "2026-03-01T09:00:00+00:00"
 
@@ -60,7 +63,7 @@ def serving(data_dir: Path, port: int, clock: str) -> Iterator[subprocess.Popen[
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + SERVER_START_SECONDS
         while True:
             try:
                 if call(port, "GET", "/readyz") == {"status": "ready"}:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 else:
     Spawn = pexpect.spawn
 
+pytestmark = pytest.mark.slow  # real processes: scheduled first (tests/conftest.py)
+
 BANK = load_bank()
 TIMEOUT = 60
 

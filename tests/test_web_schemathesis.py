@@ -38,6 +38,8 @@ from rehearse.storage.accounts import AccountStore
 from rehearse.web import create_app
 from stores import migrated_sqlite_url
 
+pytestmark = pytest.mark.slow  # real processes: scheduled first (tests/conftest.py)
+
 #: Cases per operation and generation mode: (23 positive + 8 negative) x 2 apps x 8 ~ 500.
 CASES = 8
 

@@ -23,7 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 APP_NAME = "rehearse"
@@ -73,6 +72,8 @@ DEFAULT_AI_PRICES: dict[str, ModelPrice] = {
 
 def default_data_dir() -> Path:
     """The per-user data directory (``~/.local/share/rehearse`` on Linux)."""
+    import platformdirs  # only when REHEARSE_DATA_DIR does not name one
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 

@@ -39,6 +39,7 @@ from playwright.sync_api import (
     expect,
 )
 
+from command_line import SERVER_START_SECONDS
 from rehearse.domain.config import SessionConfig
 from rehearse.web.pages import NOT_ON_FORM
 
@@ -127,21 +128,26 @@ def start_server(data_dir: Path, *options: str) -> Server:
             stderr=subprocess.STDOUT,
         )
     server = Server(f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
                 f"rehearse serve exited with {process.returncode}:\n{log.read_text()}"
             )
         try:
-            with urllib.request.urlopen(server.base_url + "/readyz", timeout=1) as response:
+            # a loaded machine may take more than a second to answer the first request:
+            # each try may use what is left of the 30 s, so a slow answer is not refused
+            left = max(0.1, deadline - time.monotonic())
+            with urllib.request.urlopen(server.base_url + "/readyz", timeout=left) as response:
                 if response.status == 200:
                     return server
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
     server.stop()
-    raise RuntimeError(f"rehearse serve was not ready after 30 s:\n{log.read_text()}")
+    raise RuntimeError(
+        f"rehearse serve was not ready after {SERVER_START_SECONDS:g} s:\n{log.read_text()}"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,8 @@ from test_pages import CHROMIUM, CHROMIUM_ARGS, Server, screenshot, start_server
 
 from rehearse.voice.samples import encode, espeak_available, speak, to_samples
 
+pytestmark = pytest.mark.slow  # real processes: scheduled first (tests/conftest.py)
+
 SPOKEN = "I would put a cache in front of the database and a queue for the slow writes."
 CORRECTED = "I would put a cache in front of the database, and a queue for the slow writes."
 

@@ -34,6 +34,8 @@ from rehearse.storage.voice_folders import VoiceFolders
 from rehearse.voice.transcribers import FasterWhisperTranscriber, ScriptedTranscriber
 from rehearse.web import create_app
 
+pytestmark = pytest.mark.slow  # real processes: scheduled first (tests/conftest.py)
+
 A = SpokenAnswerStatus
 ANSWER = (
     "um I would put an index on the column we filter by so the database can find the rows "

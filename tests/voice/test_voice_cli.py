@@ -18,6 +18,8 @@ from rehearse.service.voice import VoiceSessionManager
 from rehearse.settings import get_settings
 from rehearse.voice.samples import encode, speak, to_samples
 
+pytestmark = pytest.mark.slow  # real processes: scheduled first (tests/conftest.py)
+
 
 def cli(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str

@@ -23,6 +23,8 @@ from rehearse.voice.transcribers import FasterWhisperTranscriber, ScriptedTransc
 
 from .conftest import FORMATS
 
+pytestmark = pytest.mark.slow  # real processes: scheduled first (tests/conftest.py)
+
 S = VoiceSessionState
 
 

@@ -30,7 +30,6 @@ from pydantic import BaseModel, ConfigDict
 from rehearse.domain.plan import ItemStatus, PlanItem
 from rehearse.domain.questions import Question
 from rehearse.domain.sessions import Session
-from rehearse.domain.voice import TARGET_WPM
 
 #: Dimension names as a reader sees them.
 DIMENSION_LABELS = {
@@ -302,6 +301,9 @@ def _with_delivery(attempt: Attempt, speech: SpeechReport | None) -> Attempt:
 def _speech_totals(spoken: Sequence[SpeechReport]) -> SpeechTotals | None:
     if not spoken:
         return None
+    # the voice domain loads with the first spoken answer, not with every report import
+    from rehearse.domain.voice import TARGET_WPM
+
     words = sum(s.word_count for s in spoken)
     seconds = sum(s.speaking_seconds for s in spoken)
     fillers = sum(s.filler_count for s in spoken)

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
 from rehearse.clock import Clock
 from rehearse.domain.events import EventType, NewEvent
 from rehearse.domain.lifecycle import Action, SessionStatus
@@ -162,7 +160,15 @@ class SessionWriter:
             if expected_version is not None:
                 raise
             # the race was lost: re-read and re-apply, with backoff (building the retry
-            # machinery only now keeps it off the path of the change that wins at once)
+            # machinery only now keeps it, and tenacity's import, off the path of the change
+            # that wins at once and of every command that only reads)
+            from tenacity import (
+                Retrying,
+                retry_if_exception_type,
+                stop_after_attempt,
+                wait_random_exponential,
+            )
+
             retrying = Retrying(
                 retry=retry_if_exception_type(ConcurrentUpdateError),
                 stop=stop_after_attempt(MAX_ATTEMPTS - 1),

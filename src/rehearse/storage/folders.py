@@ -13,11 +13,12 @@ import re
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
-
-from filelock import FileLock
+from typing import TYPE_CHECKING, Any
 
 from rehearse.errors import ConfigurationError
+
+if TYPE_CHECKING:  # filelock loads with the first metadata write, not with every command
+    from filelock import FileLock
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _SAFE = re.compile(r"[^a-zA-Z0-9_-]+")
@@ -100,6 +101,8 @@ class SessionFolders:
     def _file_lock(self, session_id: str) -> FileLock:
         # another process (the transcription worker of `rehearse voice work`) may add
         # transcripts while this one adds a recording: one metadata writer at a time
+        from filelock import FileLock
+
         folder = self.folder(session_id)
         folder.mkdir(parents=True, exist_ok=True)
         return FileLock(str(folder / ".metadata.lock"))

@@ -6,7 +6,10 @@ transaction begins) lives in :mod:`rehearse.storage.sqlite` and
 row ``WHERE id = :id AND version = :read_version`` and appends events under a unique
 ``(session_id, seq)``; a writer that loses either check gets
 :class:`ConcurrentUpdateError` and nothing of its change is kept. Driver errors become
-:class:`DataStoreError`, naming the operation and the session.
+:class:`DataStoreError`, naming the operation and the session. The progress
+projections (:mod:`.projections`, with the progress domain) and the realtime event
+types are imported by the writes that use them, so a command that only reads loads
+neither (issue 8 item 5).
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ from rehearse.domain.config import SessionConfig
 from rehearse.domain.events import Event, NewEvent
 from rehearse.domain.lifecycle import SessionStatus
 from rehearse.domain.plan import InterviewState, ReportStatus
-from rehearse.domain.realtime import RESERVED_TYPES
 from rehearse.domain.sessions import EPOCH, MICROSECOND, Session, from_us, to_us
 from rehearse.errors import (
     ConcurrentUpdateError,
@@ -52,7 +54,7 @@ from rehearse.errors import (
     DataStoreError,
     SessionNotFoundError,
 )
-from rehearse.storage import migrate, postgres, projections, snapshots, transactions
+from rehearse.storage import migrate, postgres, snapshots, transactions
 from rehearse.storage.group_commit import GroupCommit
 from rehearse.storage.prepared import Prepared, PreparedInsert
 from rehearse.storage.schema import (
@@ -562,6 +564,8 @@ class SQLStore:
                 connection.execute(delete(table).where(table.c.session_id == session_id))
             removed = connection.execute(delete(sessions).where(sessions.c.id == session_id))
             if removed.rowcount:
+                from rehearse.storage import projections
+
                 projections.refresh_totals(connection)
         return bool(removed.rowcount)
 
@@ -648,7 +652,11 @@ class SQLStore:
             # realtime updates (the three kinds and components' own types) cannot change
             # progress: a batch of only those skips the projection (its loop over every
             # event was a measurable share of the writer's time, bench_realtime.py)
+            from rehearse.domain.realtime import RESERVED_TYPES
+
             if not RESERVED_TYPES.isdisjoint([event.type for event in batch]):
+                from rehearse.storage import projections
+
                 projections.project(connection, stored)  # progress summaries, same transaction
         self._committed(stored)
         return stored
@@ -842,7 +850,7 @@ def _append(
     events: Sequence[NewEvent],
     actor: str,
     before: Session | None,
-    scores: Any = projections.UNREAD,
+    scores: Any,
     plans: Snapshots | None = None,
     written: list[str] | None = None,
 ) -> list[Event]:
@@ -882,6 +890,8 @@ def _append(
     _INSERT_EVENTS.run(connection, inserted)
     # built without re-validation: every field was checked when the domain made it
     stored = [Event.model_construct(**row, position=None) for row in rows]
+    from rehearse.storage import projections
+
     projections.project_change(connection, before, session, stored, scores)
     return stored
 
