@@ -2,6 +2,7 @@
 
     uv run python benchmarks/bench_asr.py                 # faster-whisper:tiny.en, 23 clips
     uv run python benchmarks/bench_asr.py --json          # for machines
+    uv run python benchmarks/bench_asr.py --held-out      # 23 other answers, not tuned on
     uv run python benchmarks/bench_asr.py --transcribers faster-whisper:tiny.en test: --clips 8
 
 The clips are made on the spot with espeak-ng: 23 interview answers of 10-40 s, five
