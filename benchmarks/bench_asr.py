@@ -2,6 +2,7 @@
 
     uv run python benchmarks/bench_asr.py                 # faster-whisper:tiny.en, 23 clips
     uv run python benchmarks/bench_asr.py --json          # for machines
+    uv run python benchmarks/bench_asr.py --held-out      # 23 other answers, not tuned on
     uv run python benchmarks/bench_asr.py --transcribers faster-whisper:tiny.en test: --clips 8
 
 The clips are made on the spot with espeak-ng: 23 interview answers of 10-40 s, five
@@ -76,6 +77,28 @@ PARTS = [
     "The service reads the event log from its last position, so nothing is lost.",
 ]
 
+# A held-out set (``--held-out``): other answers, other voice and speed assignments and
+# other pauses, written before the transcriber was tuned and never used to tune it, so a
+# change that only fits the 23 default clips shows up as a gap between the two sets.
+HELD_OUT_PARTS = [
+    "{f} the first thing I check is whether the problem happens on every server.",
+    "We moved the nightly report to a background job so the page loads quickly.",
+    "{f} a hash map gives constant time lookups at the cost of extra memory.",
+    "I asked the customer which feature mattered most and we shipped that one first.",
+    "The load balancer sends each request to the server with the fewest connections.",
+    "{f} when two people disagreed, I wrote down both options and their costs.",
+    "Every change goes through a pull request and at least one careful review.",
+    "{f} the retry logic waits a little longer after every failure.",
+    "We replaced the old cron scripts with a scheduler that records every run.",
+    "I would keep the session tokens short lived and rotate the signing keys.",
+    "{f} a linked list is slow to search but cheap to insert into.",
+    "The outage taught us to alert on symptoms that users actually notice.",
+    "{f} I would compress the images and serve them from a content delivery network.",
+    "My manager wanted a plan by Friday, so I listed the risks on Monday.",
+    "The parser reads the file line by line, so memory use stays flat.",
+    "{f} I prefer small functions with clear names over long comments.",
+]
+
 
 @dataclass
 class Clip:
@@ -99,14 +122,28 @@ def _trim(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return samples[loud[0] : loud[-1] + 1] if len(loud) else samples
 
 
-def make_clips(count: int) -> list[Clip]:
-    """``count`` answers of 2-5 parts each, with fillers and 2-3 s pauses between parts."""
+def make_clips(count: int, held_out: bool = False) -> list[Clip]:
+    """``count`` answers of 2-5 parts each, with fillers and 2-3 s pauses between parts.
+
+    With ``held_out``, the answers come from :data:`HELD_OUT_PARTS`, and voices, speeds,
+    part counts and pauses are assigned differently (deterministic, like the default set).
+    """
     clips = []
-    rng = np.random.default_rng(13)
+    rng = np.random.default_rng(31 if held_out else 13)
     for n in range(count):
-        voice, rate = VOICES[n % len(VOICES)], RATES[(n * 3) % len(RATES)]
-        parts_count = 2 + n % 4
-        chosen = [PARTS[(n * 5 + k * 3) % len(PARTS)] for k in range(parts_count)]
+        if held_out:
+            # the default set gives each voice one speed; here each voice gets every speed
+            voice = VOICES[(n * 2 + 1) % len(VOICES)]
+            rate = RATES[(n + n // len(VOICES)) % len(RATES)]
+            parts_count = 2 + (n * 3 + 1) % 4
+            chosen = [
+                HELD_OUT_PARTS[(n * 7 + k * 5 + 2) % len(HELD_OUT_PARTS)]
+                for k in range(parts_count)
+            ]
+        else:
+            voice, rate = VOICES[n % len(VOICES)], RATES[(n * 3) % len(RATES)]
+            parts_count = 2 + n % 4
+            chosen = [PARTS[(n * 5 + k * 3) % len(PARTS)] for k in range(parts_count)]
         pieces: list[npt.NDArray[np.float32]] = [np.zeros(int(0.3 * SAMPLE_RATE), np.float32)]
         texts, pauses, fillers, speech_seconds, words = [], [], 0, 0.0, 0
         at = 0.3
@@ -317,18 +354,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transcribers", nargs="+", default=["faster-whisper:tiny.en"])
     parser.add_argument("--clips", type=int, default=23)
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="the held-out answers and voice/speed assignments instead of the default set",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the unprompted run")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--show", action="store_true", help="print each reference and hypothesis")
     args = parser.parse_args()
 
-    clips = make_clips(args.clips)
+    clips = make_clips(args.clips, held_out=args.held_out)
     results = [
         run_transcriber(transcriber_for(spec), clips, args.show) for spec in args.transcribers
     ]
     baseline = None if args.no_baseline else unprompted(clips)
     decoding = decode_times(max(clips, key=lambda c: c.seconds))
     report = {
+        "clip_set": "held-out" if args.held_out else "default",
         "clips": [
             {"name": c.name, "seconds": round(c.seconds, 1), "true_wpm": round(c.true_wpm, 1)}
             for c in clips
@@ -353,7 +396,7 @@ def print_table(report: dict[str, Any], clips: list[Clip]) -> None:
     print(
         f"{len(clips)} clips, {min(seconds):.0f}-{max(seconds):.0f} s, "
         f"{sum(seconds) / 60:.1f} min of audio, {len(set(VOICES))} voices, "
-        f"{min(RATES)}-{max(RATES)} wpm\n"
+        f"{min(RATES)}-{max(RATES)} wpm, {report['clip_set']} set\n"
     )
     print(
         "| Transcriber | WER | S / D / I | WER literal | filler recall | filler precision "

@@ -230,3 +230,26 @@ def test_fillers_are_kept_after_the_first_window() -> None:
         w for w in transcript.words if w.start > 35 and w.text.lower().strip(",.") in {"um", "umm"}
     ]
     assert len(late) >= 2, transcript.text
+
+
+def test_word_timings_are_on_the_recording_not_on_the_speech_windows(
+    answer_samples: npt.NDArray[np.float32],
+) -> None:
+    """Silences are left out of the decoded windows; the words keep their recorded times."""
+    lead = np.zeros(SAMPLE_RATE * 4, dtype=np.float32)
+    samples = np.concatenate([lead, answer_samples])
+    transcript = FasterWhisperTranscriber("tiny.en").transcribe(audio_of(samples))
+    (pause,) = detect_pauses(samples, 1.2)
+    before = [w for w in transcript.words if w.end <= pause.start + 0.3]
+    after = [w for w in transcript.words if w.start >= pause.end - 0.3]
+    assert len(before) + len(after) == len(transcript.words), transcript.words  # none inside
+    assert len(before) >= 8 and len(after) >= 6, transcript.text
+    assert "queue" in [w.text.lower().strip(",.") for w in after], transcript.text
+    assert before[0].start >= 4.0 - 0.3
+    assert after[-1].end <= len(samples) / SAMPLE_RATE
+
+
+def test_silence_gives_an_empty_transcript() -> None:
+    silence = np.zeros(SAMPLE_RATE * 5, dtype=np.float32)
+    transcript = FasterWhisperTranscriber("tiny.en").transcribe(audio_of(silence))
+    assert transcript.text == "" and transcript.words == ()

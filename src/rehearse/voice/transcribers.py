@@ -8,9 +8,10 @@
 * ``test:`` (or ``test:some text``): a scripted transcriber shipped for tests and demos.
 
 Whisper drops filler words unless its prompt contains them (issue 13 measured it), so
-every request carries :data:`FILLER_PROMPT`; faster-whisper gets it in every 30 s window,
-not only the first. Pauses come from the Silero VAD model that ships inside
-faster-whisper (:func:`detect_pauses`), whichever transcriber wrote the text.
+every request carries :data:`FILLER_PROMPT`; faster-whisper decodes each window of speech
+on its own with it, so every window gets it, not only the first. Pauses come from the
+Silero VAD model that ships inside faster-whisper (:func:`detect_pauses`), whichever
+transcriber wrote the text.
 """
 
 from __future__ import annotations
@@ -167,24 +168,28 @@ def _whisper_model(path: str, threads: int) -> Any:
 
 
 class FasterWhisperTranscriber:
-    """Whisper on CTranslate2 (int8, CPU), word timestamps on.
+    """Whisper on CTranslate2 (int8, CPU), word timestamps on, one window per speech stretch.
 
-    Silences of 2 s and more are cut out before decoding (faster-whisper's ``vad_filter``
-    with its default Silero options); word timings are mapped back onto the recording.
-    Whisper decodes 30 s windows, and a window that holds long silences is where tiny.en
-    ends early and skips the speech after them (on the ASR benchmark one 32 s answer
-    with 2-3 s pauses lost 38 of its 58 words). The filler prompt is given to every
-    window as ``hotwords``: an ``initial_prompt`` reaches only the first one when
-    ``condition_on_previous_text`` is off, so later fillers went missing (on 70-100 s
-    answers 18 of 31 were kept, against 27 of 31 with the prompt in every window). The
-    price: on the short remainder after a window's last timestamp tiny.en often loops
-    to ~200 tokens before the temperature fallback, about doubling the decoding CPU.
+    faster-whisper's ``BatchedInferencePipeline`` does the windowing: Silero VAD finds
+    the speech, the speech stretches are packed into windows of at most 30 s, cut only
+    at silences, with the silences between them left out, and each window is decoded on
+    its own with :data:`FILLER_PROMPT` as its ``initial_prompt``; word timings are mapped
+    back onto the recording (pauses, pace and the timeline rely on that). Three failures
+    of decoding the whole recording in Whisper's sliding 30 s windows are gone with it:
+    a window holding long silences is where tiny.en ends early and skips the speech after
+    them (one 32 s benchmark answer lost 38 of its 58 words); an ``initial_prompt``
+    reaches only the first sliding window when ``condition_on_previous_text`` is off, so
+    later fillers went missing; and the short remainder after a sliding window's last
+    timestamp, decoded as a window of its own, is where tiny.en invented endings
+    ("Thank you.") and looped to ~200 tokens before the temperature fallback, about
+    doubling the decoding CPU. A packed window holds only speech, so there is no such
+    remainder, and each window is decoded once. The price of once: the pipeline has no
+    temperature fallback, so a window tiny.en decodes badly is not tried again.
 
     Args:
         model: a bundled model name (``tiny.en``) or a model folder.
         threads: CPU threads per transcription (default: all cores, at most 4).
         beam_size: beam search width (1 is greedy).
-        vad_filter: cut long silences out before decoding (see above).
         prompt: the text that primes every window (default :data:`FILLER_PROMPT`;
             ``None`` for none).
     """
@@ -195,7 +200,6 @@ class FasterWhisperTranscriber:
         *,
         threads: int | None = None,
         beam_size: int = 5,
-        vad_filter: bool = True,
         prompt: str | None = FILLER_PROMPT,
     ) -> None:
         path = Path(model) if ("/" in model or os.sep in model) else bundled_model_path(model)
@@ -208,24 +212,24 @@ class FasterWhisperTranscriber:
         self.path = path
         self.threads = threads or min(os.cpu_count() or 1, 4)
         self.beam_size = beam_size
-        self.vad_filter = vad_filter
         self.prompt = prompt
         self._lock = threading.Lock()  # one CTranslate2 model object: one call at a time
 
     def transcribe(self, audio: DecodedAudio) -> Transcript:
-        """Transcribe in English with the prompt in every window and word timestamps."""
+        """Transcribe in English, window by window of speech, with word timestamps."""
+        from faster_whisper import BatchedInferencePipeline
+
         try:
             model = _whisper_model(str(self.path), self.threads)
             with self._lock:
-                segments, _info = model.transcribe(
+                # a pipeline keeps the last word's time between calls: one per recording
+                segments, _info = BatchedInferencePipeline(model).transcribe(
                     audio.samples,
                     language="en",
                     beam_size=self.beam_size,
                     word_timestamps=True,
-                    # in every window (an initial_prompt reaches only the first)
-                    hotwords=self.prompt,
-                    condition_on_previous_text=False,
-                    vad_filter=self.vad_filter,
+                    initial_prompt=self.prompt,
+                    vad_filter=True,
                 )
                 words = [
                     Word(
