@@ -196,12 +196,16 @@ def _list_piece(piece: str, tokens: list[str]) -> bool:
     :data:`TERM_MAX_WORDS` words, not ended like a sentence), or several separated terms.
     "Retries need idempotency." is a sentence; code is never a list.
     """
-    if has_code(piece) or _CODE_MARKS.search(piece):
+    if _CODE_MARKS.search(piece):
         return False
     if function_share(tokens) == 0 and len(tokens) <= TERM_MAX_WORDS:
-        return not piece.rstrip().endswith((".", "!", "?"))
-    terms = [part for part in _FRAGMENT_SPLIT.split(piece) if words(part)]
-    return len(terms) > 1 and _fragments_list(piece, tokens, TERM_MAX_WORDS)
+        listed = not piece.rstrip().endswith((".", "!", "?"))
+    else:
+        terms = [part for part in _FRAGMENT_SPLIT.split(piece) if words(part)]
+        listed = len(terms) > 1 and _fragments_list(piece, tokens, TERM_MAX_WORDS)
+    # code is never a list; asked last because it is the dearest test and most pieces
+    # of an answer are prose, which is no list anyway (issue 16's profile)
+    return listed and not has_code(piece)
 
 
 # -- copies the question, repeats itself ------------------------------------------------
