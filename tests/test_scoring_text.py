@@ -42,6 +42,17 @@ def test_matcher_credits_word_families_and_misspellings() -> None:
     assert matcher.credit(other) == 0.0
 
 
+def test_primed_matcher_gives_the_credits_of_one_word_at_a_time() -> None:
+    text = "Retries with exponential backoff and jitter keep the idempotency keys consistent."
+    asked = content_terms("jiter bakoff retrys exponentially jittery sharding keys ok jitter")
+    one_by_one = [TermMatcher(content_terms(text)).credit(term) for term in asked]
+    primed = TermMatcher(content_terms(text))
+    primed.prime(asked)
+    assert [primed.credit(term) for term in asked] == one_by_one
+    # misspellings (jiter, bakoff), a word family (jittery), misses and exact stems
+    assert sorted(set(one_by_one)) == [0.0, 0.9, 0.9090909090909091, 0.923076923076923, 1.0]
+
+
 def test_sentences_split_on_end_marks_and_lines() -> None:
     assert sentences("One. Two? Three!\nFour") == ["One.", "Two?", "Three!", "Four"]
 

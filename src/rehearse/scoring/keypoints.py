@@ -242,6 +242,12 @@ class AnswerMeaning:
         self._plain = TermMatcher(t.term for t in terms if not t.negated)
         self._negated = TermMatcher(t.term for t in terms if t.negated)
 
+    def prime(self, words: Iterable[PolarTerm]) -> None:
+        """Work out both polarities' credits of ``words`` at once (:meth:`TermMatcher.prime`)."""
+        terms = [word.term for word in words]
+        self._plain.prime(terms)
+        self._negated.prime(terms)
+
     def credit(self, word: PolarTerm) -> tuple[float, float]:
         """``(credit with the same polarity, credit with the opposite polarity)``, each 0-1.
 
@@ -321,6 +327,7 @@ def key_point_coverage(
     missed: list[str] = []
     contradicted: list[str] = []
     coverage: list[float] = []
+    answer.prime(word for point in key_points for word in polar_terms(point))
     for point in key_points:
         share, share_ignoring_polarity = _share(polar_terms(point), answer, question)
         coverage.append(share)
