@@ -21,8 +21,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rehearse.scoring.keypoints import canonical
-from rehearse.scoring.text import STOP_WORDS, stem, word_set, words
+from rehearse.scoring.keypoints import canonical_stem
+from rehearse.scoring.text import STOP_WORDS, word_set, words
 
 
 class FindingCode(StrEnum):
@@ -340,7 +340,7 @@ def not_an_answer_reason(
         recognised = sum(1 for token in alphabetic if token in STOP_WORDS or _plausible(token))
     else:
         recognised = sum(
-            1 for token in alphabetic if token in STOP_WORDS or canonical(stem(token)) in known
+            1 for token in alphabetic if token in STOP_WORDS or canonical_stem(token) in known
         )
     if recognised / len(alphabetic) < KNOWN_WORD_SHARE:
         return "gibberish"

@@ -189,6 +189,12 @@ def canonical(stemmed: str) -> str:
     return _canonical_stems().get(stemmed, stemmed)
 
 
+@lru_cache(maxsize=65536)
+def canonical_stem(word: str) -> str:
+    """``canonical(stem(word))`` of one lower-case word, looked up once per word."""
+    return canonical(stem(word))
+
+
 @dataclass(frozen=True, slots=True)
 class PolarTerm:
     """One content word with its canonical stem and whether a negation reaches it."""
@@ -228,7 +234,7 @@ def polar_terms(text: str) -> tuple[PolarTerm, ...]:
 @lru_cache(maxsize=65536)
 def _polar_term(token: str, negated: bool) -> PolarTerm:
     """The shared (frozen) :class:`PolarTerm` of one token: built once, not per text."""
-    return PolarTerm(Term(token, canonical(stem(token))), negated=negated)
+    return PolarTerm(Term(token, canonical_stem(token)), negated=negated)
 
 
 class AnswerMeaning:
