@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from rehearse.bank import load_bank
 from rehearse.scoring.content import TermMatcher, is_non_answer
+from rehearse.scoring.dimensions import phrase_pattern
 from rehearse.scoring.text import content_terms, filler_words, sentences, stem, words
 
 
@@ -42,6 +46,17 @@ def test_matcher_credits_word_families_and_misspellings() -> None:
     assert matcher.credit(other) == 0.0
 
 
+def test_primed_matcher_gives_the_credits_of_one_word_at_a_time() -> None:
+    text = "Retries with exponential backoff and jitter keep the idempotency keys consistent."
+    asked = content_terms("jiter bakoff retrys exponentially jittery sharding keys ok jitter")
+    one_by_one = [TermMatcher(content_terms(text)).credit(term) for term in asked]
+    primed = TermMatcher(content_terms(text))
+    primed.prime(asked)
+    assert [primed.credit(term) for term in asked] == one_by_one
+    # misspellings (jiter, bakoff), a word family (jittery), misses and exact stems
+    assert sorted(set(one_by_one)) == [0.0, 0.9, 0.9090909090909091, 0.923076923076923, 1.0]
+
+
 def test_sentences_split_on_end_marks_and_lines() -> None:
     assert sentences("One. Two? Three!\nFour") == ["One.", "Two?", "Three!", "Four"]
 
@@ -76,3 +91,23 @@ def test_filler_words_count_only_fillers(text: str, expected: dict[str, int]) ->
 )
 def test_non_answers_are_recognised(answer: str, declined: bool) -> None:
     assert is_non_answer(answer) is declined
+
+
+def test_phrase_pattern_matches_what_the_plain_pattern_matches() -> None:
+    alternatives = r"for example|e\.g\.|trade-?offs?|to (?:start|sum up)|since|why"
+    plain = re.compile(rf"\b(?:{alternatives})\b", re.IGNORECASE)
+    fast = phrase_pattern(alternatives)
+    long_s = "\u017f"  # folds to "s" under IGNORECASE, as a look-ahead must too
+    tricky = f"Since, SINCE, {long_s}ince and sincere; WHY-why, e.g. E.G. eg, trade-off TRADEOFFS"
+    texts = [
+        *(question.reference_answer + " " + question.text for question in load_bank()),
+        tricky,
+        "To start: to  sum up, tO StArT, for-example, For Example!",
+        "",
+    ]
+    assert [fast.findall(text) for text in texts] == [plain.findall(text) for text in texts]
+    # "e.g." before a space has no word boundary after its full stop, in both patterns
+    found = ["Since", "SINCE", f"{long_s}ince", "WHY", "why", "trade-off", "TRADEOFFS"]
+    assert fast.findall(tricky) == found
+    with pytest.raises(ValueError, match="begin with a letter"):
+        phrase_pattern(r"(?:a|b)c|d")

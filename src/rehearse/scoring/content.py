@@ -180,11 +180,49 @@ class TermMatcher:
             known = self._memo[term] = self._inexact(term)
         return known
 
-    def _inexact(self, term: Term) -> float:
-        family = term.stem in self._prefixes or not self._stems.isdisjoint(
+    def prime(self, terms: Iterable[Term]) -> None:
+        """Work out the credit of every one of ``terms`` now, the misspellings in one call.
+
+        The same credits as :meth:`credit` gives one by one; asking rapidfuzz about all
+        of a text's misspelling candidates in one ``cdist`` costs about a third of one
+        ``extractOne`` per word (issue 16's profile: a new answer's matcher meets every
+        reference and key-point word for the first time). Only the best score of each
+        word is used, which does not depend on the order of the choices or on ties.
+        """
+        memo = self._memo
+        fuzzy: dict[str, list[Term]] = {}
+        for term in terms:
+            if term.stem in self._stems or term in memo:
+                continue
+            if self._family(term):
+                memo[term] = PREFIX_CREDIT
+            elif len(term.word) < FUZZY_MIN_LENGTH or not self._long_words:
+                memo[term] = 0.0
+            else:
+                fuzzy.setdefault(term.word, []).append(term)
+        if len(fuzzy) < 2:
+            return  # one word: extractOne, when it is asked, is as cheap
+        import numpy as np  # imported once a matcher has several words to look up
+
+        scores = process.cdist(
+            list(fuzzy),
+            self._long_words,
+            scorer=fuzz.ratio,
+            score_cutoff=FUZZY_MIN_RATIO,
+            dtype=np.float64,
+        ).max(axis=1)
+        for same_word, best in zip(fuzzy.values(), scores.tolist(), strict=True):
+            credit = best / 100.0 if best >= FUZZY_MIN_RATIO else 0.0
+            for term in same_word:
+                memo[term] = credit
+
+    def _family(self, term: Term) -> bool:
+        return term.stem in self._prefixes or not self._stems.isdisjoint(
             _family_prefixes(term.stem)
         )
-        if family:
+
+    def _inexact(self, term: Term) -> float:
+        if self._family(term):
             return PREFIX_CREDIT
         if len(term.word) < FUZZY_MIN_LENGTH or not self._long_words:
             return 0.0
@@ -225,6 +263,7 @@ def weighted_recall(
     :data:`QUESTION_WORD_WEIGHT`; returns ``(1.0, [])`` when there are no terms.
     """
     unique = _distinct(terms)
+    matcher.prime(unique)
     total = covered = 0.0
     missed: list[Term] = []
     for term in unique:
@@ -255,6 +294,7 @@ def content_features(question: str, reference: str, answer: str) -> ContentFeatu
     topic_terms = [*reference_terms, *content_terms(question)]
     topic_matcher = matcher_for(f"{reference}\n{question}")
     distinct_answer = _distinct(answer_terms)
+    topic_matcher.prime(distinct_answer)
     shared = sum(1 for term in distinct_answer if topic_matcher.credit(term) > 0.0)
     from_question = sum(1 for term in distinct_answer if term.stem in demoted)
 

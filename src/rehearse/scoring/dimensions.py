@@ -14,6 +14,40 @@ from dataclasses import dataclass
 
 from rehearse.scoring.text import content_terms, sentences, words
 
+
+def phrase_pattern(alternatives: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    r"""``\b(?:alternatives)\b``, matching exactly what it matches, about twice as fast.
+
+    A look-ahead on the alternatives' first letters goes first, so the engine tries the
+    word boundary and the alternatives only where one of them can begin (issue 16's
+    profile: these scans were a tenth of an evaluation). Every top-level alternative must
+    begin with a letter.
+
+    Raises:
+        ValueError: an alternative does not begin with a letter.
+    """
+    starts: set[str] = set()
+    depth, begin, escaped = 0, True, False
+    for char in alternatives:
+        if escaped:
+            escaped = False
+            continue
+        if begin:
+            if not char.isalpha():
+                raise ValueError(f"phrase alternatives must begin with a letter: {alternatives!r}")
+            starts.add(char.lower() if flags & re.IGNORECASE else char)
+            begin = False
+        if char == "\\":
+            escaped = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            begin = True
+    return re.compile(rf"(?=[{''.join(sorted(starts))}])\b(?:{alternatives})\b", flags)
+
+
 # -- depth ------------------------------------------------------------------------------
 
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b|\bO\([^)]{1,20}\)")
@@ -23,17 +57,15 @@ _ACRONYM_OR_MIXED = re.compile(
     r"\b(?:[A-Z]{2,6}s?|[A-Z]?[a-z]+[A-Z][A-Za-z]*|[A-Za-z]+\d[A-Za-z\d]*)\b"
 )
 _MID_SENTENCE_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]{2,}\b")
-_EXAMPLE = re.compile(
-    r"\b(?:for example|for instance|e\.g\.|such as|say we|imagine|consider|in my last|"
-    r"at my|we once|i once|a case where|like when)\b",
-    re.IGNORECASE,
+_EXAMPLE = phrase_pattern(
+    r"for example|for instance|e\.g\.|such as|say we|imagine|consider|in my last|"
+    r"at my|we once|i once|a case where|like when"
 )
-_REASONING = re.compile(
-    r"\b(?:because|since|so that|therefore|hence|which means|this means|that means|"
+_REASONING = phrase_pattern(
+    r"because|since|so that|therefore|hence|which means|this means|that means|"
     r"trade-?offs?|trade offs?|however|whereas|instead of|rather than|in order to|"
     r"the downside|the upside|the cost|at the expense|depends on|unless|otherwise|"
-    r"on the other hand|compared to|compared with|the reason|why)\b",
-    re.IGNORECASE,
+    r"on the other hand|compared to|compared with|the reason|why"
 )
 _NOT_NAMES = frozenset({"I", "OK", "AM", "PM", "IT", "US", "A"})
 
@@ -87,11 +119,10 @@ def depth_score(signals: DepthSignals) -> int:
 
 # -- structure --------------------------------------------------------------------------
 
-_SIGNPOST = re.compile(
-    r"\b(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|then|next|after that|finally|lastly|"
+_SIGNPOST = phrase_pattern(
+    r"first(?:ly)?|second(?:ly)?|third(?:ly)?|then|next|after that|finally|lastly|"
     r"to (?:start|begin|summari[sz]e|sum up)|in (?:summary|short|conclusion)|overall|"
-    r"on the other hand|the (?:first|second|main|key) (?:thing|point|reason|step))\b",
-    re.IGNORECASE,
+    r"on the other hand|the (?:first|second|main|key) (?:thing|point|reason|step)"
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+", re.MULTILINE)
 #: Answers shorter than this many words need no signposting or layout to be organised.

@@ -21,8 +21,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rehearse.scoring.keypoints import canonical
-from rehearse.scoring.text import STOP_WORDS, stem, word_set, words
+from rehearse.scoring.keypoints import canonical_stem
+from rehearse.scoring.text import STOP_WORDS, word_set, words
 
 
 class FindingCode(StrEnum):
@@ -196,12 +196,16 @@ def _list_piece(piece: str, tokens: list[str]) -> bool:
     :data:`TERM_MAX_WORDS` words, not ended like a sentence), or several separated terms.
     "Retries need idempotency." is a sentence; code is never a list.
     """
-    if has_code(piece) or _CODE_MARKS.search(piece):
+    if _CODE_MARKS.search(piece):
         return False
     if function_share(tokens) == 0 and len(tokens) <= TERM_MAX_WORDS:
-        return not piece.rstrip().endswith((".", "!", "?"))
-    terms = [part for part in _FRAGMENT_SPLIT.split(piece) if words(part)]
-    return len(terms) > 1 and _fragments_list(piece, tokens, TERM_MAX_WORDS)
+        listed = not piece.rstrip().endswith((".", "!", "?"))
+    else:
+        terms = [part for part in _FRAGMENT_SPLIT.split(piece) if words(part)]
+        listed = len(terms) > 1 and _fragments_list(piece, tokens, TERM_MAX_WORDS)
+    # code is never a list; asked last because it is the dearest test and most pieces
+    # of an answer are prose, which is no list anyway (issue 16's profile)
+    return listed and not has_code(piece)
 
 
 # -- copies the question, repeats itself ------------------------------------------------
@@ -336,7 +340,7 @@ def not_an_answer_reason(
         recognised = sum(1 for token in alphabetic if token in STOP_WORDS or _plausible(token))
     else:
         recognised = sum(
-            1 for token in alphabetic if token in STOP_WORDS or canonical(stem(token)) in known
+            1 for token in alphabetic if token in STOP_WORDS or canonical_stem(token) in known
         )
     if recognised / len(alphabetic) < KNOWN_WORD_SHARE:
         return "gibberish"

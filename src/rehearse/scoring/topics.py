@@ -111,6 +111,8 @@ class TopicIndex:
             self._questions.append(question)
             counts.append(stems_of(question.document))
         self._size = len(self._questions)
+        #: each question's stripped text, compared with the answered one's for every answer
+        self._stripped = [question.text.strip() for question in self._questions]
         df: Counter[str] = Counter()
         for bag in counts:
             df.update(bag.keys())
@@ -219,12 +221,14 @@ class TopicIndex:
                 scores[number] = get(number, 0.0) + weight * doc_weight
         best, best_score = None, 0.0
         text = question.text.strip()
+        questions, stripped = self._questions, self._stripped
         for number, score in scores.items():
-            other = self._questions[number]
-            if other.id == question.id or other.text.strip() == text:
+            if not score > best_score:
+                continue  # cannot be the best: the comparisons below are not needed
+            other = questions[number]
+            if other.id == question.id or stripped[number] == text:
                 continue
-            if score > best_score:
-                best, best_score = other, score
+            best, best_score = other, score
         return Relevance(
             own=own,
             best_other=best_score,
