@@ -6,8 +6,9 @@ durability, and subscribers read the log. So :class:`CommittedEvents` holds what
 append already had in hand (the pending events, their ``seq`` and ``position``) and
 builds an :class:`~rehearse.domain.events.Event` only when one is read; what listeners
 need of every event (each session's newest ``seq``, the types written) comes with it.
-Building all 500 up front was a quarter of the batch writer's Python time, on the
-interpreter lock the callers share (``benchmarks/bench_realtime.py``).
+Building all 500 up front was most of the batch writer's Python time, on the
+interpreter lock the callers share, and most of the cyclic collector's work during
+ingestion (``benchmarks/bench_realtime.py``).
 """
 
 from __future__ import annotations
