@@ -214,6 +214,46 @@ def test_a_batch_returns_the_events_model_construct_would_build(manager: Session
     assert stored.model_fields_set == set(Event.model_fields)
 
 
+def test_a_commit_tells_listeners_its_heads_and_types_and_builds_events_alike(
+    manager: SessionManager,
+) -> None:
+    from rehearse.domain.realtime import PendingEvent
+    from rehearse.storage.committed import CommittedEvents
+
+    first, second = started(manager), started(manager)
+    heard: list[CommittedEvents] = []
+    store: SQLStore = manager.store  # type: ignore[assignment]
+    store.listeners.append(heard.append)
+    at = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    batch = [
+        PendingEvent(sid, kind, at, "local", {"n": n})
+        for n, (sid, kind) in enumerate(
+            [(first, "note"), (second, "note"), (first, "ping"), (first, "note")]
+        )
+    ]
+    stored = store.append_events(batch)
+    before = manager.get_events(first)[-4].seq  # session_started, before the batch
+    assert stored.heads == {first: before + 3, second: manager.get_events(second)[-1].seq}
+    assert stored.types == {"note", "ping"}
+    # an event read by index is the one iteration gives and the one read back
+    by_index = [stored[i] for i in range(len(stored))]
+    assert by_index == list(stored) == stored[:] == stored
+    assert stored[-1] == by_index[3] and stored[1:3] == by_index[1:3]
+    assert [e.seq for e in stored if e.session_id == first] == [before + 1, before + 2, before + 3]
+    assert [e.data["n"] for e in stored] == [0, 1, 2, 3]
+    log = {(e.session_id, e.seq): e for e in manager.get_events(first) + manager.get_events(second)}
+    assert stored == [log[(e.session_id, e.seq)] for e in stored]  # positions included
+    with pytest.raises(IndexError):
+        stored[4]
+    assert heard[-1] is stored
+    # a session change's events come to listeners the same way
+    manager.pause_session(second)
+    change = heard[-1]
+    assert change.types == {"session_paused"}
+    assert change.heads == {second: manager.get_events(second)[-1].seq}
+    assert [e.type for e in change] == ["session_paused"]
+
+
 @given(
     chunks=st.integers(min_value=-5, max_value=10**12),
     seconds=st.floats(allow_nan=True, allow_infinity=False, width=32),

@@ -61,6 +61,7 @@ from rehearse.errors import (
 )
 from rehearse.service.sessions import SessionManager
 from rehearse.settings import Settings, get_settings
+from rehearse.storage.committed import CommittedEvents
 from rehearse.storage.notifiers import Notifier, open_notifier
 from rehearse.storage.sql import SQLStore
 
@@ -184,6 +185,8 @@ class RealtimeSessionManager:
     ) -> None:
         self.manager = manager
         self.store: SQLStore = manager.store  # type: ignore[assignment]
+        # the manager's clock, read once: its property lookup was paid on every update
+        self._clock = manager.clock
         self.settings = settings or get_settings()
         if notifier is None:
             url = self.store.engine.url.render_as_string(hide_password=False)
@@ -433,7 +436,7 @@ class RealtimeSessionManager:
                 with its index (``"2.data.tool"``), and nothing is queued.
             SessionNotFoundError, SessionImmutableError: as :meth:`record_audio_metadata`.
         """
-        now = self.manager.clock.now()
+        now = self._clock.now()
         pending = [
             self._pending(session_id, kind, data, actor, index, now)
             for index, (kind, data) in enumerate(updates)
@@ -450,7 +453,7 @@ class RealtimeSessionManager:
             )
         if self._writer is None:
             await self.start()
-        at = pending[0].at if pending else self.manager.clock.now()
+        at = pending[0].at if pending else self._clock.now()
         session = self._cached(session_id, at)
         if session is None:
             session = await self._session_for_recording(session_id)
@@ -474,7 +477,7 @@ class RealtimeSessionManager:
         would retry a batch holding it for ever).
         """
         if now is None:
-            now = self.manager.clock.now()
+            now = self._clock.now()
         try:
             checked = validate_update(kind, data)
             if "event_id" not in checked:
@@ -639,7 +642,7 @@ class RealtimeSessionManager:
                 return
             started = time.perf_counter()
             try:
-                stored = await asyncio.to_thread(
+                stored: Sequence[Event] = await asyncio.to_thread(
                     self.store.append_events, events, dedupe=attempt > 0
                 )
                 break
@@ -698,7 +701,7 @@ class RealtimeSessionManager:
                 waiter.set_exception(error)
         self._flush_waiters.clear()
 
-    async def _complete(self, batch: list[PendingEvent], stored: list[Event]) -> list[Event]:
+    async def _complete(self, batch: list[PendingEvent], stored: Sequence[Event]) -> list[Event]:
         """The stored event of every pending one, reading back those an earlier attempt stored."""
         by_id = {e.data["event_id"]: e for e in stored}
         for session_id in {e.session_id for e in batch}:
@@ -727,22 +730,20 @@ class RealtimeSessionManager:
 
     # -- commits and wake-ups ---------------------------------------------------------
 
-    def _on_commit(self, events: list[Event]) -> None:
+    def _on_commit(self, events: CommittedEvents) -> None:
         """Store listener (any thread): update the cache, then tell every worker."""
         loop = self._loop
         if loop is None or loop.is_closed() or self._silenced:
             return
-        # one pass over the events: each session's newest seq, and the sessions changed
-        # by more than realtime updates (a lifecycle event: their cache entry must go)
-        heads: dict[str, int] = {}
+        heads = events.heads
+        # the sessions changed by more than realtime updates (a lifecycle event: their
+        # cache entry must go); a commit of realtime updates only is known without a
+        # look at each of its events (their types come with the commit)
         changed: set[str] = set()
-        for event in events:
-            session_id = event.session_id
-            if event.seq > heads.get(session_id, 0):
-                heads[session_id] = event.seq
-            if event.type in RESERVED_TYPES:
-                changed.add(session_id)
-        ended = {e.session_id for e in events if e.type in FINAL_TYPES} if changed else set()
+        ended: set[str] = set()
+        if not RESERVED_TYPES.isdisjoint(events.types):
+            changed = {e.session_id for e in events if e.type in RESERVED_TYPES}
+            ended = {e.session_id for e in events if e.type in FINAL_TYPES}
         # one hand-over to the loop per commit (cache, then this worker's subscribers):
         # each is a write to the loop's wake-up pipe, paid for by this thread with the GIL
         with contextlib.suppress(RuntimeError):
@@ -809,7 +810,7 @@ class RealtimeSessionManager:
         Raises:
             SessionNotFoundError: no such session.
         """
-        cached = self._cached(session_id, self.manager.clock.now())
+        cached = self._cached(session_id, self._clock.now())
         if cached is not None:
             return cached
         generation = self._generation.setdefault(session_id, 0)
@@ -823,7 +824,7 @@ class RealtimeSessionManager:
             self._hot[session_id] = session
             if session.status is SessionStatus.ACTIVE:
                 # its time runs out at this instant: from then on it must be expired first
-                now = self.manager.clock.now()
+                now = self._clock.now()
                 self._due[session_id] = now + timedelta(microseconds=session.remaining_us_at(now))
             else:
                 self._due[session_id] = _NEVER
@@ -862,7 +863,7 @@ class RealtimeSessionManager:
             SessionNotFoundError: no such session.
         """
         session = await self.get_session(session_id)
-        now = self.manager.clock.now()
+        now = self._clock.now()
         return SessionState(
             session_id=session.id,
             status=session.status,
@@ -961,7 +962,7 @@ class RealtimeSessionManager:
         realtime = await asyncio.to_thread(
             self.store.get_events, session_id, 0, None, sorted(MODELS)
         )
-        now = self.manager.clock.now()
+        now = self._clock.now()
         closing = [
             PendingEvent(session_id, EventType.AUDIO_STREAM_FINALIZED.value, now, "system", data)
             for data in audio_totals(realtime)
@@ -988,7 +989,7 @@ class RealtimeSessionManager:
             known.pop(session_id, None)
         if len(self._closing_sessions) > 10_000:  # only a guard against repeated closing
             self._closing_sessions.clear()
-        return recorded
+        return list(recorded)
 
 
 def audio_totals(events: Iterable[Event]) -> list[dict[str, Any]]:

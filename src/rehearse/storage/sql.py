@@ -55,6 +55,7 @@ from rehearse.errors import (
     SessionNotFoundError,
 )
 from rehearse.storage import migrate, postgres, snapshots, transactions
+from rehearse.storage.committed import CommittedEvents
 from rehearse.storage.group_commit import GroupCommit
 from rehearse.storage.prepared import Prepared, PreparedInsert
 from rehearse.storage.schema import (
@@ -130,8 +131,9 @@ _INSERT_SESSION = Prepared(
 )
 _EVENT_COLUMNS = ("session_id", "seq", "type", "at", "actor", "data")
 _INSERT_EVENTS = PreparedInsert(session_events, _EVENT_COLUMNS)
-#: an events row as the driver takes it: session_id, seq, type, at (us), actor, data (JSON)
-_Row = tuple[str, int, str, int, str, str]
+#: values per events row as the driver takes them: session_id, seq, type, at (us),
+#: actor, data (JSON text)
+_ROW_WIDTH = 6
 
 
 _POSTGRES_HEADS = (
@@ -196,7 +198,7 @@ class SQLStore:
         #: called after every commit that appended events, with those events (issue 14:
         #: the realtime notifier wakes subscribers); a failing listener is logged, never
         #: raised into the writer, whose change is already durable.
-        self.listeners: list[Callable[[list[Event]], None]] = []
+        self.listeners: list[Callable[[CommittedEvents], None]] = []
         if migrate_on_open:
             self.upgrade()
 
@@ -577,7 +579,7 @@ class SQLStore:
         *,
         dedupe: bool = False,
         unless_type: str | None = None,
-    ) -> list[Event]:
+    ) -> CommittedEvents:
         """Append events of many sessions in ONE transaction; returns them as stored.
 
         Each event gets the next ``seq`` of its session, in batch order; each session's
@@ -599,7 +601,7 @@ class SQLStore:
             DataStoreError: the database failed; nothing is written.
         """
         if not batch:
-            return []
+            return CommittedEvents.of([])
         ids = sorted({event.session_id for event in batch})
         postgres = self.dialect == "postgresql"
         with self._write(f"append {len(batch)} events") as connection:
@@ -624,14 +626,17 @@ class SQLStore:
                 closed = set(connection.execute(done).scalars())
                 batch = [event for event in batch if event.session_id not in closed]
             if not batch:
-                return []
+                return CommittedEvents.of([])
             first = dict(last)
-            rows: list[_Row] = []
+            # the rows as one flat list of the driver's parameters, six per event (what
+            # a multi-row INSERT binds; PostgreSQL's columns are slices of it)
+            params: list[Any] = []
+            extend = params.extend
             for event in batch:
                 session_id = event.session_id
                 seq = last[session_id] = last[session_id] + 1
                 encoded = event.encoded
-                rows.append(
+                extend(
                     (
                         session_id,
                         seq,
@@ -647,23 +652,27 @@ class SQLStore:
                 pairs = [value for pair in zip(moved, heads, strict=True) for value in pair]
                 cursor.execute(_sqlite_bump(len(moved)), [*pairs, *moved])
             cursor.close()
-            positions = _insert_many(connection, self.dialect, rows, (moved, heads))
-            stored = _stored_events(batch, rows, positions)
+            positions = _insert_many(connection, self.dialect, params, (moved, heads))
+            stored = CommittedEvents(
+                batch, params[1::_ROW_WIDTH], positions, dict(zip(moved, heads, strict=True))
+            )
             # realtime updates (the three kinds and components' own types) cannot change
             # progress: a batch of only those skips the projection (its loop over every
             # event was a measurable share of the writer's time, bench_realtime.py)
             from rehearse.domain.realtime import RESERVED_TYPES
 
-            if not RESERVED_TYPES.isdisjoint([event.type for event in batch]):
+            if not RESERVED_TYPES.isdisjoint(stored.types):
                 from rehearse.storage import projections
 
-                projections.project(connection, stored)  # progress summaries, same transaction
+                projections.project(connection, list(stored))  # same transaction
         self._committed(stored)
         return stored
 
-    def _committed(self, events: list[Event]) -> None:
+    def _committed(self, events: Sequence[Event]) -> None:
         if not events:
             return
+        if not isinstance(events, CommittedEvents):
+            events = CommittedEvents.of(events)
         for listener in self.listeners:
             try:
                 listener(events)
@@ -694,12 +703,14 @@ _POSTGRES_INSERT = (
 def _insert_many(
     connection: Connection,
     dialect: str,
-    rows: list[_Row],
+    params: list[Any],
     heads: tuple[list[str], list[int]] = ([], []),
-) -> list[int]:
+) -> Sequence[int]:
     """Insert event rows through the driver; returns their ids in row order.
 
-    On PostgreSQL the same statement moves ``heads`` (session ids, their new
+    ``params`` holds the rows' values one after the other, :data:`_ROW_WIDTH` per row
+    (session_id, seq, type, at in microseconds, actor, data as JSON text). On
+    PostgreSQL the same statement moves ``heads`` (session ids, their new
     ``last_seq``), saving a round trip per batch.
 
     The batch writer's hot path: SQLAlchemy's per-row parameter processing cost more
@@ -708,76 +719,40 @@ def _insert_many(
     """
     raw: Any = connection.connection.driver_connection
     cursor = raw.cursor()
+    width = _ROW_WIDTH
+    count = len(params) // width
     try:
         if dialect == "postgresql":
-            columns = [*heads, *(list(column) for column in zip(*rows, strict=True))]
+            columns = [*heads, *(params[column::width] for column in range(width))]
             cursor.execute(_POSTGRES_INSERT, columns)  # %b: binary arrays, no escaping
             ids = {(sid, seq): key for key, sid, seq in cursor.fetchall()}
-            return [ids[(row[0], row[1])] for row in rows]
+            return [ids[pair] for pair in zip(params[0::width], params[1::width], strict=True)]
         # one multi-row statement per chunk: one sqlite3_step (and one release of the
         # GIL) instead of one per row, which under a busy event loop costs a thread
         # switch per row
-        for offset in range(0, len(rows), _SQLITE_ROWS_PER_STATEMENT):
-            chunk = rows[offset : offset + _SQLITE_ROWS_PER_STATEMENT]
-            cursor.execute(_sqlite_insert(len(chunk)), [v for row in chunk for v in row])
+        step = _SQLITE_ROWS_PER_STATEMENT * width
+        for offset in range(0, len(params), step):
+            chunk = params[offset : offset + step]
+            cursor.execute(_sqlite_insert(len(chunk) // width), chunk)
         # one writer holds the database (BEGIN IMMEDIATE), so SQLite numbers the rows
         # max(id)+1, +2, ...; the count proves it, else the ids are read back
-        last, count = cursor.execute(
+        last, found_count = cursor.execute(
             "SELECT last_insert_rowid(), count(*) FROM session_events "
             "WHERE id BETWEEN last_insert_rowid() - ? AND last_insert_rowid()",
-            (len(rows) - 1,),
+            (count - 1,),
         ).fetchone()
-        first = last - len(rows) + 1
-        if count == len(rows):
-            return list(range(first, last + 1))
+        first = last - count + 1
+        if found_count == count:
+            return range(first, last + 1)
         found = {
             (sid, seq): key
             for key, sid, seq in cursor.execute(
                 "SELECT id, session_id, seq FROM session_events WHERE id >= ?", (first,)
             )
         }
-        return [found[(row[0], row[1])] for row in rows]
+        return [found[pair] for pair in zip(params[0::width], params[1::width], strict=True)]
     finally:
         cursor.close()
-
-
-#: every field of a stored event is set: one set shared by the events a batch returns
-#: (pydantic copies it before any change, and an Event is frozen)
-_EVENT_FIELDS = set(Event.model_fields)
-
-
-def _stored_events(
-    batch: Sequence[PendingEvent], rows: Sequence[_Row], positions: Sequence[int]
-) -> list[Event]:
-    """The stored :class:`Event` of each batch row, built without validation.
-
-    What ``Event.model_construct`` does, without its loop over the fields' defaults
-    (4 us of the writer's time per event; every field was checked when it was queued),
-    in one loop (a call per event was a fifth of it). ``test_realtime.py`` proves the
-    result equal to ``model_construct``'s.
-    """
-    new, put, fields = object.__new__, object.__setattr__, _EVENT_FIELDS
-    stored: list[Event] = []
-    for event, row, position in zip(batch, rows, positions, strict=True):
-        made = new(Event)
-        put(
-            made,
-            "__dict__",
-            {
-                "session_id": event.session_id,
-                "seq": row[1],
-                "type": event.type,
-                "at": event.at,
-                "actor": event.actor,
-                "data": event.data,
-                "position": position,
-            },
-        )
-        put(made, "__pydantic_fields_set__", fields)
-        put(made, "__pydantic_extra__", None)
-        put(made, "__pydantic_private__", None)
-        stored.append(made)
-    return stored
 
 
 def _unseen(connection: Connection, batch: Sequence[PendingEvent]) -> list[PendingEvent]:
