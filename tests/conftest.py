@@ -160,14 +160,15 @@ def manager_on_each_backend(store: SQLStore, clock: FakeClock) -> SessionManager
     return SessionManager(store, clock)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Any]:
     """Playwright, once Chromium is known to be there (skip, or fail when it is required).
 
-    One driver per test process: Playwright's sync API runs its own event loop, and a
-    second driver started while one is alive in the same thread fails ("Sync API inside
-    the asyncio loop"). Under pytest-xdist a worker runs several browser modules in turn,
-    so they all launch their browsers from this one.
+    One driver per browser module, stopped when the module ends: Playwright's sync API
+    runs its own event loop in the test thread, and while a driver is alive every
+    ``asyncio.run`` of a later test in that process fails ("cannot be called from a
+    running event loop"), as a second driver would. Browser modules now run first
+    (marked ``slow``), so a driver kept for the whole session broke the tests after them.
     """
     chromium = Path(os.environ.get("REHEARSE_TEST_CHROMIUM", "/usr/bin/chromium"))
     if not os.access(chromium, os.X_OK):

@@ -150,7 +150,7 @@ def start_server(data_dir: Path, *options: str) -> Server:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless."""
     launched = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -158,7 +158,7 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The real app on a fresh SQLite file, shared by the browser tests."""
     running = start_server(tmp_path_factory.mktemp("rehearse-data"))
